@@ -1,0 +1,279 @@
+"""Differential entropy and band power for the FACED bands, batched in torch.
+
+The FACED release defines the DE of a band as ``0.5 * ln(2 * pi * e * variance)`` of
+the band-passed signal over a 1-s window. :class:`BandFilterBank` follows that
+definition exactly: each band is a zero-phase linear-phase FIR (designed by MNE, the
+same design ``mne.filter.filter_data`` uses) applied by FFT convolution to the window plus
+the filter's context on both sides, then the variance over the window. The same code
+runs on CPU and CUDA; the device is a setting.
+
+A faster ``method="fft"`` variant takes the band power from the window's periodogram
+(no context needed); its agreement with the exact definition is measured in the
+benchmarks and tests, not assumed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+#: FACED's bands (Hz), in the release's order.
+FACED_BANDS: dict[str, tuple[float, float]] = {
+    "delta": (1.0, 4.0),
+    "theta": (4.0, 8.0),
+    "alpha": (8.0, 14.0),
+    "beta": (14.0, 30.0),
+    "gamma": (30.0, 47.0),
+}
+BAND_NAMES: tuple[str, ...] = tuple(FACED_BANDS)
+
+_LOG_2PIE = math.log(2.0 * math.pi * math.e)
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` → CUDA when present, else CPU; anything else as given."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+@dataclass(frozen=True)
+class FeatureSettings:
+    """Settings of the band-feature extractor.
+
+    Parameters
+    ----------
+    sfreq : float
+        Sampling rate of the signal (Hz).
+    window_s : float
+        Length of one DE window (s); FACED uses 1 s.
+    bands : dict
+        Band name → (low, high) edges in Hz.
+    method : {"fir", "fft"}
+        ``"fir"`` follows the release's definition (band-pass, then variance);
+        ``"fft"`` sums the periodogram of the window over each band.
+    device : str
+        ``"auto"``, ``"cpu"``, ``"cuda"``...
+    """
+
+    sfreq: float = 250.0
+    window_s: float = 1.0
+    bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(FACED_BANDS))
+    method: str = "fir"
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.method not in ("fir", "fft"):
+            raise ValueError(f"method must be 'fir' or 'fft', got {self.method!r}")
+        if self.sfreq <= 0 or self.window_s <= 0:
+            raise ValueError(f"sfreq and window_s must be positive, got {self.sfreq}, {self.window_s}")
+        nyquist = self.sfreq / 2.0
+        for name, (low, high) in self.bands.items():
+            if not 0 < low < high < nyquist:
+                raise ValueError(
+                    f"band {name!r} ({low}-{high} Hz) must satisfy 0 < low < high < "
+                    f"Nyquist ({nyquist} Hz)"
+                )
+
+    @property
+    def window_samples(self) -> int:
+        """Samples in one DE window."""
+        return int(round(self.window_s * self.sfreq))
+
+
+def design_band_filters(settings: FeatureSettings) -> np.ndarray:
+    """Zero-phase FIR taps per band, centred and zero-padded to one odd length.
+
+    Uses :func:`mne.filter.create_filter` with MNE's default (firwin, Hamming window,
+    automatic transition bands and length), i.e. the filter ``mne.filter.filter_data``
+    applies with ``method="fir", phase="zero"``.
+
+    Returns
+    -------
+    ndarray, shape (n_bands, n_taps)
+    """
+    import mne
+
+    taps = [
+        mne.filter.create_filter(
+            None, settings.sfreq, low, high, method="fir", phase="zero",
+            fir_design="firwin", verbose="error",
+        )
+        for low, high in settings.bands.values()
+    ]  # fmt: skip
+    length = max(len(h) for h in taps)
+    bank = np.zeros((len(taps), length))
+    for row, h in enumerate(taps):
+        offset = (length - len(h)) // 2
+        bank[row, offset : offset + len(h)] = h
+    return bank
+
+
+def _fast_length(n: int) -> int:
+    """Smallest 2·3·5-smooth integer ≥ n (fast FFT sizes)."""
+    while True:
+        m = n
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return n
+        n += 1
+
+
+class BandFilterBank:
+    """Band variance and DE of EEG windows, batched on one device.
+
+    Parameters
+    ----------
+    settings : FeatureSettings
+        Rate, window, bands, method and device.
+
+    Notes
+    -----
+    With ``method="fir"`` each input is ``context_samples // 2`` samples, then the
+    window, then ``context_samples // 2`` samples: the zero-phase filter needs signal on
+    both sides of the window. Online, the window therefore ends half the context before
+    the newest sample (the filter's group delay). With ``method="fft"`` no context is
+    needed.
+    """
+
+    def __init__(self, settings: FeatureSettings | None = None) -> None:
+        self.settings = settings or FeatureSettings()
+        self.device = resolve_device(self.settings.device)
+        self.window_samples = self.settings.window_samples
+        if self.settings.method == "fir":
+            taps = design_band_filters(self.settings)
+            self.context_samples = taps.shape[1] - 1
+            self.n_input = self.context_samples + self.window_samples
+            self.n_fft = _fast_length(self.n_input)
+            spectrum = np.fft.rfft(taps, n=self.n_fft)
+            self._response = torch.as_tensor(spectrum, dtype=torch.complex64, device=self.device)
+        else:
+            self.context_samples = 0
+            self.n_input = self.window_samples
+            freqs = np.fft.rfftfreq(self.window_samples, 1.0 / self.settings.sfreq)
+            masks = np.stack(
+                [(freqs >= low) & (freqs < high) for low, high in self.settings.bands.values()]
+            ).astype(np.float32)
+            # One-sided periodogram → variance (Parseval); DC and Nyquist count once.
+            weights = np.full(freqs.shape, 2.0, np.float32)
+            weights[0] = 1.0
+            if self.window_samples % 2 == 0:
+                weights[-1] = 1.0
+            weights /= float(self.window_samples) ** 2
+            self._band_weights = torch.as_tensor(masks * weights, device=self.device)
+
+    @property
+    def n_bands(self) -> int:
+        """Number of bands."""
+        return len(self.settings.bands)
+
+    def _check(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        x = torch.as_tensor(x, device=self.device)
+        if not torch.is_floating_point(x):
+            x = x.float()
+        if x.shape[-1] != self.n_input:
+            raise ValueError(
+                f"windows must have {self.n_input} samples ({self.context_samples} context "
+                f"+ {self.window_samples} window at {self.settings.sfreq} Hz), got {x.shape[-1]}"
+            )
+        return x
+
+    def band_variance(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Variance of each band-passed channel over the window.
+
+        Parameters
+        ----------
+        x : Tensor, shape (..., n_channels, n_input)
+            Windows with their filter context (see the class notes).
+
+        Returns
+        -------
+        Tensor, shape (..., n_channels, n_bands)
+        """
+        x = self._check(x)
+        if self.settings.method == "fft":
+            power = torch.fft.rfft(x - x.mean(-1, keepdim=True), dim=-1).abs().square()
+            return power.to(self._band_weights.dtype) @ self._band_weights.T
+        spectrum = torch.fft.rfft(x.to(torch.float32), n=self.n_fft, dim=-1)
+        filtered = torch.fft.irfft(
+            spectrum.unsqueeze(-2) * self._response, n=self.n_fft, dim=-1
+        )  # (..., ch, band, n_fft); circular wrap only touches the first n_taps-1 samples
+        valid = filtered[..., self.context_samples : self.n_input]
+        return valid.var(dim=-1, unbiased=False)
+
+    __call__ = band_variance
+
+    def differential_entropy(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """DE = 0.5·ln(2πe·variance) per channel and band, shape (..., n_channels, n_bands)."""
+        return variance_to_de(self.band_variance(x))
+
+    def band_power(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Band power (the band-passed signal's variance), shape (..., n_channels, n_bands)."""
+        return self.band_variance(x)
+
+    def sliding_windows(self, data: np.ndarray | torch.Tensor, hop_samples: int) -> torch.Tensor:
+        """All complete inputs of a continuous ``(n_channels, n_times)`` signal.
+
+        Returns a view of shape (n_windows, n_channels, n_input); window ``k`` covers
+        data samples ``[k*hop + context//2, k*hop + context//2 + window)``.
+        """
+        if hop_samples < 1:
+            raise ValueError(f"hop must be at least one sample, got {hop_samples}")
+        data = torch.as_tensor(data, device=self.device)
+        if data.shape[-1] < self.n_input:
+            return data.new_empty((0, data.shape[0], self.n_input))
+        return data.unfold(-1, self.n_input, hop_samples).transpose(0, 1)
+
+
+def variance_to_de(variance: torch.Tensor) -> torch.Tensor:
+    """Differential entropy of a Gaussian with this variance: 0.5·ln(2πe·var)."""
+    return 0.5 * (torch.log(variance) + _LOG_2PIE)
+
+
+def de_sequence(
+    data: np.ndarray,
+    settings: FeatureSettings | None = None,
+    hop_s: float = 1.0,
+    batch_size: int = 256,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """DE of every complete window of a continuous recording.
+
+    Parameters
+    ----------
+    data : ndarray, shape (n_channels, n_times)
+        The signal at ``settings.sfreq``.
+    settings : FeatureSettings | None
+        Feature settings (defaults: 250 Hz, 1-s windows, FIR).
+    hop_s : float
+        Step between window starts (s).
+    batch_size : int
+        Windows per device call.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    de : ndarray, shape (n_windows, n_channels, n_bands)
+    window_start : ndarray, shape (n_windows,)
+        Index of each DE window's first sample in ``data``.
+    """
+    from tqdm.auto import tqdm
+
+    bank = BandFilterBank(settings)
+    hop = max(1, int(round(hop_s * bank.settings.sfreq)))
+    tensor = torch.as_tensor(np.ascontiguousarray(data, dtype=np.float32), device=bank.device)
+    windows = bank.sliding_windows(tensor, hop)
+    n_windows = windows.shape[0]
+    out = np.empty((n_windows, data.shape[0], bank.n_bands), np.float32)
+    with torch.inference_mode():
+        for start in tqdm(range(0, n_windows, batch_size), disable=not progress, unit="batch"):
+            stop = min(start + batch_size, n_windows)
+            out[start:stop] = bank.differential_entropy(windows[start:stop]).cpu().numpy()
+    window_start = np.arange(n_windows) * hop + bank.context_samples // 2
+    return out, window_start
