@@ -146,12 +146,10 @@ class BandFilterBank:
         self.device = resolve_device(self.settings.device)
         self.window_samples = self.settings.window_samples
         if self.settings.method == "fir":
-            taps = design_band_filters(self.settings)
-            self.context_samples = taps.shape[1] - 1
+            self._taps = design_band_filters(self.settings)
+            self._responses: dict[int, torch.Tensor] = {}
+            self.context_samples = self._taps.shape[1] - 1
             self.n_input = self.context_samples + self.window_samples
-            self.n_fft = _fast_length(self.n_input)
-            spectrum = np.fft.rfft(taps, n=self.n_fft)
-            self._response = torch.as_tensor(spectrum, dtype=torch.complex64, device=self.device)
         else:
             self.context_samples = 0
             self.n_input = self.window_samples
@@ -199,12 +197,71 @@ class BandFilterBank:
         if self.settings.method == "fft":
             power = torch.fft.rfft(x - x.mean(-1, keepdim=True), dim=-1).abs().square()
             return power.to(self._band_weights.dtype) @ self._band_weights.T
-        spectrum = torch.fft.rfft(x.to(torch.float32), n=self.n_fft, dim=-1)
-        filtered = torch.fft.irfft(
-            spectrum.unsqueeze(-2) * self._response, n=self.n_fft, dim=-1
-        )  # (..., ch, band, n_fft); circular wrap only touches the first n_taps-1 samples
-        valid = filtered[..., self.context_samples : self.n_input]
-        return valid.var(dim=-1, unbiased=False)
+        return self.filter_valid(x).var(dim=-1, unbiased=False)
+
+    def _response(self, n_fft: int) -> torch.Tensor:
+        """The bands' frequency responses for an FFT of ``n_fft`` points (cached)."""
+        if n_fft not in self._responses:
+            spectrum = np.fft.rfft(self._taps, n=n_fft)
+            self._responses[n_fft] = torch.as_tensor(
+                spectrum, dtype=torch.complex64, device=self.device
+            )
+        return self._responses[n_fft]
+
+    def filter_valid(self, x: torch.Tensor) -> torch.Tensor:
+        """Zero-phase band-pass of every band, keeping only fully-supported samples.
+
+        Parameters
+        ----------
+        x : Tensor, shape (..., n_channels, n_times)
+            Any length of at least ``context_samples + 1``.
+
+        Returns
+        -------
+        Tensor, shape (..., n_channels, n_bands, n_times - context_samples)
+            Sample ``k`` is the filtered signal at input sample ``k + context_samples // 2``.
+        """
+        n_times = x.shape[-1]
+        n_fft = _fast_length(n_times)
+        spectrum = torch.fft.rfft(x.to(torch.float32), n=n_fft, dim=-1)
+        filtered = torch.fft.irfft(spectrum.unsqueeze(-2) * self._response(n_fft), n=n_fft, dim=-1)
+        # The circular wrap-around only reaches the first n_taps - 1 outputs.
+        return filtered[..., self.context_samples : n_times]
+
+    def continuous_de(
+        self, data: torch.Tensor | np.ndarray, hop_samples: int, start: int = 0, n_windows: int = 1
+    ) -> torch.Tensor:
+        """DE of ``n_windows`` consecutive windows of one continuous signal, filtered once.
+
+        Filtering the span shared by overlapping windows once, instead of each window
+        with its own context, is how the release computes DE (filter the recording, then
+        1-s variances) and costs about one hop of filtering per window.
+
+        Parameters
+        ----------
+        data : Tensor, shape (n_channels, n_times)
+            Continuous signal.
+        hop_samples : int
+            Samples between window starts.
+        start : int
+            First sample of the first window's input (its context included).
+        n_windows : int
+            Number of windows.
+
+        Returns
+        -------
+        Tensor, shape (n_windows, n_channels, n_bands)
+        """
+        span = (n_windows - 1) * hop_samples + self.n_input
+        segment = torch.as_tensor(data, device=self.device)[..., start : start + span]
+        if segment.shape[-1] != span:
+            raise ValueError(f"{n_windows} windows need {span} samples from {start}")
+        if self.settings.method == "fft":
+            windows = segment.unfold(-1, self.n_input, hop_samples).transpose(0, 1)
+            return variance_to_de(self.band_variance(windows))
+        valid = self.filter_valid(segment)  # (ch, band, span - context)
+        windows = valid.unfold(-1, self.window_samples, hop_samples)  # (ch, band, n_win, W)
+        return variance_to_de(windows.var(dim=-1, unbiased=False)).permute(2, 0, 1)
 
     __call__ = band_variance
 
@@ -268,12 +325,13 @@ def de_sequence(
     bank = BandFilterBank(settings)
     hop = max(1, int(round(hop_s * bank.settings.sfreq)))
     tensor = torch.as_tensor(np.ascontiguousarray(data, dtype=np.float32), device=bank.device)
-    windows = bank.sliding_windows(tensor, hop)
-    n_windows = windows.shape[0]
+    n_times = tensor.shape[-1]
+    n_windows = max(0, (n_times - bank.n_input) // hop + 1)
     out = np.empty((n_windows, data.shape[0], bank.n_bands), np.float32)
     with torch.inference_mode():
-        for start in tqdm(range(0, n_windows, batch_size), disable=not progress, unit="batch"):
-            stop = min(start + batch_size, n_windows)
-            out[start:stop] = bank.differential_entropy(windows[start:stop]).cpu().numpy()
+        for first in tqdm(range(0, n_windows, batch_size), disable=not progress, unit="batch"):
+            count = min(batch_size, n_windows - first)
+            de = bank.continuous_de(tensor, hop, start=first * hop, n_windows=count)
+            out[first : first + count] = de.cpu().numpy()
     window_start = np.arange(n_windows) * hop + bank.context_samples // 2
     return out, window_start
