@@ -288,6 +288,9 @@ class StreamProcessor:
         The model's rate.
     context_samples, window_samples : int
         From the feature extractor: each window is ``context + window`` samples.
+    unit : str | None
+        The source's unit (``"V"`` when it states volts); used when
+        ``settings.units`` is ``"auto"``.
 
     Raises
     ------
@@ -305,6 +308,7 @@ class StreamProcessor:
         target_sfreq: float,
         context_samples: int,
         window_samples: int,
+        unit: str | None = None,
     ) -> None:
         from .montage import map_channels
 
@@ -345,6 +349,8 @@ class StreamProcessor:
             self.n_src,
         )
         self.scale: float | None = {"uV": 1.0, "V": 1e6}.get(settings.units)
+        if self.scale is None and unit == "V":
+            self.scale = 1e6
         self.segment = -1
         self._hold = np.zeros(self.n_src)
         self._arrivals: deque[tuple[int, float]] = deque()
@@ -652,6 +658,7 @@ class Pipeline:
             self.target_sfreq,
             self.bank.context_samples,
             self.bank.window_samples,
+            unit=getattr(src, "unit", None),
         )
         cal = self.settings.calibration_file(st.name, len(self.streams))
         if cal is not None and cal.exists():
@@ -701,6 +708,10 @@ class Pipeline:
                 got = self._read_stream(st, pending)
                 if got:
                     st.last_data_wall = now
+                if bool(getattr(st.source, "finished", False)):
+                    st.connected = False
+                    st.message = "finished"
+                    continue
                 connected = bool(getattr(st.source, "connected", True))
                 silent = st.last_data_wall is not None and now - st.last_data_wall > self.settings.stale_after_s
                 if (not connected or silent) and not st.lost and not got:
@@ -954,6 +965,11 @@ class Pipeline:
                 )
             return out
 
+    @property
+    def finished(self) -> bool:
+        """True when every source is finite and has delivered everything (replays)."""
+        return all(bool(getattr(st.source, "finished", False)) for st in self.streams)
+
     def calibration(self, stream: int | str = 0) -> dict | None:
         """The stream's standardizer state (JSON-able), or None before it starts."""
         with self._lock:
@@ -1066,7 +1082,7 @@ class _ArrayFeed:
         self.connected = False
 
     @property
-    def done(self) -> bool:
+    def finished(self) -> bool:
         return self.pos >= self.data.shape[1]
 
 
@@ -1084,9 +1100,9 @@ def run_offline(
     Parameters
     ----------
     recording : Recording | tuple
-        An object with ``data (n_ch, n)``, ``sfreq``, ``ch_names`` and optionally
-        ``timestamps`` and ``markers`` (``[(t, label)]``), or a tuple
-        ``(data, sfreq, ch_names)``.
+        A :class:`~bci_valence.recordings.Recording` (fed through an
+        :class:`~bci_valence.sources.ArraySource`, markers included) or a tuple
+        ``(data, sfreq, ch_names)`` (timestamps ``i / sfreq``).
     settings : PipelineSettings | None
     bundle : ModelBundle | path | None
     chunk_s : float
@@ -1103,44 +1119,37 @@ def run_offline(
     """
     if isinstance(recording, tuple):
         data, sfreq, ch_names = recording[:3]
-        timestamps = None
-        markers: Sequence = ()
-        rec_name = None
+        feed: Any = _ArrayFeed(
+            data, sfreq, ch_names, chunk=max(1, int(round(chunk_s * float(sfreq)))),
+            name=name or "recording",
+        )  # fmt: skip
     else:
-        data = recording.data
-        sfreq = recording.sfreq
-        ch_names = recording.ch_names
-        timestamps = getattr(recording, "timestamps", None)
-        markers = getattr(recording, "markers", None) or ()
-        rec_name = getattr(recording, "name", None) or getattr(recording, "stream_name", None)
-    feed = _ArrayFeed(
-        data,
-        sfreq,
-        ch_names,
-        timestamps=timestamps,
-        markers=list(_normalize_markers(markers)),
-        chunk=max(1, int(round(chunk_s * float(sfreq)))),
-        name=name or rec_name or "recording",
-    )
+        from .sources import ArraySource
+
+        feed = ArraySource(recording, chunk_size=max(1, int(round(chunk_s * float(recording.sfreq)))))
+        if name:
+            feed.name = name
+    n_total = int(np.asarray(feed.recording.data if hasattr(feed, "recording") else feed.data).shape[1])
     settings = settings or PipelineSettings()
-    if settings.units == "auto" and getattr(recording, "unit", None) == "V":
-        settings = replace(settings, units="V")
     # an offline run never goes stale: silence is only the CPU being busy
     settings = replace(settings, stale_after_s=float("inf"))
-    pipe = Pipeline([feed], bundle, settings, names=[feed.name])
+    pipe = Pipeline([feed], bundle, settings, names=[feed.name or "recording"])
     steps: list[ValenceStep] = []
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=feed.data.shape[1], unit="sample", desc=f"replay {feed.name}")
+        bar = tqdm(total=n_total, unit="sample", desc=f"replay {feed.name}")
     pipe.start()
     try:
-        while not feed.done:
-            before = feed.pos
+        done = 0
+        while not feed.finished:
             steps.extend(s for s in pipe.poll() if not (s.flags & QualityFlag.STALE))
             if bar is not None:
-                bar.update(feed.pos - before)
+                now = pipe.streams[0].proc.raw.pushed if pipe.streams[0].proc is not None else 0
+                bar.update(now - done)
+                done = now
+        steps.extend(s for s in pipe.poll() if not (s.flags & QualityFlag.STALE))
     finally:
         pipe.stop()
         if bar is not None:
