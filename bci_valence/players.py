@@ -6,9 +6,12 @@
   (capped at ``max_gap_s``); a clock reset (time going backwards) becomes one sample
   period. Pushed timestamps are this machine's LSL clock at the moment each sample is
   due, so at ``speed=4`` samples of a 1000 Hz file arrive 0.25 ms apart.
-- :class:`MNEPlayer` replays anything MNE reads. At ``speed=1`` it wraps mne-lsl's
-  :class:`~mne_lsl.player.PlayerLSL` (which has no speed factor); at any other speed
-  it uses the XDFPlayer machinery on the recording.
+- :class:`MNEPlayer` replays anything MNE reads, with the XDFPlayer machinery on the
+  recording by default. mne-lsl's :class:`~mne_lsl.player.PlayerLSL` is available with
+  ``use_mne_lsl=True`` at ``speed=1`` only: it has no speed factor, removes its outlets
+  at the end of the file and its first chunk can be missed by a consumer that
+  connects right after it starts, so its replay is not sample-identical to
+  ``--speed max``.
 
 Every player gets a unique ``source_id`` unless one is given; the marker stream is
 named ``<name>-markers`` with source_id ``<source_id>-markers`` (PlayerLSL's is
@@ -88,6 +91,17 @@ def _del_outlet(outlet: Any) -> None:
         pass
 
 
+def _wait_for_consumer(outlet: Any, timeout: float, stop: threading.Event) -> bool:
+    """Wait up to ``timeout`` s for an inlet on ``outlet`` (False on timeout/stop)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while timeout > 0 and not stop.is_set() and time.monotonic() < deadline:
+        if outlet.wait_for_consumers(timeout=0.1):
+            return True
+    return False
+
+
 class XDFPlayer:
     """Replay a recording onto LSL with its original timing.
 
@@ -111,6 +125,9 @@ class XDFPlayer:
         Also replay the markers on ``<name>-markers`` (when there are any).
     max_gap_s : float or None
         Longest gap kept between samples.
+    wait_for_consumer : float
+        Seconds to wait for a first consumer before the replay clock starts (so a
+        consumer that owns the player misses nothing); 0 starts at once.
     """
 
     backend = "bci-valence"
@@ -127,6 +144,7 @@ class XDFPlayer:
         chunk_s: float = 0.02,
         markers: bool = True,
         max_gap_s: float | None = 10.0,
+        wait_for_consumer: float = 0.0,
     ) -> None:
         if not isinstance(recording, Recording):
             recording = read_recording(recording)
@@ -140,6 +158,7 @@ class XDFPlayer:
         self.source_id = source_id or f"bci-valence-replay-{uuid.uuid4().hex[:12]}"
         self.stype = stype
         self.chunk_s = float(chunk_s)
+        self.wait_for_consumer = float(wait_for_consumer)
         self.with_markers = markers and bool(recording.markers)
         self.offsets = playback_offsets(recording, max_gap_s)
         self.marker_offsets = _marker_offsets(recording, self.offsets)
@@ -198,6 +217,7 @@ class XDFPlayer:
         offsets = self.offsets
         n = offsets.size
         speed = self.speed
+        _wait_for_consumer(self._outlet, self.wait_for_consumer, self._stop)
         t0 = local_clock() + 0.05
         pos = 0
         mpos = 0
@@ -268,10 +288,11 @@ class XDFPlayer:
 class MNEPlayer(XDFPlayer):
     """Replay any MNE-readable file onto LSL.
 
-    At ``speed=1`` this wraps :class:`mne_lsl.player.PlayerLSL` (``backend ==
-    "mne-lsl"``; annotations on ``<name>-annotations`` as strings); PlayerLSL has no
-    speed factor, so other speeds use the :class:`XDFPlayer` machinery on the
-    recording (``backend == "bci-valence"``, markers on ``<name>-markers``).
+    By default (``backend == "bci-valence"``) the :class:`XDFPlayer` machinery replays
+    the recording (any speed, exact samples, markers on ``<name>-markers``). With
+    ``use_mne_lsl=True`` and ``speed == 1`` it wraps :class:`mne_lsl.player.PlayerLSL`
+    instead (``backend == "mne-lsl"``; annotations on ``<name>-annotations`` as
+    strings); PlayerLSL has no speed factor, so other speeds always use the machinery.
 
     Parameters
     ----------
@@ -280,7 +301,9 @@ class MNEPlayer(XDFPlayer):
     speed, loop, name, source_id, chunk_s
         As for :class:`XDFPlayer`.
     use_mne_lsl : bool
-        Use PlayerLSL when ``speed == 1`` (default True).
+        Use PlayerLSL when ``speed == 1``.
+    wait_for_consumer : float
+        As for :class:`XDFPlayer` (not supported by PlayerLSL).
     """
 
     def __init__(
@@ -292,12 +315,19 @@ class MNEPlayer(XDFPlayer):
         name: str | None = None,
         source_id: str | None = None,
         chunk_s: float = 0.02,
-        use_mne_lsl: bool = True,
+        use_mne_lsl: bool = False,
+        wait_for_consumer: float = 0.0,
     ) -> None:
         if not isinstance(recording, Recording):
             recording = read_recording(recording)
         super().__init__(
-            recording, speed=speed, loop=loop, name=name, source_id=source_id, chunk_s=chunk_s
+            recording,
+            speed=speed,
+            loop=loop,
+            name=name,
+            source_id=source_id,
+            chunk_s=chunk_s,
+            wait_for_consumer=wait_for_consumer,
         )
         self.backend = "mne-lsl" if (use_mne_lsl and self.speed == 1.0) else "bci-valence"
         self._player: Any = None

@@ -30,7 +30,7 @@ import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -577,35 +577,38 @@ class LSLSource(Source):
         self._status_note = ""
         return True
 
-    def _find_markers(self) -> None:
-        """Open a marker inlet on the companion stream, if there is one."""
+    def _find_markers(self, sinfo: Any) -> None:
+        """Open a marker inlet on the companion stream of ``sinfo``, if there is one."""
         from mne_lsl.lsl import StreamInlet, resolve_streams
 
         self._last_marker_search = time.monotonic()
+        name, sid, uid = sinfo.name, sinfo.source_id, sinfo.uid
+        names = (f"{name}-markers", f"{name}-annotations", f"{name}-Markers")
+        found = resolve_streams(timeout=0.3, source_id=f"{sid}-markers") if sid else []
+        if not found:
+            found = resolve_streams(timeout=0.5)
         candidates = []
-        for s in resolve_streams(timeout=0.5):
-            if s.uid == self.stream_uid:
+        for s in found:
+            if s.uid == uid:
                 continue
-            irregular = s.sfreq == 0
-            if s.name in (f"{self.name}-markers", f"{self.name}-annotations", f"{self.name}-Markers"):
+            if s.name in names or (sid and s.source_id == f"{sid}-markers"):
                 candidates.append((0, s))
-            elif self.stream_source_id and s.source_id == f"{self.stream_source_id}-markers":
-                candidates.append((0, s))
-            elif irregular and self.stream_source_id and s.source_id == self.stream_source_id:
+            elif s.sfreq == 0 and sid and s.source_id == sid:
                 candidates.append((1, s))
         if not candidates:
             return
         candidates.sort(key=lambda c: (c[0], -c[1].created_at))
-        sinfo = candidates[0][1]
-        inlet = StreamInlet(sinfo, recover=False, processing_flags=("clocksync",))
+        marker_info = candidates[0][1]
+        inlet = StreamInlet(marker_info, recover=False, processing_flags=("clocksync",))
         try:
             inlet.open_stream(timeout=2.0)
         except Exception as err:  # noqa: BLE001
-            logger.warning("cannot open marker stream %s: %s", _describe(sinfo), err)
+            logger.warning("cannot open marker stream %s: %s", _describe(marker_info), err)
             return
         with self._lock:
-            self._marker_inlet = inlet
-        logger.info("markers from LSL stream %s", _describe(sinfo))
+            old, self._marker_inlet = self._marker_inlet, inlet
+        _close_quietly(old)
+        logger.info("markers from LSL stream %s", _describe(marker_info))
 
     # -- Source API
     def start(self) -> None:
@@ -639,10 +642,11 @@ class LSLSource(Source):
                 f"no LSL stream with {self._criteria_text()} found within {self.timeout:g} s "
                 f"(streams on the network: {seen})"
             )
+        if self.want_markers:  # before the EEG inlet: an owned player starts on it
+            self._find_markers(sinfo)
         if not self._open(sinfo):
             raise SourceError(self._status_note)
-        if self.want_markers:
-            self._find_markers()
+        self._last_activity = time.monotonic()
         self._started = True
         self._stop_event.clear()
         self._monitor = threading.Thread(
@@ -801,7 +805,7 @@ class LSLSource(Source):
                         if self.want_markers and self._marker_inlet is None and (
                             time.monotonic() - self._last_marker_search > 5.0
                         ):
-                            self._find_markers()
+                            self._find_markers(inlet.get_sinfo(timeout=2.0))
                         continue
                     key = (
                         {"source_id": self.stream_source_id}
@@ -824,6 +828,8 @@ class LSLSource(Source):
                     sinfo = self._resolve(1.0)
                     if sinfo is None or self._stop_event.is_set():
                         continue
+                    if self.want_markers:
+                        self._find_markers(sinfo)
                     if self._open(sinfo):
                         back = local_clock()
                         self.gaps.append((self._lost_at, back))
@@ -836,8 +842,6 @@ class LSLSource(Source):
                             back,
                         )
                         self._lost_at = None
-                        if self.want_markers:
-                            self._find_markers()
             except Exception as err:  # noqa: BLE001 - never let the monitor die silently
                 logger.warning("LSL monitor for %r: %s: %s", self.name, type(err).__name__, err)
                 self._stop_event.wait(1.0)
@@ -1136,14 +1140,18 @@ def open_source(spec: str | SourceSpec, *, timeout: float | None = None) -> Sour
             return ArraySource(recording, chunk_size=chunk, loop=loop)
         sid = f"bci-valence-replay-{uuid.uuid4().hex[:12]}"
         if spec.kind == "xdf":
-            player: Player = XDFPlayer(recording, speed=spec.speed, loop=loop, source_id=sid)
+            player: Player = XDFPlayer(
+                recording, speed=spec.speed, loop=loop, source_id=sid, wait_for_consumer=wait
+            )
         else:
-            player = MNEPlayer(recording, speed=spec.speed, loop=loop, source_id=sid)
+            player = MNEPlayer(
+                recording, speed=spec.speed, loop=loop, source_id=sid, wait_for_consumer=wait
+            )
         return LSLSource(source_id=player.source_id, timeout=wait, players=[player])
     if spec.kind == "sim":
         from .simulate import SimulatedHeadset, SimulationSettings
 
-        settings = SimulationSettings.from_spec(spec)
+        settings = replace(SimulationSettings.from_spec(spec), wait_for_consumer=wait)
         headset = SimulatedHeadset(settings)
         return LSLSource(source_id=headset.source_id, timeout=wait, players=[headset])
     raise SourceSpecError(f"unknown source kind {spec.kind!r}")  # pragma: no cover
