@@ -582,12 +582,15 @@ class Pipeline:
         if va is None:
             va = int(getattr(cfg, "valence_average", 1) or 1)
         self.valence_average = max(1, int(va))
+        bands = getattr(cfg, "bands", None)
+        self.has_classifier = bool(getattr(bundle, "has_classifier", True))
         self.bank = BandFilterBank(
             FeatureSettings(
                 sfreq=self.target_sfreq,
                 window_s=1.0,
                 method=self.settings.feature_method,
                 device=str(self.device),
+                **({"bands": {k: tuple(v) for k, v in dict(bands).items()}} if bands else {}),
             )
         )
         n_bands = self.bank.n_bands
@@ -599,6 +602,11 @@ class Pipeline:
         self.streams = [_StreamState(s, n) for s, n in zip(sources, names)]
         self._lock = threading.RLock()
         self._running = False
+        self._chunk_listeners: list = []
+
+    def add_chunk_listener(self, fn) -> None:
+        """Call ``fn(stream_name, data, timestamps)`` with every raw chunk read."""
+        self._chunk_listeners.append(fn)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -738,6 +746,8 @@ class Pipeline:
             if data.ndim != 2 or data.shape[1] == 0:
                 continue
             got = True
+            for fn in self._chunk_listeners:
+                fn(st.name, data, np.asarray(chunk.timestamps))
             if st.lost:
                 st.lost = False
                 st.reconnects += 1
@@ -831,7 +841,7 @@ class Pipeline:
                 st.z_history.popleft()
             recent = [zz for seg, _, zz in st.z_history if seg == win.segment]
             vz[i] = np.mean(recent[-self.valence_average :], axis=0)
-            seq = self._sequence(st, win)
+            seq = self._sequence(st, win) if self.has_classifier else None
             if seq is not None:
                 seq_rows.append(i)
                 seqs.append(std.transform(seq))

@@ -1,0 +1,267 @@
+"""``bci-valence run --source SPEC``: live valence from one or more EEG streams.
+
+Every step goes to the ``bci_valence`` LSL outlet (source clock), optionally to a CSV
+log (``--out``), and ``--record FILE.xdf`` records the raw stream(s) and the outlet
+together with LabRecorder. A lost stream is reported and waited for; Ctrl-C stops
+cleanly. The session loop here is shared with ``bci-valence replay``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``replay``."""
+    g = parser.add_argument_group("pipeline")
+    g.add_argument("--bundle", default=None, help="model bundle folder (default: the shipped one)")
+    g.add_argument("--out", default=None, metavar="CSV", help="write every step to this CSV log")
+    g.add_argument(
+        "--channels",
+        default=None,
+        help="relabel the stream: 'Fp1,Fp2,...' or an MNE montage name (e.g. biosemi16)",
+    )
+    g.add_argument("--min-channels", type=int, default=8, help="fewest placed channels (default 8)")
+    g.add_argument("--notch", type=float, default=50.0, choices=(0.0, 50.0, 60.0),
+                   help="mains notch in Hz, 0 for none (default 50)")  # fmt: skip
+    g.add_argument("--hop", type=float, default=0.25, help="seconds between steps (default 0.25)")
+    g.add_argument("--calibration-s", type=float, default=60.0,
+                   help="calibration period in seconds (default 60; 0 adapts forever)")  # fmt: skip
+    g.add_argument("--calibration", default=None, metavar="JSON",
+                   help="saved calibration: loaded when it exists, else written when complete")  # fmt: skip
+    g.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda (default auto)")
+    g.add_argument("--units", default="auto", choices=("auto", "uV", "V"),
+                   help="units of the stream when it does not say (default auto)")  # fmt: skip
+    g.add_argument("--no-outlet", action="store_true", help="do not publish the LSL outlet")
+    g.add_argument("--quiet", action="store_true", help="no live status table")
+
+
+def settings_from_args(args: argparse.Namespace):
+    """:class:`~bci_valence.pipeline.PipelineSettings` from the parsed options."""
+    from bci_valence.pipeline import PipelineSettings
+
+    return PipelineSettings(
+        hop_s=args.hop,
+        notch_hz=args.notch or None,
+        calibration_s=args.calibration_s,
+        calibration_path=args.calibration,
+        device=args.device,
+        min_channels=args.min_channels,
+        channels=args.channels,
+        units=args.units,
+    )
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register the ``run`` subcommand."""
+    parser = subparsers.add_parser(
+        "run",
+        help="live valence and emotion probabilities from EEG streams",
+        description=(
+            "Decode valence and 9-class emotion probabilities from one or more EEG "
+            "streams in real time. Outputs: the 'bci_valence' LSL outlet, --out CSV, "
+            "--record XDF (raw + outlet via LabRecorder). Source specs: lsl:name=X, "
+            "lsl:type=EEG, brainflow:synthetic, xdf:FILE?speed=1, file:FILE, sim:."
+        ),
+    )
+    parser.add_argument("--source", action="append", required=True, metavar="SPEC",
+                        help="source spec (repeat for several streams)")  # fmt: skip
+    parser.add_argument("--duration", type=float, default=None, metavar="S",
+                        help="stop after S seconds (default: until Ctrl-C)")  # fmt: skip
+    parser.add_argument("--record", default=None, metavar="XDF",
+                        help="record the raw stream(s) and the outlet to this XDF file")  # fmt: skip
+    add_pipeline_options(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _error(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the sources and run the session; returns the exit code."""
+    from bci_valence.recordings import RecordingError
+    from bci_valence.sources import SourceSpecError, open_source
+
+    try:
+        settings = settings_from_args(args)
+    except ValueError as err:
+        return _error(str(err))
+    sources = []
+    try:
+        for spec in args.source:
+            sources.append(open_source(spec))
+    except (SourceSpecError, RecordingError, ValueError, OSError) as err:
+        return _error(str(err))
+    return run_session(
+        sources, settings, bundle=args.bundle, duration=args.duration, out=args.out,
+        record=getattr(args, "record", None), outlet=not args.no_outlet, quiet=args.quiet,
+    )  # fmt: skip
+
+
+def _status_table(pipe: Any, last: dict) -> Any:
+    from rich.table import Table
+
+    from bci_valence.quality import flag_names
+
+    t = Table(box=None, pad_edge=False)
+    for col in ("stream", "state", "Hz", "ch (real/interp)", "samples", "lost", "gaps",
+                "steps", "calib", "valence", "top class", "flags", "latency ms"):  # fmt: skip
+        t.add_column(col)
+    for st in pipe.status():
+        step = last.get(st.name)
+        top = ""
+        if step is not None and step.probabilities is not None:
+            k = int(step.probabilities.argmax())
+            top = f"{pipe.class_names[k]} {step.probabilities[k]:.2f}"
+        state = "[green]live[/green]" if st.connected else ("finished" if st.message == "finished" else "[red]lost, waiting[/red]")
+        t.add_row(
+            st.name, state, f"{st.sfreq or 0:g}", f"{st.n_real}/{len(st.interpolated)}",
+            str(st.samples), str(st.lost_samples), str(st.gaps), str(st.steps),
+            f"{st.calibration_progress:.0%}",
+            "" if step is None else f"{step.valence:+.3f}", top,
+            "" if step is None else ",".join(flag_names(step.flags)),
+            "" if step is None else f"{step.latency_ms:.1f}",
+        )  # fmt: skip
+    return t
+
+
+def run_session(
+    sources: list,
+    settings: Any,
+    *,
+    bundle: Any = None,
+    duration: float | None = None,
+    out: str | None = None,
+    record: str | None = None,
+    outlet: bool = True,
+    quiet: bool = False,
+    realtime: bool = True,
+) -> int:
+    """Run a pipeline over ``sources`` until ``duration``, all sources finish, or Ctrl-C.
+
+    Parameters
+    ----------
+    realtime : bool
+        Sleep between polls when there is nothing to do (False for ``--speed max``).
+
+    Returns
+    -------
+    int
+        Exit code: 0 done, 2 refused to start (channels, bundle, recorder), 130 Ctrl-C.
+    """
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from bci_valence.bundle import BundleError
+    from bci_valence.montage import ChannelMappingError
+    from bci_valence.outlets import CsvLog, ValenceOutlet
+    from bci_valence.pipeline import Pipeline, QualityFlag
+    from bci_valence.recorder import RawMirror, XdfRecorder, lsl_stream_key
+
+    console = Console(stderr=True)
+    try:
+        pipe = Pipeline(sources, bundle, settings)
+    except (BundleError, ValueError, OSError) as err:
+        return _error(str(err))
+    log = vo = rec = None
+    mirrors: dict[str, RawMirror] = {}
+    code = 0
+    try:
+        try:
+            pipe.start()
+        except ChannelMappingError as err:
+            return _error(f"stream refused: {err}")
+        except Exception as err:  # SourceError, board errors: name the source
+            return _error(f"{type(err).__name__}: {err}")
+        names = [st.name for st in pipe.streams]
+        for st in pipe.status():
+            console.print(
+                f"[bold]{st.name}[/bold]: {st.sfreq:g} Hz, {st.n_channels} ch; "
+                f"{pipe.streams[names.index(st.name)].proc.mapping.describe()}"
+                + (" [yellow]SIMULATED[/yellow]" if st.simulated else "")
+            )
+        console.print(f"device: {pipe.device}; hop {settings.hop_s} s; calibration {settings.calibration_s:g} s")
+        if outlet or record:
+            vo = ValenceOutlet(pipe.class_names)
+            vo.open(names)
+        if out:
+            log = CsvLog(out, pipe.class_names)
+        if record:
+            preds = []
+            for st in pipe.streams:
+                key = lsl_stream_key(st.source)
+                if key is None:
+                    m = RawMirror(f"bci_valence_raw-{st.name}", st.proc.mapping.source_names,
+                                  st.proc.sfreq, getattr(st.source, "unit", "unknown"))  # fmt: skip
+                    mirrors[st.name] = m
+                    key = {"source_id": m.source_id}
+                preds.append(key)
+                preds.append({"source_id": vo.source_id(st.name)})
+            if mirrors:
+                pipe.add_chunk_listener(lambda name, data, ts: mirrors[name].push(data, ts) if name in mirrors else None)
+            rec = XdfRecorder(record)
+            try:
+                rec.start(preds)
+            except (RuntimeError, ValueError) as err:
+                rec = None
+                return _error(str(err))
+        last: dict = {}
+        t_start = time.monotonic()
+        t_table = 0.0
+        lost_reported: set[str] = set()
+        live = None if quiet else Live(_status_table(pipe, last), console=console, refresh_per_second=4)
+        if live is not None:
+            live.start()
+        try:
+            while True:
+                steps = pipe.poll()
+                if steps:
+                    if vo is not None:
+                        vo.push(steps)
+                    if log is not None:
+                        log.write(steps)
+                    for s in steps:
+                        last[s.stream] = s
+                        if s.flags & QualityFlag.STALE and s.stream not in lost_reported:
+                            console.print(f"[red]stream {s.stream!r} lost[/red]: waiting for it to come back")
+                            lost_reported.add(s.stream)
+                for st in pipe.status():
+                    if st.name in lost_reported and st.connected:
+                        console.print(f"[green]stream {st.name!r} is back[/green]")
+                        lost_reported.discard(st.name)
+                now = time.monotonic()
+                if live is not None and now - t_table > 0.25:
+                    live.update(_status_table(pipe, last))
+                    t_table = now
+                if duration is not None and now - t_start >= duration:
+                    break
+                if pipe.finished:
+                    break
+                if realtime and not steps:
+                    time.sleep(0.005)
+        except KeyboardInterrupt:
+            console.print("stopped (Ctrl-C)")
+            code = 130
+        finally:
+            if live is not None:
+                live.update(_status_table(pipe, last))
+                live.stop()
+        total = sum(st.steps for st in pipe.status())
+        console.print(f"{total} steps" + (f" written to {out}" if out else ""))
+    finally:
+        if rec is not None:
+            rec.stop()
+            console.print(f"recorded {record}")
+        pipe.stop()
+        if log is not None:
+            log.close()
+        if vo is not None:
+            vo.close()
+    return code

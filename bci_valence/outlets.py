@@ -1,0 +1,224 @@
+"""Where the steps go: an LSL outlet any LSL client can read, and a CSV log.
+
+:class:`ValenceOutlet` publishes one stream per EEG stream, named ``bci_valence``,
+type ``Valence``, with 11 float32 channels: ``valence``, ``p_<class>`` × 9 and
+``quality`` (the :class:`~bci_valence.quality.QualityFlag` bitmask as a number).
+Every sample carries the step's source timestamp, so it lines up with the EEG in
+any LSL recording. Probabilities are NaN until the classifier has 10 s of DE.
+
+:class:`CsvLog` writes one row per step with every field, flushed per row so a
+crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .quality import flag_names
+
+__all__ = [
+    "OutletSettings",
+    "ValenceOutlet",
+    "CsvLog",
+    "OUTLET_NAME",
+    "OUTLET_TYPE",
+    "channel_labels",
+    "csv_columns",
+    "read_csv_log",
+]
+
+OUTLET_NAME = "bci_valence"
+OUTLET_TYPE = "Valence"
+
+
+@dataclass(frozen=True)
+class OutletSettings:
+    """Settings of :class:`ValenceOutlet`.
+
+    Parameters
+    ----------
+    name, stype : str
+        LSL stream name and type.
+    rate : float
+        Nominal rate (steps per second, ``1 / hop_s``); 0 declares it irregular.
+    """
+
+    name: str = OUTLET_NAME
+    stype: str = OUTLET_TYPE
+    rate: float = 4.0
+
+
+def channel_labels(class_names: Sequence[str]) -> list[str]:
+    """The outlet's channel labels."""
+    return ["valence", *[f"p_{c}" for c in class_names], "quality"]
+
+
+class ValenceOutlet:
+    """LSL outlet(s) for the pipeline's steps, one per EEG stream.
+
+    Parameters
+    ----------
+    class_names : sequence of str
+        The bundle's classes, in probability order.
+    settings : OutletSettings
+    source_id_prefix : str
+        Each outlet's source_id is ``{prefix}-{stream}``.
+    """
+
+    def __init__(
+        self,
+        class_names: Sequence[str],
+        settings: OutletSettings | None = None,
+        source_id_prefix: str = "bci_valence",
+    ) -> None:
+        self.class_names = tuple(class_names)
+        self.settings = settings or OutletSettings()
+        self.prefix = source_id_prefix
+        self.labels = channel_labels(self.class_names)
+        self._outlets: dict[str, object] = {}
+
+    def source_id(self, stream: str) -> str:
+        """source_id of the outlet for ``stream``."""
+        return f"{self.prefix}-{stream}"
+
+    def _outlet(self, stream: str):
+        out = self._outlets.get(stream)
+        if out is None:
+            from mne_lsl.lsl import StreamInfo, StreamOutlet
+
+            info = StreamInfo(
+                self.settings.name,
+                self.settings.stype,
+                len(self.labels),
+                self.settings.rate,
+                "float32",
+                self.source_id(stream),
+            )
+            info.set_channel_names(self.labels)
+            info.set_channel_types(["misc"] * len(self.labels))
+            info.set_channel_units(["none"] * len(self.labels))
+            out = StreamOutlet(info, chunk_size=1, max_buffered=60)
+            self._outlets[stream] = out
+        return out
+
+    def open(self, streams: Sequence[str]) -> None:
+        """Create the outlets now (so recorders and clients can find them early)."""
+        for s in streams:
+            self._outlet(s)
+
+    def row(self, step) -> np.ndarray:
+        """The 11 values of one step."""
+        probs = step.probabilities
+        if probs is None:
+            probs = np.full(len(self.class_names), np.nan)
+        return np.concatenate(([step.valence], np.asarray(probs, dtype=float), [float(step.flags)])).astype(
+            np.float32
+        )
+
+    def push(self, steps) -> None:
+        """Push steps, each with its source timestamp."""
+        for step in steps:
+            if step.timestamp is None or not math.isfinite(step.timestamp):
+                continue
+            self._outlet(step.stream).push_sample(self.row(step), timestamp=float(step.timestamp))
+
+    def close(self) -> None:
+        """Destroy the outlets."""
+        self._outlets.clear()
+
+    def __enter__(self) -> ValenceOutlet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def csv_columns(class_names: Sequence[str]) -> list[str]:
+    """Column names of :class:`CsvLog`."""
+    return [
+        "stream",
+        "timestamp",
+        "wall_time",
+        "valence",
+        *[f"p_{c}" for c in class_names],
+        "flags",
+        "flags_int",
+        "calibration_progress",
+        "latency_ms",
+        "true_label",
+    ]
+
+
+class CsvLog:
+    """CSV log of every step; each row is flushed to disk as it is written.
+
+    Parameters
+    ----------
+    path : str | Path
+        File to write (parent folders are created; an existing file is replaced).
+    class_names : sequence of str
+    """
+
+    def __init__(self, path: str | Path, class_names: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.class_names = tuple(class_names)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._fh: io.TextIOBase | None = self.path.open("w", newline="", encoding="utf-8")
+        except OSError as err:
+            raise OSError(f"cannot write the CSV log {self.path}: {err}") from err
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(csv_columns(self.class_names))
+        self._fh.flush()
+        self.rows = 0
+
+    def write(self, steps) -> None:
+        """Append one row per step and flush."""
+        if self._fh is None:
+            raise ValueError(f"CSV log {self.path} is closed")
+        now = time.time()
+        for s in steps:
+            probs = s.probabilities
+            probs = [""] * len(self.class_names) if probs is None else [f"{p:.6g}" for p in probs]
+            self._writer.writerow(
+                [
+                    s.stream,
+                    f"{s.timestamp:.6f}",
+                    f"{now:.6f}",
+                    "" if not math.isfinite(s.valence) else f"{s.valence:.6g}",
+                    *probs,
+                    "|".join(flag_names(s.flags)),
+                    int(s.flags),
+                    f"{s.calibration_progress:.4f}",
+                    f"{s.latency_ms:.3f}",
+                    s.true_label or "",
+                ]
+            )
+            self.rows += 1
+        self._fh.flush()
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> CsvLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_csv_log(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a :class:`CsvLog` file as dicts (for tests and tools)."""
+    with Path(path).open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
