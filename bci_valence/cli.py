@@ -19,6 +19,10 @@ from . import __version__
 CORE_COMMANDS = (
     "faced",
     "features",
+    "run",
+    "replay",
+    "streams",
+    "simulate",
 )
 
 ENTRY_POINT_GROUP = "bci_valence.commands"
