@@ -3,7 +3,8 @@
 Two readers sit behind :func:`read_recording`:
 
 - ``.xdf`` / ``.xdfz`` files go through :func:`pyxdf.load_xdf` (clock-reset handling
-  and jitter removal on, as pyxdf does by default). The EEG stream is the stream of
+  and jitter removal on, as pyxdf does by default; any gap over 1 s starts a new
+  segment, which pyxdf reports in ``segments``). The EEG stream is the stream of
   type ``EEG`` (case-insensitive; the longest one if several), else the numeric stream
   with the highest nominal rate. String-valued or irregular-rate streams become
   markers. Channel labels and units come from the stream's ``<desc><channels>`` when
@@ -261,7 +262,14 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool) -> Recordin
     pyxdf_logger.propagate = False  # its corruption warnings become our error message
     try:
         streams, _header = pyxdf.load_xdf(
-            str(path), handle_clock_resets=True, dejitter_timestamps=True, verbose=False
+            str(path),
+            handle_clock_resets=True,
+            dejitter_timestamps=True,
+            # a gap > 1 s starts a new segment at any rate (pyxdf's default waits for
+            # 500 samples, i.e. 5 s at 100 Hz, and smooths shorter gaps away)
+            jitter_break_threshold_seconds=1.0,
+            jitter_break_threshold_samples=1,
+            verbose=False,
         )
     except Exception as err:  # pyxdf raises many kinds on damaged files
         raise RecordingError(
