@@ -7,6 +7,11 @@ interpreter aborts with ``Fatal Python error: bool_dealloc`` after a few thousan
 emissions. :func:`install` detects that at run time and, only then, wraps ``emit`` so the
 missing reference is added back. On a fixed binding, or on CPython >= 3.12 where
 ``True`` is immortal, it does nothing.
+
+The same release also drops a reference to ``None`` on every call of a ``void`` Qt
+method (``processEvents``, ``setText``, ``update`` ...): that cannot be patched from
+Python, so :func:`check_binding` refuses such a binding with a message saying which
+version to install instead (the project pins ``PySide6<6.12``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,35 @@ def emit_drops_true_reference() -> bool:
         obj.probe.emit()
     after = sys.getrefcount(True)
     return after < before
+
+
+class BrokenBindingError(RuntimeError):
+    """The installed Qt binding corrupts reference counts on this Python."""
+
+
+def void_call_drops_none_reference() -> bool:
+    """Whether calling a ``void`` Qt method leaks a reference to ``None``."""
+    from PySide6.QtCore import QObject
+
+    obj = QObject()
+    before = sys.getrefcount(None)
+    for _ in range(16):
+        obj.setObjectName("probe")
+    return sys.getrefcount(None) < before - 8
+
+
+def check_binding() -> None:
+    """Raise :class:`BrokenBindingError` when the binding is unusable on this Python."""
+    if sys.version_info >= (3, 12):
+        return
+    if void_call_drops_none_reference():
+        import PySide6
+
+        raise BrokenBindingError(
+            f"PySide6 {PySide6.__version__} on Python {sys.version.split()[0]} drops a reference to None "
+            "on every Qt call and crashes the interpreter within minutes ('none_dealloc'). "
+            "Install a working release: pip install 'PySide6>=6.6,<6.12'"
+        )
 
 
 def install() -> bool:
@@ -64,4 +98,5 @@ def install() -> bool:
     return _INSTALLED
 
 
+check_binding()
 install()

@@ -33,7 +33,7 @@ class HeadMap:
     def __init__(self, layout: pg.GraphicsLayout, col: int, title: str, grid: TopoGrid,
                  xy: np.ndarray):
         self.grid = grid
-        self.title = layout.addLabel(title, row=0, col=col, size="10pt")
+        self.title = layout.addLabel(title, row=0, col=col, size="10pt", color="#222")
         self.view = layout.addViewBox(row=1, col=col, lockAspect=True, enableMouse=False,
                                       invertY=False)
         self.view.setMenuEnabled(False)

@@ -1,0 +1,138 @@
+"""``bci-valence demo`` without a display: the same pipeline on the simulated headset,
+for a fixed time, writing the session CSV and a PNG of the valence trace."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class HeadlessDemoSettings:
+    """What the headless demo runs.
+
+    Attributes
+    ----------
+    duration_s : float
+        Seconds of simulated EEG processed (real time).
+    out_dir : str
+        Folder for ``valence.csv`` and ``valence.png``.
+    source : str
+        Source spec (the simulated headset by default).
+    calibration_s : float
+        Calibration period of the pipeline.
+    bundle : str
+        Model bundle (empty = the shipped default).
+    """
+
+    duration_s: float = 60.0
+    out_dir: str = "bci-valence-demo"
+    source: str = "sim:"
+    calibration_s: float = 20.0
+    bundle: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.duration_s > 0:
+            raise ValueError(f"duration must be positive, got {self.duration_s}")
+
+
+@dataclass(frozen=True)
+class HeadlessDemoResult:
+    csv: Path
+    png: Path
+    steps: int
+    mean_latency_ms: float
+
+
+def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> HeadlessDemoResult:
+    """Run the pipeline for ``duration_s`` seconds and write the CSV and PNG."""
+    from tqdm import tqdm
+
+    from bci_valence.outlets import CsvLog
+    from bci_valence.pipeline import Pipeline, PipelineSettings
+    from bci_valence.sources import open_source
+
+    out = Path(settings.out_dir).expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "valence.csv"
+    png_path = out / "valence.png"
+    source = open_source(settings.source)
+    pipe = Pipeline([source], settings.bundle or None, PipelineSettings(calibration_s=settings.calibration_s))
+    steps = []
+    with CsvLog(csv_path, pipe.class_names) as csv_log:
+        pipe.start()
+        try:
+            t0 = time.perf_counter()
+            bar = tqdm(total=int(round(settings.duration_s)), unit="s", desc="demo (simulated headset)",
+                       disable=not progress)
+            done = 0
+            while (elapsed := time.perf_counter() - t0) < settings.duration_s:
+                new = pipe.poll()
+                if new:
+                    csv_log.write(new)
+                    steps.extend(new)
+                if int(elapsed) > done:
+                    bar.update(int(elapsed) - done)
+                    done = int(elapsed)
+                    last = next((s for s in reversed(steps) if math.isfinite(s.valence)), None)
+                    if last is not None:
+                        bar.set_postfix(valence=f"{last.valence:+.2f}", cal=f"{last.calibration_progress:.0%}")
+                if getattr(pipe, "finished", lambda: False)():
+                    break
+                time.sleep(0.05)
+            bar.update(max(0, int(round(settings.duration_s)) - done))
+            bar.close()
+        finally:
+            pipe.stop()
+    coords = dict(getattr(pipe.bundle.config, "class_coordinates", {}) or {})
+    plot_valence(steps, png_path, coords, title=f"bci-valence demo · {settings.source} (SIMULATED)"
+                 if settings.source.startswith("sim") else f"bci-valence · {settings.source}")
+    lat = [s.latency_ms for s in steps if math.isfinite(s.latency_ms) and math.isfinite(s.valence)]
+    return HeadlessDemoResult(csv_path, png_path, len(steps), float(np.mean(lat)) if lat else float("nan"))
+
+
+def plot_valence(steps: list, path: Path, class_coordinates: dict | None = None, title: str = "") -> Path:
+    """PNG of the valence trace: each step, a smoothed curve and the true valence."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    coords = class_coordinates or {}
+    fig, ax = plt.subplots(figsize=(10, 4), dpi=110)
+    if steps:
+        t = np.array([s.timestamp for s in steps], float)
+        t = t - t[np.isfinite(t)][0] if np.isfinite(t).any() else t
+        v = np.array([s.valence for s in steps], float)
+        smooth = np.full_like(v, np.nan)
+        acc = None
+        for i, x in enumerate(v):
+            if math.isfinite(x):
+                acc = x if acc is None else acc + 0.15 * (x - acc)
+                smooth[i] = acc
+        true = np.array([coords.get(s.true_label, np.nan) if s.true_label else np.nan for s in steps], float)
+        cal = np.array([s.calibration_progress for s in steps], float)
+        ax.plot(t, v, color="#7896d2", lw=0.8, label="valence")
+        ax.plot(t, smooth, color="#143caa", lw=2.2, label="smoothed")
+        if np.isfinite(true).any():
+            ax.step(t, true, where="post", color="#009640", lw=1.8, ls="--", label="true valence (markers)")
+        calibrating = cal < 1.0
+        if calibrating.any():
+            end = t[calibrating][-1]
+            ax.axvspan(t[0], end, color="#f0a040", alpha=0.15, label="calibration")
+        ax.axhline(0.0, color="#999", lw=0.8, ls=":")
+    else:
+        ax.text(0.5, 0.5, "no steps", transform=ax.transAxes, ha="center")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("valence")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,134 @@
+"""Scrolling raw EEG traces, one row per channel, coloured by channel quality."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from .. import qt_compat  # noqa: F401  (before any widget)
+import pyqtgraph as pg  # noqa: E402
+
+#: Channel state → pen colour.
+QUALITY_COLOURS = {
+    "good": (30, 30, 30),
+    "interpolated": (150, 150, 150),
+    "flagged": (210, 20, 20),
+}
+
+#: Most points drawn per channel (min/max decimation above that).
+MAX_POINTS = 1500
+
+
+def decimate_minmax(data: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, int]:
+    """Peak-preserving decimation of ``data (ch, n)`` to at most ``max_points`` per row.
+
+    Returns the decimated array and the factor (each pair of output points covers
+    ``factor`` input samples: its min and max, in time order).
+    """
+    n = data.shape[1]
+    if n <= max_points:
+        return data, 1
+    factor = int(np.ceil(2 * n / max_points))
+    usable = (n // factor) * factor
+    blocks = data[:, n - usable:].reshape(data.shape[0], -1, factor)
+    lo, hi = blocks.min(axis=2), blocks.max(axis=2)
+    out = np.empty((data.shape[0], lo.shape[1] * 2), dtype=data.dtype)
+    out[:, 0::2] = lo
+    out[:, 1::2] = hi
+    return out, factor
+
+
+class RawTraces(pg.PlotWidget):
+    """Stacked channels, newest sample at the right.
+
+    Every state (good, interpolated, flagged) is one curve with NaN breaks between
+    channels, so 64 channels cost three draw calls.
+    """
+
+    def __init__(self, parent=None, seconds: float = 10.0, scale_uv: float = 100.0):
+        super().__init__(parent=parent, background="w")
+        self.seconds = float(seconds)
+        self.scale_uv = float(scale_uv)
+        self.setMenuEnabled(False)
+        self.setMouseEnabled(x=False, y=False)
+        self.hideButtons()
+        item = self.getPlotItem()
+        item.setLabel("bottom", "time (s)")
+        item.showGrid(x=True, alpha=0.2)
+        self.curves = {state: item.plot([], [], pen=pg.mkPen(colour, width=1), connect="finite")
+                       for state, colour in QUALITY_COLOURS.items()}
+        self.scale_text = pg.TextItem("", color=(90, 90, 90), anchor=(1, 1))
+        item.addItem(self.scale_text)
+        self.names: tuple[str, ...] = ()
+        self.states: dict[str, str] = {}
+        self._data: np.ndarray | None = None
+        self._times: np.ndarray | None = None
+        self.dirty = False
+        self.frames = 0
+
+    def set_scale(self, scale_uv: float) -> None:
+        """Vertical distance between channels in microvolts."""
+        self.scale_uv = max(float(scale_uv), 1e-3)
+        self.dirty = True
+
+    def set_seconds(self, seconds: float) -> None:
+        self.seconds = max(float(seconds), 0.5)
+        self.dirty = True
+
+    def set_channel_states(self, states: dict[str, str]) -> None:
+        """``{channel: 'good' | 'interpolated' | 'flagged'}`` (others are good)."""
+        if states != self.states:
+            self.states = dict(states)
+            self.dirty = True
+
+    def set_data(self, data: np.ndarray, times: np.ndarray, names: Sequence[str]) -> None:
+        """Latest signal ``data (ch, n)`` in microvolts with ``times (n,)`` (source clock)."""
+        self._data = np.asarray(data)
+        self._times = np.asarray(times, dtype=float)
+        names = tuple(names)
+        if names != self.names:
+            self.names = names
+            axis = self.getPlotItem().getAxis("left")
+            rows_fit = max(self.height() - 40, 40) / 11.0  # ~11 px per readable label
+            step = max(1, int(np.ceil(len(names) / rows_fit)))
+            axis.setTicks([[(-float(i), name) for i, name in enumerate(names) if i % step == 0]])
+            self.getPlotItem().setYRange(-len(names) + 0.3, 0.9, padding=0)
+        self.dirty = True
+
+    def refresh(self) -> None:
+        """Redraw if there is new data."""
+        if not self.dirty:
+            return
+        self.dirty = False
+        data, times = self._data, self._times
+        if data is None or times is None or data.ndim != 2 or data.shape[1] < 2 or len(times) != data.shape[1]:
+            for curve in self.curves.values():
+                curve.setData([], [])
+            return
+        keep = times >= times[-1] - self.seconds
+        data, times = data[:, keep], times[keep]
+        x_full = times - times[-1]
+        dec, factor = decimate_minmax(data)
+        if factor > 1:
+            usable = (len(x_full) // factor) * factor
+            x = np.repeat(x_full[len(x_full) - usable:][factor - 1::factor], 2)
+        else:
+            x = x_full
+        # centre each channel on its median so offsets don't push it off its row
+        rows = dec - np.nanmedian(dec, axis=1, keepdims=True)
+        rows = np.clip(rows / self.scale_uv, -1.5, 1.5) - np.arange(len(rows))[:, None]
+        for state, curve in self.curves.items():
+            idx = [i for i, name in enumerate(self.names[: len(rows)])
+                   if self.states.get(name, "good") == state]
+            if not idx:
+                curve.setData([], [])
+                continue
+            ys = np.concatenate([np.append(rows[i], np.nan) for i in idx])
+            xs = np.tile(np.append(x, np.nan), len(idx))
+            curve.setData(xs, ys)
+        item = self.getPlotItem()
+        item.setXRange(-self.seconds, 0.0, padding=0)
+        self.scale_text.setText(f"{self.scale_uv:g} µV / row")
+        self.scale_text.setPos(0.0, -len(rows) + 0.3)
+        self.frames += 1
