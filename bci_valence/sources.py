@@ -506,6 +506,7 @@ class LSLSource(Source):
         self._lost_at: float | None = None
         self._last_activity = 0.0
         self._last_marker_search = 0.0
+        self._sinfo: Any = None
         self._status_note = ""
         self._exhausted = False
 
@@ -569,6 +570,7 @@ class LSLSource(Source):
         self.simulated = _is_simulated(full)
         self.stream_source_id = full.source_id
         self.stream_uid = full.uid
+        self._sinfo = sinfo
         self.hostname = full.hostname
         self._max_samples = max(1024, int(self.sfreq) * 2)
         with self._lock:
@@ -577,15 +579,19 @@ class LSLSource(Source):
         self._status_note = ""
         return True
 
-    def _find_markers(self, sinfo: Any) -> None:
-        """Open a marker inlet on the companion stream of ``sinfo``, if there is one."""
+    def _find_markers(self, sinfo: Any, *, full: bool = True) -> None:
+        """Open a marker inlet on the companion stream of ``sinfo``, if there is one.
+
+        The quick search looks only for ``<source_id>-markers`` (what our players and
+        the simulator publish); the full one lists every stream (0.5 s).
+        """
         from mne_lsl.lsl import StreamInlet, resolve_streams
 
         self._last_marker_search = time.monotonic()
         name, sid, uid = sinfo.name, sinfo.source_id, sinfo.uid
         names = (f"{name}-markers", f"{name}-annotations", f"{name}-Markers")
-        found = resolve_streams(timeout=0.3, source_id=f"{sid}-markers") if sid else []
-        if not found:
+        found = resolve_streams(timeout=0.2, source_id=f"{sid}-markers") if sid else []
+        if not found and full:
             found = resolve_streams(timeout=0.5)
         candidates = []
         for s in found:
@@ -643,7 +649,9 @@ class LSLSource(Source):
                 f"(streams on the network: {seen})"
             )
         if self.want_markers:  # before the EEG inlet: an owned player starts on it
-            self._find_markers(sinfo)
+            self._find_markers(sinfo, full=False)
+            if self._marker_inlet is None:
+                self._last_marker_search = -np.inf  # full search at once, in the monitor
         if not self._open(sinfo):
             raise SourceError(self._status_note)
         self._last_activity = time.monotonic()
@@ -797,15 +805,19 @@ class LSLSource(Source):
                     if available:
                         self._last_activity = time.monotonic()
                         self._exhausted = False
+                    if (
+                        self.want_markers
+                        and self._marker_inlet is None
+                        and time.monotonic() - self._last_marker_search > 10.0
+                        and self._sinfo is not None
+                    ):
+                        self._find_markers(self._sinfo)
+                    if available:
                         continue
                     idle = time.monotonic() - self._last_activity
                     if self.players and all(p.finished for p in self.players) and idle > 0.5:
                         self._exhausted = True
                     if idle < self.stale_s:
-                        if self.want_markers and self._marker_inlet is None and (
-                            time.monotonic() - self._last_marker_search > 5.0
-                        ):
-                            self._find_markers(inlet.get_sinfo(timeout=2.0))
                         continue
                     key = (
                         {"source_id": self.stream_source_id}
