@@ -187,7 +187,7 @@ class SimulationSettings:
 
     @classmethod
     def from_spec(cls, spec: SourceSpec) -> SimulationSettings:
-        """Settings from a ``sim:`` source spec (script, rate, seed, contrast, name)."""
+        """Settings from a ``sim:`` source spec (script, rate, seed, contrast, noise, name)."""
         kwargs: dict[str, Any] = {}
         if spec.get("script"):
             kwargs["script"] = parse_script(spec.get("script"))
@@ -197,6 +197,8 @@ class SimulationSettings:
             kwargs["seed"] = int(spec.get_float("seed") or 0)
         if spec.get("contrast"):
             kwargs["contrast"] = float(spec.get_float("contrast") or 1.0)
+        if spec.get("noise"):
+            kwargs["noise"] = float(spec.get_float("noise") or 0.0)
         if spec.get("name"):
             kwargs["name"] = str(spec.get("name"))
         return cls(**kwargs)

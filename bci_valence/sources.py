@@ -12,7 +12,7 @@ Spec syntax (command line and API alike), ``KIND:BODY?KEY=VALUE&KEY=VALUE``::
     xdf:path/to/file.xdf?speed=max        as fast as possible, no LSL (ArraySource)
     file:path/to/rec.set?speed=1          anything MNE reads (EEGLAB, EDF, BDF, FIF...)
     sim:                                  the simulated 32-channel FACED headset
-    sim:script=joy:20,anger:20&rate=250&seed=1
+    sim:script=joy:20,anger:20&rate=250&seed=1&contrast=3&noise=0.5
 
 A bare path (``rec.xdf``, ``rec.edf``) is accepted as ``xdf:``/``file:``.
 
@@ -81,7 +81,7 @@ SOURCE_KINDS: dict[str, tuple[str, ...]] = {
     ),
     "xdf": ("speed", "loop", "stream", "chunk", "timeout", "allow_truncated"),
     "file": ("speed", "loop", "chunk", "timeout"),
-    "sim": ("script", "rate", "seed", "contrast", "name", "timeout", "channels"),
+    "sim": ("script", "rate", "seed", "contrast", "noise", "name", "timeout"),
 }
 
 _SYNTAX = (
@@ -277,11 +277,13 @@ def parse_source_spec(spec: str | SourceSpec) -> SourceSpec:
             chunk = result.get_float("chunk")
             if chunk is None or chunk < 1 or chunk != int(chunk):
                 raise SourceSpecError(f"source {spec!r}: chunk must be a positive integer (samples)")
-    for key in ("timeout", "rate", "contrast", "seed"):
+    for key in ("timeout", "rate", "contrast", "noise", "seed"):
         if key in params and kind != "brainflow":
             value = result.get_float(key)
-            if key != "seed" and value is not None and value <= 0:
+            if key not in ("seed", "noise") and value is not None and value <= 0:
                 raise SourceSpecError(f"source {spec!r}: {key} must be > 0, got {value}")
+            if key == "noise" and value is not None and value < 0:
+                raise SourceSpecError(f"source {spec!r}: {key} must be >= 0, got {value}")
     if kind == "lsl":
         result.get_bool("markers", True)
     if kind == "sim" and "script" in params:

@@ -152,6 +152,7 @@ def test_spec_values() -> None:
         ("sim:script=happy:3", "unknown class 'happy'"),
         ("sim:script=joy:abc", "not a number"),
         ("sim:rate=-5", "rate must be > 0"),
+        ("sim:noise=-1", "noise must be >= 0"),
         ("lsl:name=x?speed=2", "unknown option 'speed'"),
     ],
 )
