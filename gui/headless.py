@@ -81,7 +81,8 @@ def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> 
                     last = next((s for s in reversed(steps) if math.isfinite(s.valence)), None)
                     if last is not None:
                         bar.set_postfix(valence=f"{last.valence:+.2f}", cal=f"{last.calibration_progress:.0%}")
-                if getattr(pipe, "finished", lambda: False)():
+                finished = getattr(pipe, "finished", False)
+                if finished() if callable(finished) else finished:
                     break
                 time.sleep(0.05)
             bar.update(max(0, int(round(settings.duration_s)) - done))
