@@ -194,8 +194,16 @@ class RingBuffer:
         self._last_t = None
 
     # ------------------------------------------------------------------ reading
-    def get(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """Samples with absolute indices ``start <= i < stop`` (copies).
+    def get(self, start: int, stop: int, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Samples with absolute indices ``start <= i < stop``.
+
+        Parameters
+        ----------
+        start, stop : int
+            Absolute sample indices.
+        copy : bool
+            Return copies (default). With False, a range that does not wrap around
+            the end of the storage is returned as views, valid until overwritten.
 
         Raises
         ------
@@ -207,6 +215,11 @@ class RingBuffer:
                 f"samples [{start}, {stop}) not held: buffer holds "
                 f"[{self.first_index}, {self.pushed})"
             )
+        a = start % self.capacity
+        b = a + (stop - start)
+        if b <= self.capacity:
+            data, times = self._data[:, a:b], self._times[a:b]
+            return (data.copy(), times.copy()) if copy else (data, times)
         idx = np.arange(start, stop) % self.capacity
         return self._data[:, idx], self._times[idx]
 
