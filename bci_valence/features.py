@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -85,6 +86,13 @@ class FeatureSettings:
 
 
 def design_band_filters(settings: FeatureSettings) -> np.ndarray:
+    """Zero-phase FIR taps per band (cached per rate and bands); see :func:`_design`."""
+    bands = tuple((float(low), float(high)) for low, high in settings.bands.values())
+    return _design(float(settings.sfreq), bands).copy()
+
+
+@lru_cache(maxsize=16)
+def _design(sfreq: float, bands: tuple[tuple[float, float], ...]) -> np.ndarray:
     """Zero-phase FIR taps per band, centred and zero-padded to one odd length.
 
     Uses :func:`mne.filter.create_filter` with MNE's default (firwin, Hamming window,
@@ -99,10 +107,10 @@ def design_band_filters(settings: FeatureSettings) -> np.ndarray:
 
     taps = [
         mne.filter.create_filter(
-            None, settings.sfreq, low, high, method="fir", phase="zero",
+            None, sfreq, low, high, method="fir", phase="zero",
             fir_design="firwin", verbose="error",
         )
-        for low, high in settings.bands.values()
+        for low, high in bands
     ]  # fmt: skip
     length = max(len(h) for h in taps)
     bank = np.zeros((len(taps), length))
@@ -197,7 +205,7 @@ class BandFilterBank:
         if self.settings.method == "fft":
             power = torch.fft.rfft(x - x.mean(-1, keepdim=True), dim=-1).abs().square()
             return power.to(self._band_weights.dtype) @ self._band_weights.T
-        return self.filter_valid(x).var(dim=-1, unbiased=False)
+        return _population_variance(self.filter_valid(x))
 
     def _response(self, n_fft: int) -> torch.Tensor:
         """The bands' frequency responses for an FFT of ``n_fft`` points (cached)."""
@@ -261,7 +269,7 @@ class BandFilterBank:
             return variance_to_de(self.band_variance(windows))
         valid = self.filter_valid(segment)  # (ch, band, span - context)
         windows = valid.unfold(-1, self.window_samples, hop_samples)  # (ch, band, n_win, W)
-        return variance_to_de(windows.var(dim=-1, unbiased=False)).permute(2, 0, 1)
+        return variance_to_de(_population_variance(windows)).permute(2, 0, 1)
 
     __call__ = band_variance
 
@@ -287,6 +295,11 @@ class BandFilterBank:
         return data.unfold(-1, self.n_input, hop_samples).transpose(0, 1)
 
 
+def _population_variance(x: torch.Tensor) -> torch.Tensor:
+    """Variance over the last axis (ddof=0); about twice as fast as ``torch.var`` on CPU."""
+    return (x - x.mean(dim=-1, keepdim=True)).square().mean(dim=-1)
+
+
 def variance_to_de(variance: torch.Tensor) -> torch.Tensor:
     """Differential entropy of a Gaussian with this variance: 0.5·ln(2πe·var)."""
     return 0.5 * (torch.log(variance) + _LOG_2PIE)
@@ -296,7 +309,7 @@ def de_sequence(
     data: np.ndarray,
     settings: FeatureSettings | None = None,
     hop_s: float = 1.0,
-    batch_size: int = 256,
+    batch_size: int = 32,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """DE of every complete window of a continuous recording.
@@ -310,7 +323,7 @@ def de_sequence(
     hop_s : float
         Step between window starts (s).
     batch_size : int
-        Windows per device call.
+        Windows per device call; 32 keeps the FFT buffers in cache on CPU.
     progress : bool
         Show a progress bar.
 
