@@ -443,6 +443,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 best = int(np.argmax(step.probabilities))
                 self.class_label.setText(f"most likely: {self.info.class_names[best]} "
                                          f"({100 * float(step.probabilities[best]):.0f} %)")
+            else:
+                self.class_label.setText("emotions: waiting for 10 s of continuous signal")
             self.status_labels["latency"].setText(f"latency {step.latency_ms:.0f} ms")
         snap = self._latest_raw
         flagged: tuple[str, ...] = ()
