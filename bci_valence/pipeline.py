@@ -535,6 +535,7 @@ class _StreamState:
         self.source = source
         self.name = name
         self.proc: StreamProcessor | None = None
+        self.cal_path: Path | None = None
         self.standardizer = None
         self.calibrated = False
         self.good_windows = 0
@@ -550,7 +551,6 @@ class _StreamState:
         self.message = ""
         self.simulated = bool(getattr(source, "simulated", False))
         self.last_timestamp: float | None = None
-        self.start_error_logged = False
 
 
 class Pipeline:
@@ -621,11 +621,10 @@ class Pipeline:
         )
         n_bands = self.bank.n_bands
         self.feature_shape = (len(self.target_channels), n_bands)
+        self._auto_names = names is None
         if names is None:
             names = [str(getattr(s, "name", None) or f"stream{i}") for i, s in enumerate(sources)]
-        if len(set(names)) != len(names):
-            names = [f"{n}#{i}" for i, n in enumerate(names)]
-        self.streams = [_StreamState(s, n) for s, n in zip(sources, names)]
+        self.streams = [_StreamState(s, n) for s, n in zip(sources, _unique(names))]
         self._lock = threading.RLock()
         self._running = False
         self._chunk_listeners: list = []
@@ -642,31 +641,41 @@ class Pipeline:
         ------
         bci_valence.montage.ChannelMappingError
             A stream's labels place fewer than ``min_channels`` model channels.
+        Exception
+            Whatever a source raises when it cannot start (``SourceError``: stream
+            not found, board not answering...). Sources already started are stopped.
         """
         with self._lock:
             self._running = True
             for st in self.streams:
-                self._try_start(st, raise_errors=True)
+                try:
+                    self._try_start(st)
+                except Exception:
+                    self.stop()  # leave no source half-started
+                    raise
+            if self._auto_names:  # sources know their real names once started
+                names = [str(getattr(st.source, "name", "") or st.name) for st in self.streams]
+                for st, name in zip(self.streams, _unique(names)):
+                    st.name = name
+                    if st.proc is not None:
+                        st.proc.name = name
 
-    def _try_start(self, st: _StreamState, raise_errors: bool = False) -> None:
-        from .montage import ChannelMappingError
-
+    def _try_start(self, st: _StreamState) -> None:
+        """Start one source and build its processor; errors propagate (and name it)."""
         if not st.started:
             try:
                 st.source.start()
-                st.started = True
-            except ChannelMappingError:
+            except Exception:
+                st.message = "could not start"
                 raise
-            except Exception as err:
-                if raise_errors and not _retryable(err):
-                    raise
-                st.message = f"waiting for stream: {err}"
-                if not st.start_error_logged:
-                    log.warning("stream %r: %s", st.name, st.message)
-                    st.start_error_logged = True
-                return
+            st.started = True
         if st.proc is None:
-            self._build_processor(st)
+            try:
+                self._build_processor(st)
+            except Exception:
+                st.source.stop()
+                st.started = False
+                raise
         st.connected = bool(getattr(st.source, "connected", True))
         st.last_data_wall = time.perf_counter()
 
@@ -694,7 +703,8 @@ class Pipeline:
             self.bank.window_samples,
             unit=getattr(src, "unit", None),
         )
-        cal = self.settings.calibration_file(st.name, len(self.streams))
+        cal = self.settings.calibration_file(str(getattr(src, "name", "") or st.name), len(self.streams))
+        st.cal_path = cal
         if cal is not None and cal.exists():
             st.standardizer = RunningStandardizer.load(cal)
             if tuple(st.standardizer.shape) != self.feature_shape:
@@ -736,9 +746,7 @@ class Pipeline:
             now = time.perf_counter()
             for st in self.streams:
                 if st.proc is None or not st.started:
-                    self._try_start(st)
-                    if st.proc is None:
-                        continue
+                    continue  # not started (call start()) or stopped
                 got = self._read_stream(st, pending)
                 if got:
                     st.last_data_wall = now
@@ -956,7 +964,7 @@ class Pipeline:
         return _marker_to_class(label, self.class_names)
 
     def _save_calibration(self, st: _StreamState) -> None:
-        path = self.settings.calibration_file(st.name, len(self.streams))
+        path = st.cal_path
         if path is None:
             return
         try:
@@ -1048,6 +1056,16 @@ OnlinePipeline = Pipeline
 
 
 # --------------------------------------------------------------------------- helpers
+def _unique(names: Sequence[str]) -> list[str]:
+    """Names made unique by suffixing ``#i`` to repeats."""
+    out, seen = [], set()
+    for i, n in enumerate(names):
+        name = n if n not in seen else f"{n}#{i}"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
 _MALLOC_TUNED = False
 
 
@@ -1076,11 +1094,6 @@ def _faced_channels() -> tuple[str, ...]:
     from .montage import FACED_CHANNELS
 
     return tuple(FACED_CHANNELS)
-
-
-def _retryable(err: Exception) -> bool:
-    """Errors at start that mean "not there yet" rather than "wrong"."""
-    return isinstance(err, (TimeoutError, ConnectionError, RuntimeError, OSError))
 
 
 def _normalize_markers(markers: Any) -> Iterable[tuple[float, str]]:
