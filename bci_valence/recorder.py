@@ -68,7 +68,7 @@ class RawMirror:
         info.set_channel_names(labels)
         if unit == "V":
             info.set_channel_units(["volts"] * len(labels))
-        self._outlet = StreamOutlet(info, chunk_size=0, max_buffered=60)
+        self._outlet = StreamOutlet(info, chunk_size=1, max_buffered=60)
 
     def push(self, data: np.ndarray, timestamps: np.ndarray) -> None:
         """Push a chunk ``(n_channels, n)`` with its timestamps."""

@@ -194,6 +194,10 @@ def run_session(
         if out:
             log = CsvLog(out, pipe.class_names)
         if record:
+            from pathlib import Path
+
+            if Path(record).suffix.lower() != ".xdf":
+                return _error(f"--record expects a .xdf file name, got {record}")
             preds = []
             for st in pipe.streams:
                 key = lsl_stream_key(st.source)
@@ -209,7 +213,7 @@ def run_session(
             rec = XdfRecorder(record)
             try:
                 rec.start(preds)
-            except (RuntimeError, ValueError) as err:
+            except (RuntimeError, ValueError, OSError) as err:
                 rec = None
                 return _error(str(err))
         last: dict = {}
