@@ -47,7 +47,7 @@ class GuiSettings:
     replay_speed: float = 1.0
     last_source: str = "sim:"
     raw_seconds: float = 10.0
-    raw_scale_uv: float = 100.0
+    raw_scale_uv: float = 50.0
 
     def __post_init__(self) -> None:
         if not 0.02 <= self.hop_s <= 10.0:

@@ -214,7 +214,7 @@ class SourcePanel(QtWidgets.QWidget):
         layout.addWidget(mbox, 1)
 
         # ---------------------------------------------------------------- wiring
-        self.kind.currentIndexChanged.connect(self.pages.setCurrentIndex)
+        self.kind.currentIndexChanged.connect(self._show_page)
         self.kind.currentIndexChanged.connect(self._update_spec_label)
         for edit in (self.lsl_name, self.file_path, self.custom_spec, *self.board_params.values()):
             edit.textChanged.connect(self._update_spec_label)
@@ -291,8 +291,21 @@ class SourcePanel(QtWidgets.QWidget):
         else:
             self.custom_spec.setText(spec)
             self.kind.setCurrentIndex(KIND_CUSTOM)
-        self.pages.setCurrentIndex(self.kind.currentIndex())
+        self._show_page(self.kind.currentIndex())
         self._update_spec_label()
+
+    def _show_page(self, index: int) -> None:
+        """Show one page; the hidden ones take no room (the stack fits the current page)."""
+        policy = QtWidgets.QSizePolicy.Policy
+        for i in range(self.pages.count()):
+            page = self.pages.widget(i)
+            if i == index:
+                page.setSizePolicy(policy.Preferred, policy.Preferred)
+            else:
+                page.setSizePolicy(policy.Ignored, policy.Ignored)
+            page.adjustSize()
+        self.pages.setCurrentIndex(index)
+        self.pages.adjustSize()
 
     def _update_spec_label(self, *_args) -> None:
         spec = self.spec()

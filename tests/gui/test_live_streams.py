@@ -1,4 +1,4 @@
-"""The window stays responsive with a 64-channel 1000 Hz LSL stream (in another process)."""
+"""The window on real LSL streams from another process: 64 ch at 1000 Hz, a stream lost and back."""
 
 from __future__ import annotations
 
@@ -64,4 +64,37 @@ def test_window_stays_responsive_with_64_channels_at_1000_hz(qtbot, settings_fil
         win.close()
     finally:
         pump.terminate()
+        pump.wait(10)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_lost_stream_is_shown_and_the_session_resumes(qtbot, settings_file, bundle_path):
+    from gui.app import make_window
+
+    names = "Fp1,Fp2,F3,F4,C3,C4,P3,P4,O1,O2,F7,F8,T7,T8,P7,P8,Fz,Cz,Pz,Oz"
+    name = f"gui-test-lost-{time.time_ns() % 10**9}"
+    pump = subprocess.Popen([sys.executable, "-c", PUMP, "60", names, name])
+    try:
+        win = make_window(source=f"lsl:name={name}", bundle=bundle_path or None, calibration_s=2.0,
+                          settings_file=settings_file)
+        qtbot.addWidget(win)
+        win.show()
+        win.start_session()
+        qtbot.waitUntil(lambda: win.step_count >= 3, timeout=60000)
+        pump.kill()
+        pump.wait(10)
+        qtbot.waitUntil(lambda: "lost" in win.banner.text(), timeout=30000)
+        assert win.banner.level == "warning"
+        assert win.status_labels["state"].text() == "stream lost"
+        assert win.running  # still waiting for it, not stopped
+        n_lost = win.step_count
+        pump = subprocess.Popen([sys.executable, "-c", PUMP, "60", names, name])
+        qtbot.waitUntil(lambda: "back" in win.banner.text(), timeout=60000)
+        qtbot.waitUntil(lambda: win.step_count >= n_lost + 3, timeout=30000)
+        assert win.status_labels["state"].text() == "running"
+        assert "lost" in win.panel.messages.toPlainText()
+        win.close()
+    finally:
+        pump.kill()
         pump.wait(10)
