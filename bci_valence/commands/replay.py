@@ -75,4 +75,5 @@ def run(args: argparse.Namespace) -> int:
     return run_session(
         [source], settings, bundle=args.bundle, duration=args.duration, out=args.out,
         record=args.record, outlet=not args.no_outlet, quiet=args.quiet, realtime=realtime,
+        names=[path.name],
     )  # fmt: skip

@@ -141,6 +141,7 @@ def run_session(
     outlet: bool = True,
     quiet: bool = False,
     realtime: bool = True,
+    names: list[str] | None = None,
 ) -> int:
     """Run a pipeline over ``sources`` until ``duration``, all sources finish, or Ctrl-C.
 
@@ -148,6 +149,8 @@ def run_session(
     ----------
     realtime : bool
         Sleep between polls when there is nothing to do (False for ``--speed max``).
+    names : list of str | None
+        Stream names (default: the sources' own).
 
     Returns
     -------
@@ -167,7 +170,7 @@ def run_session(
 
     console = Console(stderr=True)
     try:
-        pipe = Pipeline(sources, bundle, settings)
+        pipe = Pipeline(sources, bundle, settings, names=names)
     except (BundleError, ValueError, OSError) as err:
         return _error(str(err))
     log = vo = rec = None
