@@ -669,6 +669,7 @@ class Pipeline:
                 st.message = "could not start"
                 raise
             st.started = True
+        st.simulated = bool(getattr(st.source, "simulated", False))  # known once started
         if st.proc is None:
             try:
                 self._build_processor(st)
