@@ -465,6 +465,8 @@ class StreamProcessor:
         y = common_average_reference(self.matrix @ y)
         self.proc.push(y.astype(np.float32), out_ts)
         self._arrivals.append((self.proc.pushed, arrival))
+        if len(self._arrivals) > 4096:  # no window for a long time (restarting segments)
+            self._arrivals.popleft()
         due = []
         while self._next_end() <= self.proc.pushed:
             end = self._next_end()

@@ -210,13 +210,13 @@ def bench_end_to_end(bundle_path: str | None, seconds: float) -> dict:
     proc = _pusher(sid, seconds + 15, 250.0, 1)
     try:
         src = LSLSource(source_id=sid, timeout=10, markers=False)
-        pipe = Pipeline([src], bundle, PipelineSettings(device="cpu"))
-        pipe.start()
+        pipe = Pipeline([src], bundle, PipelineSettings(device="cpu"), names=["e2e"])
         vo = ValenceOutlet(pipe.class_names, source_id_prefix=f"{sid}-out")
-        vo.open([pipe.streams[0].name])
-        info = resolve_streams(timeout=5, source_id=vo.source_id(pipe.streams[0].name))[0]
+        vo.open(["e2e"])
+        info = resolve_streams(timeout=5, source_id=vo.source_id("e2e"))[0]
         inlet = StreamInlet(info, processing_flags=("clocksync",))
         inlet.open_stream(timeout=5)
+        pipe.start()
         at_outlet, at_inlet, compute = [], [], []
         t_end = time.monotonic() + seconds + 5  # first window needs ~4.3 s
         while time.monotonic() < t_end:
