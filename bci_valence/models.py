@@ -1,0 +1,185 @@
+"""Torch networks of the model bundle (inference side; training lives in ``offline``).
+
+Two models read standardized DE features (channels × bands, z-scored per subject or
+per calibrated session, see :mod:`bci_valence.normalization`):
+
+* :class:`LinearProjection` — the EEG→V-axis projection: one linear map from a
+  ``(32, 5)`` DE vector to a scalar valence coordinate.  It works on a single 1-s
+  vector (or the mean of the last few), so live valence is available from the first
+  window.
+* :class:`DEClassifier` — one member of the residual ensemble: a network on a
+  ``(seq_len, 32, 5)`` sequence of 1-s DE vectors that outputs 9 class logits and a
+  pooled embedding (used by the V-axis distillation loss while training).
+
+Both are rebuilt from plain JSON-able settings (:class:`ClassifierSettings`), so that a
+bundle stores architecture in ``bundle.json`` and weights in safetensors only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["ClassifierSettings", "DEClassifier", "LinearProjection", "ResidualBlock"]
+
+
+@dataclass(frozen=True)
+class ClassifierSettings:
+    """Architecture of one ensemble member.
+
+    Attributes
+    ----------
+    n_channels, n_bands : int
+        Shape of one DE vector (32 channels × 5 bands for FACED).
+    seq_len : int
+        Number of consecutive 1-s DE vectors in a sample (10).
+    n_classes : int
+        Output classes (9).
+    d_model : int
+        Width of the per-second embedding.
+    depth : int
+        Number of residual blocks (the "doubled depth" stage doubles it).
+    kernel_size : int
+        Temporal kernel of each block's convolution (odd).
+    dropout : float
+        Dropout inside the blocks and before the head.
+    input_dropout : float
+        Dropout on the input features.
+    pooling : {"flatten", "mean"}
+        How the per-second states become one vector: concatenated in time order (keeps
+        where in the 10 s something happened) or averaged.
+    """
+
+    n_channels: int = 32
+    n_bands: int = 5
+    seq_len: int = 10
+    n_classes: int = 9
+    d_model: int = 64
+    depth: int = 2
+    kernel_size: int = 3
+    dropout: float = 0.3
+    input_dropout: float = 0.1
+    pooling: str = "flatten"
+
+    def __post_init__(self) -> None:
+        if self.pooling not in ("flatten", "mean"):
+            raise ValueError(f"pooling must be 'flatten' or 'mean', got {self.pooling!r}")
+        if self.kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd, got {self.kernel_size}")
+        for name in ("n_channels", "n_bands", "seq_len", "n_classes", "d_model"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.depth < 0:
+            raise ValueError(f"depth must be >= 0, got {self.depth}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassifierSettings:
+        """Inverse of :meth:`to_dict`; unknown keys raise ``ValueError`` naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown classifier setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+
+class LinearProjection(nn.Module):
+    """The EEG→V-axis projection: ``valence = <weight, de> + bias``.
+
+    Parameters
+    ----------
+    n_channels, n_bands : int
+        Shape of the DE vector.
+    """
+
+    def __init__(self, n_channels: int = 32, n_bands: int = 5) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n_channels, n_bands))
+        self.bias = nn.Parameter(torch.zeros(1))
+
+    def forward(self, de: torch.Tensor) -> torch.Tensor:
+        """Project ``de (..., n_channels, n_bands)`` to ``(...)``."""
+        return (de * self.weight).sum(dim=(-2, -1)) + self.bias[0]
+
+
+class ResidualBlock(nn.Module):
+    """Pre-norm residual block: temporal convolution, then a position-wise MLP."""
+
+    def __init__(self, d_model: int, kernel_size: int, dropout: float) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d_model)
+        self.conv = nn.Conv1d(d_model, d_model, kernel_size, padding=kernel_size // 2)
+        self.drop1 = nn.Dropout(dropout)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(
+            nn.Linear(d_model, 2 * d_model),
+            nn.GELU(),
+            nn.Dropout(dropout),
+            nn.Linear(2 * d_model, d_model),
+        )
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """``h (batch, time, d_model)`` → same shape."""
+        h = h + self.drop1(self.conv(self.norm1(h).transpose(1, 2)).transpose(1, 2))
+        return h + self.mlp(self.norm2(h))
+
+
+class DEClassifier(nn.Module):
+    """One ensemble member: DE sequence → class logits.
+
+    Each 1-s DE vector (channels × bands) is embedded by a linear map plus a learned
+    position embedding, passed through ``depth`` residual blocks (temporal conv +
+    MLP), pooled (see :attr:`ClassifierSettings.pooling`) and classified.
+
+    Parameters
+    ----------
+    settings : ClassifierSettings
+    """
+
+    def __init__(self, settings: ClassifierSettings | None = None) -> None:
+        super().__init__()
+        s = settings or ClassifierSettings()
+        self.settings = s
+        n_in = s.n_channels * s.n_bands
+        self.input_drop = nn.Dropout(s.input_dropout)
+        self.embed = nn.Linear(n_in, s.d_model)
+        self.position = nn.Parameter(torch.zeros(s.seq_len, s.d_model))
+        self.blocks = nn.ModuleList(
+            [ResidualBlock(s.d_model, s.kernel_size, s.dropout) for _ in range(s.depth)]
+        )
+        self.norm = nn.LayerNorm(s.d_model)
+        self.embedding_dim = s.d_model * (s.seq_len if s.pooling == "flatten" else 1)
+        self.head_drop = nn.Dropout(s.dropout)
+        self.head = nn.Linear(self.embedding_dim, s.n_classes)
+        # V-axis head: the embedding's projection onto the valence axis; trained by the
+        # distillation stage (pulled toward the class's V-axis coordinate).
+        self.axis_head = nn.Linear(self.embedding_dim, 1)
+
+    def embedding(self, seq: torch.Tensor) -> torch.Tensor:
+        """Pooled embedding of ``seq (batch, seq_len, n_channels, n_bands)``."""
+        s = self.settings
+        if seq.shape[-3:] != (s.seq_len, s.n_channels, s.n_bands):
+            raise ValueError(
+                f"classifier expects (batch, {s.seq_len}, {s.n_channels}, {s.n_bands}), "
+                f"got {tuple(seq.shape)}"
+            )
+        h = self.embed(self.input_drop(seq.flatten(-2))) + self.position
+        for block in self.blocks:
+            h = block(h)
+        h = self.norm(h)
+        return h.flatten(1) if s.pooling == "flatten" else h.mean(dim=1)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        """Class logits ``(batch, n_classes)``."""
+        return self.head(self.head_drop(self.embedding(seq)))
+
+    def forward_with_axis(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class logits ``(batch, n_classes)`` and V-axis coordinate ``(batch,)``."""
+        emb = self.head_drop(self.embedding(seq))
+        return self.head(emb), self.axis_head(emb).squeeze(-1)

@@ -1,0 +1,167 @@
+"""``bci-valence train``, ``evaluate`` and ``report`` (entry points of the offline app).
+
+Heavy imports (torch, sklearn, matplotlib, mne) happen inside the handlers, so that
+``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _default_faced_root() -> str:
+    return str(Path.cwd().parent / "shared" / "data" / "faced")
+
+
+def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``train``."""
+    p = subparsers.add_parser(
+        "train",
+        help="train the projection and the classifier ensemble on FACED DE features",
+        description=(
+            "Train the EEG->V-axis projection (ridge) and the residual classifier ensemble "
+            "on FACED DE features, print the stage ablation on validation subjects and "
+            "write a model bundle (bundle.json + safetensors)."
+        ),
+    )
+    p.add_argument("--faced-root", default=_default_faced_root(),
+                   help="FACED root (EEG_Features/DE, Data, Recording_info.csv); default ../shared/data/faced")
+    p.add_argument("--train", default="0-79", help="training subjects, e.g. 0-79 (default)")
+    p.add_argument("--val", default="80-99",
+                   help="validation subjects for model selection and the ablation (default 80-99; "
+                        "'none' to skip, then --ridge-alpha fixes the projection)")
+    p.add_argument("--refit", default=None, metavar="SUBJECTS",
+                   help="after selection, retrain the final bundle on these subjects (e.g. 0-99)")
+    p.add_argument("--out", required=True, help="bundle folder to write")
+    p.add_argument("--axis", default=None, metavar="DIR",
+                   help="V-axis folder from `bci-valence axis build` (default: the shipped axis)")
+    p.add_argument("--stages", default="all",
+                   help="classifier stages of the final model: 'all', a stage name (that stage and "
+                        "every one before it) or a comma list of baseline,augment,distill,deep,ensemble")
+    p.add_argument("--no-ablation", action="store_true",
+                   help="train only the final stage set (no per-stage table)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs per member")
+    p.add_argument("--members", type=int, default=None, help="ensemble size (ensemble stage)")
+    p.add_argument("--ridge-alpha", type=float, default=None, help="fix the projection's ridge alpha")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_train)
+    return p
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from bci_valence.faced import parse_subjects
+
+    from .training import TrainSettings, parse_stages, run_training
+
+    settings = TrainSettings(
+        stages=parse_stages(args.stages),
+        ablation=not args.no_ablation,
+        seed=args.seed,
+        device=args.device,
+        threads=args.threads,
+        progress=not args.no_progress,
+        ridge_alpha=args.ridge_alpha,
+    )
+    if args.epochs is not None:
+        settings = replace(settings, epochs=args.epochs)
+    if args.members is not None:
+        settings = replace(settings, n_ensemble=args.members)
+    val = [] if str(args.val).lower() in ("none", "") else parse_subjects(args.val)
+    refit = parse_subjects(args.refit) if args.refit else None
+    try:
+        summary = run_training(
+            args.faced_root, parse_subjects(args.train), val, args.out, settings,
+            axis_dir=args.axis, refit_subjects=refit,
+        )
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: summary[k] for k in ("bundle", "total_seconds")}))
+    return 0
+
+
+def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``evaluate``."""
+    p = subparsers.add_parser(
+        "evaluate",
+        help="evaluate a model bundle on FACED subjects; prints one JSON object",
+        description=(
+            "Evaluate a bundle on any FACED root and subject range (e.g. the test subjects "
+            "100-122): BACC, kappa, weighted F1 over 10-s windows, per-stimulus r of the "
+            "projection against the V-axis and the subjects' ratings, sample r."
+        ),
+    )
+    p.add_argument("--faced-root", default=_default_faced_root(), help="FACED root")
+    p.add_argument("--subjects", default="80-99", help="subjects to evaluate (default 80-99)")
+    p.add_argument("--bundle", default=None, help="bundle folder (default: the shipped bundle)")
+    p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run_evaluate)
+    return p
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import torch
+
+    from bci_valence.bundle import BundleError, ModelBundle
+    from bci_valence.faced import parse_subjects
+
+    from .training import evaluate_bundle
+
+    torch.set_num_threads(1)
+    try:
+        bundle = ModelBundle.load(args.bundle, device=args.device)
+        result = evaluate_bundle(bundle, args.faced_root, parse_subjects(args.subjects),
+                                 progress=not args.no_progress)
+    except (FileNotFoundError, BundleError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
+def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``report``."""
+    p = subparsers.add_parser(
+        "report",
+        help="write a Markdown report with figures for a bundle",
+        description=(
+            "Evaluate a bundle on FACED subjects and write report.md with a confusion matrix, "
+            "the per-clip projection against the V-axis coordinate and the ratings, and "
+            "scalp topomaps of the projection weights per band."
+        ),
+    )
+    p.add_argument("--faced-root", default=_default_faced_root(), help="FACED root")
+    p.add_argument("--subjects", default="80-99", help="subjects to evaluate (default 80-99)")
+    p.add_argument("--bundle", default=None, help="bundle folder (default: the shipped bundle)")
+    p.add_argument("--out", default="report", help="output folder (default ./report)")
+    p.add_argument("--device", default=None)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=_run_report)
+    return p
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from bci_valence.bundle import BundleError
+    from bci_valence.faced import parse_subjects
+
+    from .report import write_report
+
+    try:
+        path = write_report(args.out, bundle_path=args.bundle, faced_root=args.faced_root,
+                            subjects=parse_subjects(args.subjects), device=args.device,
+                            progress=not args.no_progress)
+    except (FileNotFoundError, BundleError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(str(path))
+    return 0
