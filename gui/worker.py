@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,7 +250,9 @@ class PipelineWorker(QtCore.QObject):
             from bci_valence.recorder import XdfRecorder, lsl_stream_key
 
             hop = float(getattr(pipeline.settings, "hop_s", 0.25))
-            outlet = ValenceOutlet(pipeline.class_names, OutletSettings(rate=1.0 / hop))
+            # a unique source_id: other sessions on this machine may publish theirs
+            outlet = ValenceOutlet(pipeline.class_names, OutletSettings(rate=1.0 / hop),
+                                   source_id_prefix=f"bci_valence-gui-{uuid.uuid4().hex[:8]}")
             names = [st.name for st in pipeline.streams]
             outlet.open(names)
             streams = [{"source_id": outlet.source_id(n)} for n in names]

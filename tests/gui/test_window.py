@@ -141,3 +141,27 @@ def test_headless_demo_writes_csv_and_png(tmp_path, bundle_path):
     assert csv_text.count("\n") > 5
     assert (out / "valence.png").read_bytes()[:4] == b"\x89PNG"
     assert str(out / "valence.csv") in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_record_xdf_and_export_csv(window, qtbot, tmp_path):
+    import pyxdf
+
+    window.start_session()
+    qtbot.waitUntil(lambda: window.step_count >= 2, timeout=30000)
+    xdf = tmp_path / "session.xdf"
+    window.requestRecord.emit(str(xdf))
+    qtbot.waitUntil(lambda: "recording to" in window.panel.messages.toPlainText(), timeout=30000)
+    n0 = window.step_count
+    qtbot.waitUntil(lambda: window.step_count >= n0 + 12, timeout=30000)
+    window.requestStopRecord.emit()
+    qtbot.waitUntil(lambda: "recording saved" in window.panel.messages.toPlainText(), timeout=30000)
+    assert window.last_error == ""
+    streams, _ = pyxdf.load_xdf(str(xdf))
+    types = {s["info"]["type"][0]: len(s["time_stamps"]) for s in streams}
+    assert types.get("EEG", 0) > 100 and types.get("Valence", 0) > 0
+
+    csv_path = window.export_csv(tmp_path / "session.csv")
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("stream,timestamp") and len(lines) == window.step_count + 1
