@@ -110,15 +110,15 @@ def bench_compute(device: str, bundle_path: str | None, n_steps: int) -> dict:
     from bci_valence.pipeline import Pipeline, PipelineSettings
 
     bundle, which = load_bundle(bundle_path, device)
-    seconds = 6 + n_steps / 4 + 12
+    seconds = 15 + n_steps / 4 + 2
     feed = TickFeed("s0", seconds)
     pipe = Pipeline([feed], bundle, PipelineSettings(device=device, stale_after_s=1e9))
     pipe.start()
-    feed.release(12.0)  # warm up past the first window and the 10 s of DE
+    feed.release(14.0)  # warm up past the first window and the 10 s of DE
     while pipe.poll():
         pass
     times, with_probs = [], 0
-    t_data = 12.0
+    t_data = 14.0
     sync = None
     if device.startswith("cuda"):
         import torch

@@ -324,3 +324,21 @@ def test_resampled_stream_and_latest_raw():
     assert 1 < np.std(data) < 100  # microvolts (noise band-limited to 47 Hz; the common sine is referenced out)
     assert st.sfreq == 1000.0 and st.samples == 6000 and st.gaps == 0 and not st.connected
     assert len(steps) == 7
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_online_benchmark_quick_smoke():
+    """``benchmarks/online.py --quick --skip-lsl`` prints one JSON object with the figures."""
+    import json
+
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "online.py"), "--quick", "--skip-lsl", "--streams", "2,4"],
+        capture_output=True, text=True, timeout=170, cwd=REPO,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout)
+    cpu = out["compute"][0]
+    assert cpu["device"] == "cpu" and cpu["p99_ms"] >= cpu["p50_ms"] > 0
+    assert cpu["steps_with_probabilities"] == cpu["steps"]
+    assert out["capacity"]["max_streams"] in (0, 2, 4)
