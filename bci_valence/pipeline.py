@@ -438,6 +438,18 @@ class StreamProcessor:
         return out
 
     def _push_segment(self, x: np.ndarray, ts: np.ndarray, arrival: float) -> list[DueWindow]:
+        # a long chunk goes in pieces, so each window is cut before the ring buffers
+        # overwrite its samples
+        room = (self.proc.capacity - self.n_input - 8) * self.sfreq / self.target_sfreq
+        piece = max(1, min(int(room), self.raw.capacity - 8))
+        if x.shape[1] > piece:
+            due = []
+            for i in range(0, x.shape[1], piece):
+                due.extend(self._push_piece(x[:, i : i + piece], ts[i : i + piece], arrival))
+            return due
+        return self._push_piece(x, ts, arrival)
+
+    def _push_piece(self, x: np.ndarray, ts: np.ndarray, arrival: float) -> list[DueWindow]:
         self.raw.push(x, ts)
         # non-finite samples: hold the last finite value so the IIR state survives
         finite = np.isfinite(x)

@@ -342,3 +342,13 @@ def test_online_benchmark_quick_smoke():
     assert cpu["device"] == "cpu" and cpu["p99_ms"] >= cpu["p50_ms"] > 0
     assert cpu["steps_with_probabilities"] == cpu["steps"]
     assert out["capacity"]["max_streams"] in (0, 2, 4)
+
+
+@pytest.mark.timeout(60)
+def test_one_huge_chunk_equals_small_chunks():
+    """A backlog read in one chunk (longer than the buffers) loses no window."""
+    rec = _recording(30.0, sfreq=500.0)
+    big = run_offline(rec, SETTINGS, LinearBundle(), chunk_s=30.0)
+    small = run_offline(rec, SETTINGS, LinearBundle(), chunk_s=0.1)
+    assert len(big) == len(small) > 100
+    np.testing.assert_allclose([s.valence for s in big], [s.valence for s in small], atol=1e-6)
