@@ -84,7 +84,8 @@ def load_bundle(path: str | None, device: str):
     from bci_valence.bundle import BundleConfig, ModelBundle
 
     try:
-        return ModelBundle.load(path, device=device), "default" if path is None else str(path)
+        b = ModelBundle.load(path, device=device)
+        return b, f"{'default' if path is None else path} ({len(b.members)} ensemble member(s))"
     except Exception as err:  # noqa: BLE001 - no trained bundle yet
         import torch
 
