@@ -97,7 +97,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="figure path (default DIR/validation.png)")
     v.add_argument("--no-figure", action="store_true")
     v.add_argument("--save", type=Path, default=None, help="also write the JSON here")
-    v.add_argument("--batch-size", type=int, default=256)
+    v.add_argument("--batch-size", type=int, default=512, help="words per forward pass")
     v.add_argument("--device", default=None)
     v.add_argument("--no-progress", action="store_true")
     v.set_defaults(func=_validate)

@@ -449,6 +449,7 @@ class TextEncoder:
         max_length: int = 512,
         device: str | None = None,
         dtype: str = "float32",
+        truncate: bool = True,
     ) -> None:
         if pooling not in POOLINGS:
             raise VAxisError(f"pooling {pooling!r} is not one of {', '.join(POOLINGS)}")
@@ -471,6 +472,85 @@ class TextEncoder:
         params = inspect.signature(self.model.forward).parameters
         self._accepts_positions = "position_ids" in params
         self._accepts_token_types = "token_type_ids" in params
+        self._accepts_use_cache = "use_cache" in params
+        self.truncated = False
+        if truncate:
+            self._truncate_layers()
+
+    def _forward_hidden(self, enc: Mapping[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the model on tokenizer output; returns (chosen layer's hidden, mask)."""
+        import torch
+
+        mask = enc["attention_mask"].to(self.device)
+        inputs: dict[str, Any] = {"input_ids": enc["input_ids"].to(self.device),
+                                  "attention_mask": mask}
+        if self._accepts_token_types and "token_type_ids" in enc:
+            inputs["token_type_ids"] = enc["token_type_ids"].to(self.device)
+        if self._accepts_positions:
+            inputs["position_ids"] = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
+        if self._accepts_use_cache:
+            inputs["use_cache"] = False
+        with torch.inference_mode():
+            result = self.model(**inputs, output_hidden_states=True)
+        hidden_states = result.hidden_states
+        if hidden_states is None:
+            raise VAxisError(f"model {self.name!r} returned no hidden states")
+        index = self._hidden_index
+        try:
+            return hidden_states[index], mask
+        except IndexError as err:
+            raise VAxisError(
+                f"layer {self.layer} is out of range for model {self.name!r}: it has "
+                f"{len(hidden_states)} hidden states"
+            ) from err
+
+    @property
+    def _hidden_index(self) -> int:
+        return -1 if self.truncated else self.layer
+
+    def _truncate_layers(self) -> None:
+        """Drop the layers above the chosen one when that provably changes nothing.
+
+        The model's stack of ``num_hidden_layers`` blocks is cut after the chosen
+        layer; a probe batch must then give the same hidden states as the full model
+        (it does not where the last hidden state is normalised, e.g. GPT-2, Llama),
+        otherwise the full model is kept.
+        """
+        import torch
+
+        k = self.resolved_layer
+        n = self.n_hidden_states
+        if n is None or not 1 <= k < n - 1:
+            return
+        n_layers = n - 1
+        holder = None
+        for name, module in self.model.named_modules():
+            if isinstance(module, torch.nn.ModuleList) and len(module) == n_layers:
+                parent_name, _, attr = name.rpartition(".")
+                holder = (self.model.get_submodule(parent_name) if parent_name else self.model,
+                          attr, module)
+                break
+        if holder is None:
+            return
+        parent, attr, full = holder
+        probe = self.tokenizer(
+            ["A short probe.", "A somewhat longer probe sentence, to check the cut."],
+            padding=True, return_tensors="pt",
+        )
+        reference, _ = self._forward_hidden(probe)
+        setattr(parent, attr, torch.nn.ModuleList(list(full)[:k]))
+        self.truncated = True
+        try:
+            cut, _ = self._forward_hidden(probe)
+            same = cut.shape == reference.shape and torch.allclose(
+                cut.float(), reference.float(), rtol=1e-4, atol=1e-5
+            )
+        except Exception:  # noqa: BLE001 - any failure: keep the full model
+            same = False
+        if not same:
+            setattr(parent, attr, full)
+            self.truncated = False
+            log.debug("model %s: layer truncation does not reproduce layer %d; kept", self.name, k)
 
     @property
     def resolved_layer(self) -> int:
@@ -487,7 +567,6 @@ class TextEncoder:
         Texts are sorted by length and batched; position ids follow the attention
         mask, so a text gets the same vector whether padded on the left or the right.
         """
-        import torch
         from tqdm.auto import tqdm
 
         texts = list(texts)
@@ -510,27 +589,7 @@ class TextEncoder:
             )
             if enc["input_ids"].shape[1] >= self.max_length:
                 truncated += int((enc["attention_mask"].sum(dim=1) >= self.max_length).sum())
-            mask = enc["attention_mask"].to(self.device)
-            inputs: dict[str, Any] = {
-                "input_ids": enc["input_ids"].to(self.device),
-                "attention_mask": mask,
-            }
-            if self._accepts_token_types and "token_type_ids" in enc:
-                inputs["token_type_ids"] = enc["token_type_ids"].to(self.device)
-            if self._accepts_positions:
-                inputs["position_ids"] = (mask.long().cumsum(dim=1) - 1).clamp(min=0)
-            with torch.inference_mode():
-                result = self.model(**inputs, output_hidden_states=True)
-            hidden_states = result.hidden_states
-            if hidden_states is None:
-                raise VAxisError(f"model {self.name!r} returned no hidden states")
-            try:
-                hidden = hidden_states[self.layer]
-            except IndexError as err:
-                raise VAxisError(
-                    f"layer {self.layer} is out of range for model {self.name!r}: it has "
-                    f"{len(hidden_states)} hidden states"
-                ) from err
+            hidden, mask = self._forward_hidden(enc)
             pooled = pool_hidden(hidden, mask, self.pooling).cpu().numpy()
             if out is None:
                 out = np.empty((len(texts), pooled.shape[1]), dtype=np.float32)

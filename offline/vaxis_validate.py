@@ -296,7 +296,7 @@ def validate_axis(
     vader: bool = True,
     lexicon: str | Path | None = None,
     encoder: TextEncoder | None = None,
-    batch_size: int = 256,
+    batch_size: int = 512,
     device: str | None = None,
     figure: str | Path | None = None,
     progress: bool = True,

@@ -452,3 +452,20 @@ def test_cli_validate_and_compare(tmp_path: Path, small_stories_file: Path,
     assert [x["method"] for x in cmp["axes"]] == ["contrast", "pca"]
     assert _main(["axis", "compare", str(a)]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def test_layer_truncation_is_exact(mean_encoder: TextEncoder) -> None:
+    full = TextEncoder(None, pooling="mean", truncate=False)
+    assert mean_encoder.truncated and not full.truncated
+    texts = [SHORT, LONG]
+    np.testing.assert_allclose(mean_encoder.encode(texts, progress=False),
+                               full.encode(texts, progress=False), atol=1e-5)
+
+
+def test_truncation_refused_where_last_state_is_normalised(tiny_gpt2: Path) -> None:
+    # GPT-2 applies ln_f to its last hidden state: cutting at layer 1 of 2 would change it
+    enc = TextEncoder(str(tiny_gpt2), layer=1, pooling="mean")
+    ref = TextEncoder(str(tiny_gpt2), layer=1, pooling="mean", truncate=False)
+    assert not enc.truncated
+    np.testing.assert_allclose(enc.encode([SHORT], progress=False),
+                               ref.encode([SHORT], progress=False), atol=1e-5)
