@@ -58,8 +58,8 @@ class RawTraces(pg.PlotWidget):
         item.showGrid(x=True, alpha=0.2)
         self.curves = {state: item.plot([], [], pen=pg.mkPen(colour, width=1), connect="finite")
                        for state, colour in QUALITY_COLOURS.items()}
-        self.scale_text = pg.TextItem("", color=(90, 90, 90), anchor=(1, 1))
-        item.addItem(self.scale_text)
+        self.scale_text = pg.TextItem("", color=(60, 60, 60), anchor=(1, 0), fill=pg.mkBrush(255, 255, 255, 220))
+        item.addItem(self.scale_text, ignoreBounds=True)
         self.names: tuple[str, ...] = ()
         self.states: dict[str, str] = {}
         self._data: np.ndarray | None = None
@@ -130,5 +130,5 @@ class RawTraces(pg.PlotWidget):
         item = self.getPlotItem()
         item.setXRange(-self.seconds, 0.0, padding=0)
         self.scale_text.setText(f"{self.scale_uv:g} µV / row")
-        self.scale_text.setPos(0.0, -len(rows) + 0.3)
+        self.scale_text.setPos(0.0, 0.9)
         self.frames += 1
