@@ -353,7 +353,12 @@ def validate_axis(
             )
         result["vader"] = vader_check(axis, encoder, lexicon=lexicon, progress=progress)
     if figure is not None:
-        result["figure"] = str(plot_validation(axis, faced, result, Path(figure)))
+        try:
+            result["figure"] = str(plot_validation(axis, faced, result, Path(figure)))
+        except OSError as err:  # e.g. a read-only installed axis folder
+            log.warning("figure not written to %s: %s", figure, err)
+            result["figure"] = None
+            result["figure_error"] = f"{figure}: {err}"
     result["seconds"] = round(time.perf_counter() - t0, 2)
     return result
 

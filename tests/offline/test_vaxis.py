@@ -63,7 +63,9 @@ def last_encoder() -> TextEncoder:
 def small_stories() -> dict:
     """The shipped stories with three paraphrases per class."""
     stories = load_stories()
-    return {c: {"story": e["story"], "paraphrases": e["paraphrases"][:3]} for c, e in stories.items()}
+    return {
+        c: {"story": e["story"], "paraphrases": e["paraphrases"][:3]} for c, e in stories.items()
+    }
 
 
 @pytest.fixture()
@@ -190,7 +192,9 @@ def _padding_check(encoder: TextEncoder) -> None:
     np.testing.assert_allclose(left, alone, atol=1e-4 * scale)
 
 
-def test_padding_side_invariance_encoder(mean_encoder: TextEncoder, last_encoder: TextEncoder) -> None:
+def test_padding_side_invariance_encoder(
+    mean_encoder: TextEncoder, last_encoder: TextEncoder
+) -> None:
     _padding_check(mean_encoder)
     _padding_check(last_encoder)
 
@@ -291,7 +295,9 @@ def test_cli_bad_stories_writes_nothing(tmp_path: Path, small_stories: dict, cap
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stories.json"]
 
 
-@pytest.mark.parametrize("model", ["/nonexistent/models/qwen-imaginary", "no-such-org/no-such-model-xyz"])
+@pytest.mark.parametrize(
+    "model", ["/nonexistent/models/qwen-imaginary", "no-such-org/no-such-model-xyz"]
+)
 def test_unknown_model_named_and_nothing_written(tmp_path: Path, model: str, capsys,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
