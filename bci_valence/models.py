@@ -51,6 +51,9 @@ class ClassifierSettings:
     pooling : {"flatten", "mean"}
         How the per-second states become one vector: concatenated in time order (keeps
         where in the 10 s something happened) or averaged.
+    n_aux_classes : int
+        Size of an auxiliary training head (e.g. the 28 FACED clips, 0 = none); it is
+        not used at inference.
     """
 
     n_channels: int = 32
@@ -63,6 +66,7 @@ class ClassifierSettings:
     dropout: float = 0.3
     input_dropout: float = 0.1
     pooling: str = "flatten"
+    n_aux_classes: int = 0
 
     def __post_init__(self) -> None:
         if self.pooling not in ("flatten", "mean"):
@@ -160,6 +164,7 @@ class DEClassifier(nn.Module):
         # V-axis head: the embedding's projection onto the valence axis; trained by the
         # distillation stage (pulled toward the class's V-axis coordinate).
         self.axis_head = nn.Linear(self.embedding_dim, 1)
+        self.aux_head = nn.Linear(self.embedding_dim, s.n_aux_classes) if s.n_aux_classes else None
 
     def embedding(self, seq: torch.Tensor) -> torch.Tensor:
         """Pooled embedding of ``seq (batch, seq_len, n_channels, n_bands)``."""
@@ -183,3 +188,9 @@ class DEClassifier(nn.Module):
         """Class logits ``(batch, n_classes)`` and V-axis coordinate ``(batch,)``."""
         emb = self.head_drop(self.embedding(seq))
         return self.head(emb), self.axis_head(emb).squeeze(-1)
+
+    def forward_train(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Class logits, V-axis coordinate and auxiliary logits (None without aux head)."""
+        emb = self.head_drop(self.embedding(seq))
+        aux = self.aux_head(emb) if self.aux_head is not None else None
+        return self.head(emb), self.axis_head(emb).squeeze(-1), aux

@@ -57,6 +57,8 @@ STAGES = ("baseline", "augment", "distill", "deep", "ensemble")
 
 N_WINDOWS = 3
 SEQ_LEN = 10
+#: The shipped V-axis artifact (``bci-valence axis build`` output).
+DEFAULT_AXIS_DIR = Path(__file__).resolve().parent / "data" / "axes" / "all-minilm-l6-v2"
 CLIP_SECONDS = 30
 
 
@@ -83,6 +85,9 @@ class TrainSettings:
         ``augment``: probability of zeroing a channel (all bands, all seconds).
     noise_std : float
         ``augment``: Gaussian noise added to the standardized features.
+    subject_mix : float
+        ``augment``: probability of mixing a window with the same clip and seconds of
+        another training subject (random weight, variance-preserving).
     distill_weight : float
         ``distill``: weight of the V-axis regression loss of the embedding.
     distill_soft_weight : float
@@ -90,12 +95,26 @@ class TrainSettings:
         class prototypes (``softmax(-(c_k - c_y)^2 / distill_temperature)``).
     distill_temperature : float
         Width of those soft targets (in squared V-axis units).
+    clip_aux_weight : float
+        Weight of an auxiliary cross-entropy on the clip identity (28 FACED clips);
+        0 = off.  The clip head is not used at inference (the output stays 9 classes).
+    aux_target : {"clip", "clip_window"}
+        Auxiliary labels: the 28 clips, or the 84 (clip, 10-s window position) pairs.
     n_ensemble : int
         ``ensemble``: number of members (different seeds).
+    ensemble_mode : {"seeds", "snapshots"}
+        ``ensemble``: independent members from different seeds, or checkpoints of
+        one run (after the main schedule, then after each of ``n_ensemble - 1`` short
+        cosine cycles of ``snapshot_epochs`` epochs restarted at
+        ``lr * snapshot_lr_scale``).
+    snapshot_epochs, snapshot_lr_scale : snapshot-ensemble cycle length and restart lr.
     ridge_alphas : tuple of float
         Candidate projection regularizations (fraction of the sample count).
     ridge_alpha : float or None
         Fixed projection regularization (used when there are no validation subjects).
+    valence_average : int
+        Written to the bundle: the live pipeline projects the mean of this many most
+        recent standardized DE vectors (10 = the 10-s sample of ``sample_r``).
     seed : int
     device : str or None
         Torch device; None = CUDA when available, else CPU.
@@ -119,15 +138,22 @@ class TrainSettings:
     input_dropout: float = 0.1
     kernel_size: int = 3
     pooling: str = "flatten"
-    jitter_s: int = 2
+    jitter_s: int = 0
     channel_dropout: float = 0.1
     noise_std: float = 0.1
+    subject_mix: float = 0.0
     distill_weight: float = 0.5
     distill_soft_weight: float = 0.5
     distill_temperature: float = 0.1
+    clip_aux_weight: float = 1.0
+    aux_target: str = "clip_window"
     n_ensemble: int = 10
+    ensemble_mode: str = "seeds"
+    snapshot_epochs: int = 4
+    snapshot_lr_scale: float = 0.3
     ridge_alphas: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
     ridge_alpha: float | None = None
+    valence_average: int = 10
     seed: int = 0
     device: str | None = None
     threads: int = 1
@@ -137,6 +163,8 @@ class TrainSettings:
         unknown = [s for s in self.stages if s not in STAGES]
         if unknown:
             raise ValueError(f"unknown stage(s) {unknown}; choose from {list(STAGES)}")
+        if self.ensemble_mode not in ("seeds", "snapshots"):
+            raise ValueError(f"ensemble_mode must be 'seeds' or 'snapshots', got {self.ensemble_mode!r}")
         if self.epochs < 1 or self.n_ensemble < 1 or self.batch_size < 1:
             raise ValueError("epochs, n_ensemble and batch_size must be >= 1")
 
@@ -227,27 +255,54 @@ def make_windows(z: np.ndarray, labels: np.ndarray) -> dict[str, np.ndarray]:
 def load_axis_coordinates(axis_dir: str | Path | None = None) -> tuple[dict[str, float], dict[str, Any]]:
     """Class coordinates and provenance of a V-axis artifact.
 
+    Reads ``axis.json`` (key ``class_coordinates``) of a folder written by
+    ``bci-valence axis build``; only the JSON is needed, not the language model.
+
     Parameters
     ----------
     axis_dir : str, Path or None
-        Folder from ``bci-valence axis build`` (None = the shipped default axis).
+        Axis folder (None = the shipped default, ``offline/data/axes/all-minilm-l6-v2``).
 
     Returns
     -------
     (coordinates, info)
-    """
-    from offline.vaxis import default_axis_dir, load_axis
 
-    folder = Path(axis_dir) if axis_dir is not None else default_axis_dir()
-    axis = load_axis(folder)
+    Raises
+    ------
+    FileNotFoundError
+        If ``axis.json`` is absent.
+    ValueError
+        If it is not valid JSON or lacks a coordinate for a FACED class.
+    """
+    import json
+
+    from bci_valence.faced import EMOTION_CLASSES
+
+    folder = Path(axis_dir) if axis_dir is not None else DEFAULT_AXIS_DIR
+    meta_path = folder / "axis.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(
+            f"V-axis artifact not found: {meta_path} (build one with `bci-valence axis build --out DIR`)"
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{meta_path} is not valid JSON: {err}") from err
+    coords = meta.get("class_coordinates")
+    if not isinstance(coords, dict):
+        raise ValueError(f"{meta_path} lacks an object 'class_coordinates'")
+    missing = [c for c in EMOTION_CLASSES if c not in coords]
+    if missing:
+        raise ValueError(f"{meta_path}: class_coordinates lacks class(es) {missing}")
+    try:
+        out = {c: float(coords[c]) for c in EMOTION_CLASSES}
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{meta_path}: non-numeric class coordinate: {err}") from err
     info = {
-        "source": str(folder.name if axis_dir is None else folder),
-        "model": axis.model,
-        "layer": axis.layer,
-        "pooling": axis.pooling,
-        "method": axis.method,
+        "source": folder.name if axis_dir is None else str(folder),
+        **{k: meta.get(k) for k in ("model", "layer", "pooling", "method", "created", "stories_sha256")},
     }
-    return dict(axis.class_coordinates), info
+    return out, info
 
 
 # ---------------------------------------------------------------------------
@@ -409,6 +464,8 @@ def classifier_settings_for(settings: TrainSettings, stages: Sequence[str]):
         dropout=settings.dropout,
         input_dropout=settings.input_dropout,
         pooling=settings.pooling,
+        n_aux_classes=(28 * (N_WINDOWS if settings.aux_target == "clip_window" else 1)
+                       if settings.clip_aux_weight > 0 else 0),
     )
 
 
@@ -420,8 +477,9 @@ def train_classifier(
     stages: Sequence[str],
     seed: int,
     desc: str = "member",
-):
-    """Train one :class:`bci_valence.models.DEClassifier`.
+    n_snapshots: int = 1,
+) -> list[Any]:
+    """Train one :class:`bci_valence.models.DEClassifier` (and optional snapshots).
 
     Parameters
     ----------
@@ -436,10 +494,15 @@ def train_classifier(
     seed : int
     desc : str
         Progress-bar label.
+    n_snapshots : int
+        Checkpoints to return: the model after the main one-cycle schedule, then one
+        after each of ``n_snapshots - 1`` further cosine cycles of
+        ``settings.snapshot_epochs`` epochs restarted at
+        ``settings.lr * settings.snapshot_lr_scale``.
 
     Returns
     -------
-    DEClassifier (eval mode, on CPU)
+    list of DEClassifier (eval mode, on CPU), ``n_snapshots`` long
     """
     import torch
     import torch.nn.functional as F
@@ -457,6 +520,7 @@ def train_classifier(
     clips = torch.from_numpy(np.ascontiguousarray(z_train.reshape(n_sub * n_clips, *z_train.shape[2:])))
     clips = clips.to(device)
     clip_y = torch.from_numpy(np.tile(np.asarray(labels), n_sub)).long().to(device)
+    clip_id = torch.from_numpy(np.tile(np.arange(n_clips), n_sub)).long().to(device)
     coords = torch.as_tensor(np.asarray(coordinates), dtype=torch.float32, device=device)
     soft = None
     if flags["distill"] and settings.distill_soft_weight > 0:
@@ -465,46 +529,94 @@ def train_classifier(
     n_windows = n_sub * n_clips * N_WINDOWS
     steps_per_epoch = max(1, n_windows // settings.batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    offsets = torch.arange(SEQ_LEN, device=device)
+    max_start = clips.shape[1] - SEQ_LEN
+
+    def step() -> float:
+        idx = torch.randint(0, len(clips), (settings.batch_size,), generator=gen).to(device)
+        start = torch.randint(0, N_WINDOWS, (settings.batch_size,), generator=gen).to(device) * SEQ_LEN
+        if flags["augment"] and settings.jitter_s > 0:
+            shift = torch.randint(-settings.jitter_s, settings.jitter_s + 1, start.shape, generator=gen)
+            start = (start + shift.to(device)).clamp(0, max_start)
+        xb = clips[idx[:, None], start[:, None] + offsets[None, :]]  # (B, 10, 32, 5)
+        if flags["augment"] and settings.subject_mix > 0:
+            # mix with another subject watching the same clip at the same time
+            other = torch.randint(0, n_sub, idx.shape, generator=gen).to(device) * n_clips + idx % n_clips
+            lam = torch.rand(idx.shape[0], 1, 1, 1, generator=gen).to(device)
+            use = (torch.rand(idx.shape[0], 1, 1, 1, generator=gen).to(device) < settings.subject_mix)
+            lam = torch.where(use, lam, torch.ones_like(lam))
+            xo = clips[other[:, None], start[:, None] + offsets[None, :]]
+            xb = (lam * xb + (1 - lam) * xo) / torch.sqrt(lam**2 + (1 - lam) ** 2)
+            if settings.channel_dropout > 0:
+                keep = torch.rand(xb.shape[0], 1, xb.shape[2], 1, generator=gen).to(device)
+                xb = xb * (keep >= settings.channel_dropout)
+            if settings.noise_std > 0:
+                xb = xb + settings.noise_std * torch.randn(xb.shape, generator=gen).to(device)
+        yb = clip_y[idx]
+        logits, axis_pred, aux = model.forward_train(xb)
+        loss = F.cross_entropy(logits, yb, label_smoothing=settings.label_smoothing)
+        if aux is not None:
+            aux_y = clip_id[idx]
+            if settings.aux_target == "clip_window":
+                aux_y = aux_y * N_WINDOWS + torch.div(start + SEQ_LEN // 2, SEQ_LEN, rounding_mode="floor").clamp(0, N_WINDOWS - 1)
+            loss = loss + settings.clip_aux_weight * F.cross_entropy(
+                aux, aux_y, label_smoothing=settings.label_smoothing)
+        if flags["distill"]:
+            if settings.distill_weight > 0:
+                loss = loss + settings.distill_weight * F.mse_loss(axis_pred, coords[yb])
+            if soft is not None:
+                loss = loss + settings.distill_soft_weight * F.kl_div(
+                    F.log_softmax(logits, dim=1), soft[yb], reduction="batchmean"
+                )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
+
+    def run_phase(epochs: int, sched: Any, label: str) -> None:
+        bar = tqdm(range(epochs), desc=label, unit="epoch", disable=not settings.progress, leave=False)
+        for _ in bar:
+            model.train()
+            total = 0.0
+            for _ in range(steps_per_epoch):
+                total += step()
+                sched.step()
+            bar.set_postfix(loss=f"{total / steps_per_epoch:.3f}")
+        bar.close()
+
+    def snapshot() -> Any:
+        clone = DEClassifier(model.settings)
+        clone.load_state_dict({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+        return clone.eval()
+
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=settings.lr, total_steps=settings.epochs * steps_per_epoch, pct_start=0.1
     )
-    offsets = torch.arange(SEQ_LEN, device=device)
-    max_start = clips.shape[1] - SEQ_LEN
-    bar = tqdm(range(settings.epochs), desc=desc, unit="epoch", disable=not settings.progress, leave=False)
-    for _ in bar:
-        model.train()
-        total = 0.0
-        for _ in range(steps_per_epoch):
-            idx = torch.randint(0, len(clips), (settings.batch_size,), generator=gen).to(device)
-            start = torch.randint(0, N_WINDOWS, (settings.batch_size,), generator=gen).to(device) * SEQ_LEN
-            if flags["augment"] and settings.jitter_s > 0:
-                shift = torch.randint(-settings.jitter_s, settings.jitter_s + 1, start.shape, generator=gen)
-                start = (start + shift.to(device)).clamp(0, max_start)
-            xb = clips[idx[:, None], start[:, None] + offsets[None, :]]  # (B, 10, 32, 5)
-            if flags["augment"]:
-                if settings.channel_dropout > 0:
-                    keep = torch.rand(xb.shape[0], 1, xb.shape[2], 1, generator=gen).to(device)
-                    xb = xb * (keep >= settings.channel_dropout)
-                if settings.noise_std > 0:
-                    xb = xb + settings.noise_std * torch.randn(xb.shape, generator=gen).to(device)
-            yb = clip_y[idx]
-            logits, axis_pred = model.forward_with_axis(xb)
-            loss = F.cross_entropy(logits, yb, label_smoothing=settings.label_smoothing)
-            if flags["distill"]:
-                if settings.distill_weight > 0:
-                    loss = loss + settings.distill_weight * F.mse_loss(axis_pred, coords[yb])
-                if soft is not None:
-                    loss = loss + settings.distill_soft_weight * F.kl_div(
-                        F.log_softmax(logits, dim=1), soft[yb], reduction="batchmean"
-                    )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach())
-        bar.set_postfix(loss=f"{total / steps_per_epoch:.3f}")
-    bar.close()
-    return model.cpu().eval()
+    run_phase(settings.epochs, sched, desc)
+    snapshots = [snapshot()]
+    # Snapshot ensemble: further short cosine cycles from a lower learning rate, one
+    # checkpoint at the end of each.
+    for k in range(1, n_snapshots):
+        for group in opt.param_groups:
+            group["lr"] = settings.lr * settings.snapshot_lr_scale
+            group["initial_lr"] = group["lr"]
+        cyc = torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=settings.snapshot_epochs * steps_per_epoch, eta_min=settings.lr * 1e-3
+        )
+        run_phase(settings.snapshot_epochs, cyc, f"{desc} snapshot {k + 1}/{n_snapshots}")
+        snapshots.append(snapshot())
+    return snapshots
+
+
+def _strip_aux(model: Any) -> Any:
+    """Copy of a member without its auxiliary (training-only) head."""
+    from bci_valence.models import DEClassifier
+
+    if model.aux_head is None:
+        return model
+    clone = DEClassifier(replace(model.settings, n_aux_classes=0))
+    clone.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("aux_head.")})
+    return clone.eval()
 
 
 def _predict_members(members: Sequence[Any], x: np.ndarray, device: Any = None) -> np.ndarray:
@@ -531,18 +643,32 @@ def train_recipe(
     stages: Sequence[str],
     val_windows: dict[str, np.ndarray] | None = None,
     desc: str = "",
+    first_member: tuple[Any, float] | None = None,
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Train the members of one stage set; returns (members, validation metrics)."""
+    """Train the members of one stage set; returns (members, validation metrics).
+
+    ``first_member`` = (model, seconds) reuses an already trained member with seed
+    ``settings.seed`` and the same stages minus ``ensemble`` (bit-identical to what
+    this function would train first in ``seeds`` mode); its time is counted.
+    """
     n_members = settings.n_ensemble if "ensemble" in stages else 1
-    members = []
+    members: list[Any] = []
+    extra = 0.0
     t0 = time.perf_counter()
-    for k in range(n_members):
-        label = f"{desc} {k + 1}/{n_members}" if n_members > 1 else desc
-        members.append(
-            train_classifier(z_train, labels, coordinates, settings, stages,
-                             seed=settings.seed + 1000 * k, desc=label.strip() or "member")
-        )
-    seconds = time.perf_counter() - t0
+    if settings.ensemble_mode == "snapshots" and n_members > 1:
+        members = train_classifier(z_train, labels, coordinates, settings, stages,
+                                   seed=settings.seed, desc=desc.strip() or "member",
+                                   n_snapshots=n_members)
+    else:
+        extra = 0.0
+        if first_member is not None:
+            members.append(first_member[0])
+            extra = first_member[1]
+        for k in range(len(members), n_members):
+            label = f"{desc} {k + 1}/{n_members}" if n_members > 1 else desc
+            members += train_classifier(z_train, labels, coordinates, settings, stages,
+                                        seed=settings.seed + 1000 * k, desc=label.strip() or "member")
+    seconds = time.perf_counter() - t0 + (extra if settings.ensemble_mode != "snapshots" or n_members == 1 else 0.0)
     metrics: dict[str, Any] = {"train_seconds": round(seconds, 1), "n_members": n_members}
     if val_windows is not None:
         proba = _predict_members(members, val_windows["x"], settings.device)
@@ -665,13 +791,20 @@ def run_training(
         prefixes.append(final_stages)
     members: list[Any] = []
     final_metrics: dict[str, Any] = {}
+    prev: tuple[Any, ...] | None = None
     for p in prefixes:
         if tuple(p) == STAGES[: len(p)]:
             name = p[-1]
             stage_label = "baseline" if len(p) == 1 else f"+ {name}"
         else:
             name = stage_label = "+".join(p)
-        members_p, metrics = train_recipe(z_tr, labels, coordinates, settings, p, val_windows, desc=name)
+        reuse = None
+        if (prev is not None and "ensemble" in p and settings.ensemble_mode == "seeds"
+                and tuple(prev[0]) == tuple(x for x in p if x != "ensemble")):
+            reuse = (prev[1][0], prev[2])
+        members_p, metrics = train_recipe(z_tr, labels, coordinates, settings, p, val_windows,
+                                          desc=name, first_member=reuse)
+        prev = (tuple(p), members_p, metrics["train_seconds"])
         row = {"stage": stage_label, "stages": list(p), **metrics}
         if val_windows is not None:
             rows.append(row)
@@ -682,6 +815,12 @@ def run_training(
             )
         if tuple(p) == final_stages:
             members, final_metrics = members_p, metrics
+    if val_windows is not None and members:
+        proba = _predict_members(members, val_windows["x"], settings.device)
+        ev = (proba @ coordinates).reshape(len(val_subjects), len(labels), N_WINDOWS)
+        target = coordinates[labels]
+        final_metrics["ensemble_clip_r_axis"] = _pearson(ev.mean(axis=(0, 2)), target)
+        final_metrics["ensemble_sample_r"] = _pearson(ev, np.broadcast_to(target[None, :, None], ev.shape))
     if rows:
         console(format_ablation(rows))
     summary["ablation"] = rows
@@ -701,6 +840,7 @@ def run_training(
         trained_on = refit_subjects
         console(f"refit on sub {_fmt_subjects(refit_subjects)}: {summary['refit_seconds']:.0f} s")
 
+    members = [_strip_aux(m) for m in members]
     projection = LinearProjection(z_tr.shape[3], z_tr.shape[4])
     with torch.no_grad():
         projection.weight.copy_(torch.as_tensor(proj_weight, dtype=torch.float32))
@@ -710,7 +850,9 @@ def run_training(
         metrics = {
             "validation_subjects": _fmt_subjects(val_subjects),
             "measured_with_model_trained_on": _fmt_subjects(train_subjects),
-            "classifier": {k: final_metrics.get(k) for k in ("bacc", "kappa", "weighted_f1", "accuracy", "n_samples")},
+            "classifier": {k: final_metrics.get(k) for k in (
+                "bacc", "kappa", "weighted_f1", "accuracy", "n_samples",
+                "ensemble_clip_r_axis", "ensemble_sample_r")},
             "projection": summary["projection"].get("val", {}),
             "ablation": [{k: r[k] for k in ("stage", "n_members", "bacc", "kappa", "weighted_f1", "train_seconds")} for r in rows],
         }
@@ -729,7 +871,8 @@ def run_training(
             "target": "V-axis coordinate of the sample's class",
             "chosen_by": "validation per-stimulus r against the V-axis" if val_windows is not None else "fixed",
         },
-        classifier=classifier_settings_for(settings, final_stages).to_dict(),
+        classifier=replace(classifier_settings_for(settings, final_stages), n_aux_classes=0).to_dict(),
+        valence_average=settings.valence_average,
         n_members=len(members),
         training={
             "dataset": "FACED DE features (official release)",
@@ -768,7 +911,8 @@ def evaluate_bundle(
     -------
     dict with ``bacc``, ``kappa``, ``weighted_f1``, ``accuracy``, ``n_samples``,
     ``clip_r_axis``, ``clip_r_ratings``, ``clip_r_release_valence``, ``sample_r``,
-    ``second_r``, ``subjects``, ``bundle``; with ``return_details`` also the
+    ``second_r``, ``ensemble_clip_r_axis`` / ``ensemble_sample_r`` (the classifier's
+    expected V-axis coordinate instead of the projection), ``subjects``, ``bundle``; with ``return_details`` also the
     per-sample labels/probabilities and per-clip projections under ``details``.
 
     Raises
@@ -794,6 +938,11 @@ def evaluate_bundle(
     if bundle.has_classifier:
         proba = bundle.predict_proba(windows["x"])
         out.update(classification_metrics(windows["y"], proba))
+        # valence read from the classifier: expected V-axis coordinate under its probabilities
+        ens_val = (proba @ bundle.class_coordinates).reshape(len(data.subjects), len(labels), N_WINDOWS)
+        target = bundle.class_coordinates[labels]
+        out["ensemble_clip_r_axis"] = _pearson(ens_val.mean(axis=(0, 2)), target)
+        out["ensemble_sample_r"] = _pearson(ens_val, np.broadcast_to(target[None, :, None], ens_val.shape))
     else:
         proba = None
     out["n_samples"] = int(len(windows["y"]))
