@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ._streaming import OutletThread
 from .recordings import Recording, read_recording
 
 logger = logging.getLogger(__name__)
@@ -82,15 +83,6 @@ def _marker_offsets(recording: Recording, offsets: np.ndarray) -> list[tuple[flo
     return out
 
 
-def _del_outlet(outlet: Any) -> None:
-    if outlet is None:
-        return
-    try:
-        outlet._del()  # mne-lsl: destroy now rather than at garbage collection
-    except Exception:  # noqa: BLE001
-        pass
-
-
 def _wait_for_consumer(outlet: Any, timeout: float, stop: threading.Event) -> bool:
     """Wait up to ``timeout`` s for an inlet on ``outlet`` (False on timeout/stop)."""
     import time
@@ -102,7 +94,7 @@ def _wait_for_consumer(outlet: Any, timeout: float, stop: threading.Event) -> bo
     return False
 
 
-class XDFPlayer:
+class XDFPlayer(OutletThread):
     """Replay a recording onto LSL with its original timing.
 
     Parameters
@@ -131,6 +123,7 @@ class XDFPlayer:
     """
 
     backend = "bci-valence"
+    thread_prefix = "player"
 
     def __init__(
         self,
@@ -150,6 +143,7 @@ class XDFPlayer:
             recording = read_recording(recording)
         if not (speed > 0 and np.isfinite(speed)):
             raise ValueError(f"speed must be a positive number, got {speed}")
+        super().__init__()
         self.recording = recording
         self.speed = float(speed)
         self.loop = loop
@@ -166,11 +160,6 @@ class XDFPlayer:
         self.n_pushed = 0
         self.cycles = 0
         self._data = np.ascontiguousarray(recording.data.T, dtype=np.float64)
-        self._outlet: Any = None
-        self._marker_outlet: Any = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._finished = threading.Event()
 
     def _make_outlets(self) -> None:
         from mne_lsl.lsl import StreamInfo, StreamOutlet
@@ -192,15 +181,7 @@ class XDFPlayer:
             minfo.desc.append_child_value("simulated", "false")
             self._marker_outlet = StreamOutlet(minfo)
 
-    def start(self) -> XDFPlayer:
-        """Create the outlets and start replaying in a background thread."""
-        if self._thread is not None:
-            return self
-        self._make_outlets()
-        self._stop.clear()
-        self._finished.clear()
-        self._thread = threading.Thread(target=self._run, name=f"player-{self.name}", daemon=True)
-        self._thread.start()
+    def _announce(self) -> None:
         logger.info(
             "replaying %r on LSL as %r (source_id %s) at speed %g%s",
             str(self.recording.source),
@@ -209,7 +190,6 @@ class XDFPlayer:
             self.speed,
             ", looping" if self.loop else "",
         )
-        return self
 
     def _run(self) -> None:
         from mne_lsl.lsl import local_clock
@@ -253,33 +233,6 @@ class XDFPlayer:
         except Exception as err:  # noqa: BLE001 - report, never die silently
             logger.error("player %r stopped: %s: %s", self.name, type(err).__name__, err)
             self._finished.set()
-
-    def stop(self) -> None:
-        """Stop replaying and remove the outlets from the network (idempotent)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-        self._thread = None
-        outlet, self._outlet = self._outlet, None
-        marker, self._marker_outlet = self._marker_outlet, None
-        _del_outlet(outlet)
-        _del_outlet(marker)
-
-    @property
-    def running(self) -> bool:
-        """Whether the replay thread is pushing samples."""
-        return self._thread is not None and self._thread.is_alive()
-
-    @property
-    def finished(self) -> bool:
-        """True once a non-looping replay pushed its last sample."""
-        return self._finished.is_set()
-
-    def __enter__(self) -> XDFPlayer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} source_id={self.source_id!r} speed={self.speed:g}>"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import uuid
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -35,6 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ._streaming import OutletThread
 
 if TYPE_CHECKING:
     from .sources import SourceSpec
@@ -320,7 +321,7 @@ class HeadsetSynth:
         return np.concatenate(blocks, axis=1), labels
 
 
-class SimulatedHeadset:
+class SimulatedHeadset(OutletThread):
     """The simulated headset on LSL, streaming from a background thread.
 
     Parameters
@@ -337,8 +338,10 @@ class SimulatedHeadset:
     """
 
     simulated = True
+    thread_prefix = "sim"
 
     def __init__(self, settings: SimulationSettings | None = None) -> None:
+        super().__init__()
         settings = settings or SimulationSettings()
         if settings.source_id is None:
             settings = replace(settings, source_id=f"bci-valence-sim-{uuid.uuid4().hex[:12]}")
@@ -348,11 +351,6 @@ class SimulatedHeadset:
         self.synth = HeadsetSynth(settings)
         self.current_label: str | None = None
         self.n_pushed = 0
-        self._outlet: Any = None
-        self._marker_outlet: Any = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._finished = threading.Event()
 
     def _make_outlets(self) -> None:
         from mne_lsl.lsl import StreamInfo, StreamOutlet
@@ -373,15 +371,7 @@ class SimulatedHeadset:
         minfo.desc.append_child_value("simulated", "true")
         self._marker_outlet = StreamOutlet(minfo)
 
-    def start(self) -> SimulatedHeadset:
-        """Create the outlets and stream from a background thread."""
-        if self._thread is not None:
-            return self
-        self._make_outlets()
-        self._stop.clear()
-        self._finished.clear()
-        self._thread = threading.Thread(target=self._run, name=f"sim-{self.name}", daemon=True)
-        self._thread.start()
+    def _announce(self) -> None:
         logger.info(
             "SIMULATED headset streaming on LSL as %r (source_id %s): %d ch @ %g Hz, script %s",
             self.name,
@@ -390,7 +380,6 @@ class SimulatedHeadset:
             self.settings.sfreq,
             self.settings.script_text,
         )
-        return self
 
     def _run(self) -> None:
         from mne_lsl.lsl import local_clock
@@ -455,35 +444,6 @@ class SimulatedHeadset:
 
     def _push_marker(self, label: str, timestamp: float) -> None:
         self._marker_outlet.push_sample([label], timestamp=timestamp)
-
-    def stop(self) -> None:
-        """Stop streaming and remove the outlets (idempotent)."""
-        from .players import _del_outlet
-
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-        self._thread = None
-        outlet, self._outlet = self._outlet, None
-        marker, self._marker_outlet = self._marker_outlet, None
-        _del_outlet(outlet)
-        _del_outlet(marker)
-
-    @property
-    def running(self) -> bool:
-        """Whether the streaming thread runs."""
-        return self._thread is not None and self._thread.is_alive()
-
-    @property
-    def finished(self) -> bool:
-        """True once a finite simulation (duration, or loop=False) ended."""
-        return self._finished.is_set()
-
-    def __enter__(self) -> SimulatedHeadset:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<SimulatedHeadset {self.name!r} source_id={self.source_id!r} SIMULATED>"

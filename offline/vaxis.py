@@ -36,23 +36,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from bci_valence.faced import EMOTION_CLASSES
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 log = logging.getLogger(__name__)
 
-#: FACED emotion classes in label order (the same as ``bci_valence.faced.EMOTION_CLASSES``).
-CLASS_NAMES: tuple[str, ...] = (
-    "anger",
-    "disgust",
-    "fear",
-    "sadness",
-    "neutral",
-    "amusement",
-    "inspiration",
-    "joy",
-    "tenderness",
-)
+#: FACED emotion classes in label order.
+CLASS_NAMES: tuple[str, ...] = EMOTION_CLASSES
 POSITIVE_CLASSES: tuple[str, ...] = ("amusement", "inspiration", "joy", "tenderness")
 NEGATIVE_CLASSES: tuple[str, ...] = ("anger", "disgust", "fear", "sadness")
 #: The class whose coordinate is made positive by the sign rule.
