@@ -875,7 +875,11 @@ def _close_quietly(*inlets: Any) -> None:
 
 # --------------------------------------------------------------------------- BrainFlow
 def _board_id(board: str | int) -> int:
-    from brainflow.board_shim import BoardIds
+    import warnings
+
+    with warnings.catch_warnings():  # brainflow 5.23 imports the deprecated pkg_resources
+        warnings.simplefilter("ignore")
+        from brainflow.board_shim import BoardIds
 
     text = str(board).strip()
     try:
