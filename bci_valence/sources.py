@@ -938,12 +938,13 @@ class BrainFlowSource(Source):
             return
         import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from brainflow.board_shim import BoardIds, BoardShim, BrainFlowInputParams
         from mne_lsl.lsl import local_clock
 
-        BoardShim.disable_board_logger()
+        with warnings.catch_warnings():  # loading its library imports pkg_resources
+            warnings.simplefilter("ignore")
+            from brainflow.board_shim import BoardIds, BoardShim, BrainFlowInputParams
+
+            BoardShim.disable_board_logger()
         inputs = BrainFlowInputParams()
         for key, value in self.params.items():
             if not hasattr(inputs, key):
