@@ -118,8 +118,9 @@ class PipelineSettings:
         vectors (1: the current one). None: the bundle's ``valence_average`` if it
         has one, else 1.
     max_batch : int
-        Most windows sent to the device in one call; a poll stops reading a stream
-        once this many windows are pending (the rest stays queued in the source).
+        Most windows sent to the device in one call. A poll reads every stream at
+        least once and stops reading a stream once its share of this many windows is
+        pending (the rest stays queued in the source for the next poll).
     torch_threads : int | None
         On CPU, ``torch.set_num_threads`` for the process (None: leave it). One
         thread is fastest for the pipeline's small batches and keeps its latency
@@ -781,8 +782,12 @@ class Pipeline:
             return stale_steps + steps
 
     def _read_stream(self, st: _StreamState, pending: list) -> bool:
+        """Read one stream: at least one ``read()``, more while its share of
+        ``max_batch`` is not pending yet (every stream is read on every poll)."""
         got = False
-        while len(pending) < self.settings.max_batch:
+        cap = max(4, self.settings.max_batch // max(1, len(self.streams)))
+        mine = 0
+        while mine < cap:
             try:
                 chunk = st.source.read()
             except Exception as err:
@@ -804,6 +809,7 @@ class Pipeline:
                 log.warning("stream %r is back", st.name)
             for win in st.proc.push(data, chunk.timestamps):
                 pending.append((st, win))
+                mine += 1
             st.last_timestamp = st.proc.raw.last_timestamp
         try:
             markers = st.source.read_markers()

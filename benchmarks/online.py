@@ -8,7 +8,8 @@
   valence on our ``bci_valence`` outlet (read back by an LSL inlet), p50/p99 in ms.
 - ``capacity``: the most 32-ch 250 Hz streams one process keeps up with in real
   time (every 0.25-s tick of all streams processed within 0.25 s at p99), measured
-  with in-memory feeds; then confirmed on real LSL with that many streams.
+  with in-memory feeds; then checked on real LSL with min(that, --lsl-streams=64)
+  streams pushed by another process (backlog from connecting them drained first).
 
     python benchmarks/online.py [--quick] [--bundle DIR] [--skip-lsl]
 
@@ -199,6 +200,9 @@ def _pusher(sid: str, seconds: float, sfreq: float, chunk: int, extra: int = 0) 
     return p
 
 
+WARMUP_STEPS = 3
+
+
 def bench_end_to_end(bundle_path: str | None, seconds: float) -> dict:
     from mne_lsl.lsl import StreamInlet, local_clock, resolve_streams
 
@@ -244,13 +248,18 @@ def bench_end_to_end(bundle_path: str | None, seconds: float) -> dict:
         "stream": "32 ch x 250 Hz, pushed sample by sample (chunk 1) from another process",
         "bundle": which,
         "steps": len(at_outlet),
-        "to_our_outlet_p50_ms": round(pct(at_outlet, 50), 2),
-        "to_our_outlet_p99_ms": round(pct(at_outlet, 99), 2),
-        "read_back_by_lsl_inlet_p50_ms": round(pct(at_inlet, 50), 2),
-        "read_back_by_lsl_inlet_p99_ms": round(pct(at_inlet, 99), 2),
-        "processing_after_arrival_p50_ms": round(pct(compute, 50), 2),
-        "processing_after_arrival_p99_ms": round(pct(compute, 99), 2),
-        "note": "measured from the newest sample of the window; the 1-s DE window itself "
+        "startup_steps_excluded_ms": [round(v, 1) for v in at_outlet[:WARMUP_STEPS]],
+        "to_our_outlet_p50_ms": round(pct(at_outlet[WARMUP_STEPS:], 50), 2),
+        "to_our_outlet_p99_ms": round(pct(at_outlet[WARMUP_STEPS:], 99), 2),
+        "to_our_outlet_max_ms": round(max(at_outlet[WARMUP_STEPS:]), 2),
+        "read_back_by_lsl_inlet_p50_ms": round(pct(at_inlet[WARMUP_STEPS:], 50), 2),
+        "read_back_by_lsl_inlet_p99_ms": round(pct(at_inlet[WARMUP_STEPS:], 99), 2),
+        "processing_after_arrival_p50_ms": round(pct(compute[WARMUP_STEPS:], 50), 2),
+        "processing_after_arrival_p99_ms": round(pct(compute[WARMUP_STEPS:], 99), 2),
+        "note": f"the first {WARMUP_STEPS} steps after connecting are excluded (first LSL "
+        "clock synchronisation and first-call warm-up); measured from the timestamp of the "
+        "newest sample of the window (the pusher sends each sample when it is due); the 1-s "
+        "DE window itself "
         "ends half the DE filter context (1.65 s) earlier, and the causal band-pass adds "
         "its group delay: signal delays, not processing latency",
     }
@@ -265,19 +274,32 @@ def bench_lsl_streams(n: int, bundle_path: str | None, seconds: float) -> dict:
 
     bundle, which = load_bundle(bundle_path, "cpu")
     sid = f"bench-many-{uuid.uuid4().hex[:8]}"
-    proc = _pusher(sid, seconds + 30, 250.0, 10, extra=n - 1)
+    proc = _pusher(sid, seconds + 60 + 2.0 * n, 250.0, 10, extra=n - 1)
     try:
         sources = [LSLSource(source_id=sid if k == 0 else f"{sid}-{k}", timeout=20, markers=False) for k in range(n)]
         pipe = Pipeline(sources, bundle, PipelineSettings(device="cpu"))
+        t_open = time.monotonic()
         pipe.start()
+        open_s = time.monotonic() - t_open
+        # connecting one stream after another leaves a backlog: drain it first
+        t_drain = time.monotonic()
+        behind = True
+        newest: dict[str, float] = {}
+        while behind and time.monotonic() - t_drain < 120:
+            for s in pipe.poll():
+                if np.isfinite(s.timestamp):
+                    newest[s.stream] = s.timestamp
+            now = local_clock()
+            behind = len(newest) < n or any(now - t > 2.5 for t in newest.values())
+        drain_s = time.monotonic() - t_drain
         t_start = time.monotonic()
         lags, counts = [], {}
-        while time.monotonic() - t_start < seconds + 5:
+        while time.monotonic() - t_start < seconds:
             steps = pipe.poll()
             now = local_clock()
             for s in steps:
                 counts[s.stream] = counts.get(s.stream, 0) + 1
-                if time.monotonic() - t_start > 6:
+                if np.isfinite(s.timestamp):
                     lags.append((now - s.timestamp) * 1e3)
             if not steps:
                 time.sleep(0.002)
@@ -287,16 +309,21 @@ def bench_lsl_streams(n: int, bundle_path: str | None, seconds: float) -> dict:
         proc.kill()
         proc.wait(timeout=10)
     lost = sum(st.lost_samples for st in status)
+    stale = sum(not st.connected for st in status)
     return {
         "streams": n,
         "seconds": seconds,
-        "steps_per_stream_min": min(counts.values()) if counts else 0,
-        "steps_per_stream_expected": int((seconds + 5 - 4.3) * 4),
+        "connect_all_s": round(open_s, 1),
+        "drain_backlog_s": round(drain_s, 1),
+        "steps_per_stream_min": min(counts.values()) if len(counts) == n else 0,
+        "steps_per_stream_expected": int(seconds * 4),
         "lag_p50_ms": round(pct(lags, 50), 1),
         "lag_p99_ms": round(pct(lags, 99), 1),
         "lag_last_ms": round(lags[-1], 1) if lags else None,
         "lost_samples": int(lost),
-        "keeps_up": bool(lags) and pct(lags[-50:], 99) < 500,
+        "streams_not_connected_at_end": int(stale),
+        "keeps_up": bool(lags) and len(counts) == n and min(counts.values()) >= seconds * 4 - 2
+        and pct(lags, 99) < 1000,
     }
 
 
@@ -305,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="fewer steps (CI smoke run)")
     p.add_argument("--bundle", default=None)
     p.add_argument("--skip-lsl", action="store_true", help="skip the real-LSL parts")
-    p.add_argument("--streams", default="8,16,32,48,64,80,96,128",
+    p.add_argument("--lsl-streams", type=int, default=64, help="streams in the real-LSL check")
+    p.add_argument("--streams", default="8,16,32,64,96,128,160,192,256",
                    help="stream counts tried for capacity")  # fmt: skip
     a = p.parse_args(argv)
     import torch
@@ -331,9 +359,12 @@ def main(argv: list[str] | None = None) -> int:
     out["capacity"] = bench_capacity("cpu", a.bundle, counts, 12 if a.quick else 40)
     if torch.cuda.is_available():
         out["capacity_cuda"] = bench_capacity("cuda", a.bundle, counts, 12 if a.quick else 40)
-    best = out["capacity"]["max_streams"]
+    best = min(out["capacity"]["max_streams"], a.lsl_streams)
     if not a.skip_lsl and best and not a.quick:
-        out["capacity"]["lsl_check"] = bench_lsl_streams(best, a.bundle, 20)
+        try:
+            out["capacity"]["lsl_check"] = bench_lsl_streams(best, a.bundle, 20)
+        except Exception as err:  # noqa: BLE001 - report, keep the other figures
+            out["capacity"]["lsl_check"] = {"streams": best, "error": f"{type(err).__name__}: {err}"}
     out["machine"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out, indent=2))
     return 0
