@@ -290,7 +290,11 @@ def bench_lsl_streams(n: int, bundle_path: str | None, seconds: float) -> dict:
                 if np.isfinite(s.timestamp):
                     newest[s.stream] = s.timestamp
             now = local_clock()
-            behind = len(newest) < n or any(now - t > 2.5 for t in newest.values())
+            behind = len(newest) < n or any(now - t > 1.0 for t in newest.values())
+        settle = time.monotonic() + 3.0
+        while time.monotonic() < settle:
+            if not pipe.poll():
+                time.sleep(0.002)
         drain_s = time.monotonic() - t_drain
         t_start = time.monotonic()
         lags, counts = [], {}
