@@ -930,30 +930,17 @@ class Pipeline:
 
         On CUDA the whole batch is one device call. On CPU it is cut into sub-batches
         of ``cpu_sub_batch`` windows, which keeps the FFT working set in cache (a large
-        batch is several times slower per window). For the FIR method the band
-        variance is computed here as a centred two-pass mean of squares over
-        :meth:`BandFilterBank.filter_valid`: the same quantity as
-        ``BandFilterBank.band_variance`` (``Tensor.var``) to float32 rounding, and
-        ten times faster on CPU.
+        batch is several times slower per window).
         """
         import torch
 
-        from .features import variance_to_de
-
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-        fast = self.bank.settings.method == "fir" and hasattr(self.bank, "filter_valid")
         step = len(x) if self.device.type != "cpu" else max(1, self.settings.cpu_sub_batch)
         out = []
         with torch.inference_mode():
             for i in range(0, len(x), step):
                 xs = x[i : i + step].to(self.device)
-                if fast:
-                    y = self.bank.filter_valid(xs)
-                    d = y - y.mean(dim=-1, keepdim=True)
-                    de = variance_to_de((d * d).mean(dim=-1))
-                else:
-                    de = self.bank.differential_entropy(xs)
-                out.append(de.cpu())
+                out.append(self.bank.differential_entropy(xs).cpu())
         return torch.cat(out).numpy().astype(np.float64)
 
     def _sequence(self, st: _StreamState, win: DueWindow) -> np.ndarray | None:
