@@ -50,6 +50,8 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="processes training ensemble members in parallel (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_train)
     return p
@@ -68,6 +70,7 @@ def _run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         threads=args.threads,
+        jobs=args.jobs,
         progress=not args.no_progress,
         ridge_alpha=args.ridge_alpha,
     )

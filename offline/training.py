@@ -121,6 +121,9 @@ class TrainSettings:
     threads : int
         Torch CPU threads (1 by default: on a shared 2-core machine two threads
         contend and run several times slower).
+    jobs : int
+        Processes that train ensemble members in parallel (one torch thread each;
+        results are identical to sequential training).
     progress : bool
         tqdm progress bars.
     """
@@ -139,9 +142,9 @@ class TrainSettings:
     kernel_size: int = 3
     pooling: str = "flatten"
     jitter_s: int = 0
-    channel_dropout: float = 0.1
-    noise_std: float = 0.1
-    subject_mix: float = 0.0
+    channel_dropout: float = 0.0
+    noise_std: float = 0.0
+    subject_mix: float = 0.5
     distill_weight: float = 0.5
     distill_soft_weight: float = 0.5
     distill_temperature: float = 0.1
@@ -157,6 +160,7 @@ class TrainSettings:
     seed: int = 0
     device: str | None = None
     threads: int = 1
+    jobs: int = 2
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -547,6 +551,7 @@ def train_classifier(
             lam = torch.where(use, lam, torch.ones_like(lam))
             xo = clips[other[:, None], start[:, None] + offsets[None, :]]
             xb = (lam * xb + (1 - lam) * xo) / torch.sqrt(lam**2 + (1 - lam) ** 2)
+        if flags["augment"]:
             if settings.channel_dropout > 0:
                 keep = torch.rand(xb.shape[0], 1, xb.shape[2], 1, generator=gen).to(device)
                 xb = xb * (keep >= settings.channel_dropout)
@@ -635,6 +640,52 @@ def _predict_members(members: Sequence[Any], x: np.ndarray, device: Any = None) 
     return out / len(members)
 
 
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(z_train, labels, coordinates, settings, stages) -> None:  # pragma: no cover - subprocess
+    import torch
+
+    torch.set_num_threads(1)
+    _WORKER.update(z=z_train, labels=labels, coords=coordinates,
+                   settings=replace(settings, progress=False), stages=stages)
+
+
+def _worker_train(seed: int) -> dict[str, Any]:  # pragma: no cover - subprocess
+    w = _WORKER
+    model = train_classifier(w["z"], w["labels"], w["coords"], w["settings"], w["stages"], seed=seed)[0]
+    return {k: v.numpy() for k, v in model.state_dict().items()}
+
+
+def _train_parallel(z_train, labels, coordinates, settings, stages, todo, desc) -> list[Any]:
+    """Train members ``todo`` (seed = seed + 1000 k) in ``settings.jobs`` processes.
+
+    Each process runs one torch thread; results are identical to training them one
+    after the other.
+    """
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    import torch
+    from tqdm.auto import tqdm
+
+    from bci_valence.models import DEClassifier
+
+    arch = classifier_settings_for(settings, stages)
+    seeds = [settings.seed + 1000 * k for k in todo]
+    out: list[Any] = []
+    with ProcessPoolExecutor(
+        max_workers=min(settings.jobs, len(seeds)), mp_context=mp.get_context("spawn"),
+        initializer=_init_worker, initargs=(z_train, labels, coordinates, settings, tuple(stages)),
+    ) as pool:
+        for state in tqdm(pool.map(_worker_train, seeds), total=len(seeds), desc=f"{desc} members",
+                          unit="member", disable=not settings.progress, leave=False):
+            model = DEClassifier(arch)
+            model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+            out.append(model.eval())
+    return out
+
+
 def train_recipe(
     z_train: np.ndarray,
     labels: np.ndarray,
@@ -664,7 +715,10 @@ def train_recipe(
         if first_member is not None:
             members.append(first_member[0])
             extra = first_member[1]
-        for k in range(len(members), n_members):
+        todo = list(range(len(members), n_members))
+        if settings.jobs > 1 and len(todo) > 1:
+            members += _train_parallel(z_train, labels, coordinates, settings, stages, todo, desc)
+        for k in todo if not (settings.jobs > 1 and len(todo) > 1) else []:
             label = f"{desc} {k + 1}/{n_members}" if n_members > 1 else desc
             members += train_classifier(z_train, labels, coordinates, settings, stages,
                                         seed=settings.seed + 1000 * k, desc=label.strip() or "member")
@@ -943,6 +997,7 @@ def evaluate_bundle(
         target = bundle.class_coordinates[labels]
         out["ensemble_clip_r_axis"] = _pearson(ens_val.mean(axis=(0, 2)), target)
         out["ensemble_sample_r"] = _pearson(ens_val, np.broadcast_to(target[None, :, None], ens_val.shape))
+        out["ensemble_clip_r_ratings"] = _pearson(ens_val.mean(axis=(0, 2)), data.valence.mean(axis=0))
     else:
         proba = None
     out["n_samples"] = int(len(windows["y"]))
