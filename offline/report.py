@@ -153,9 +153,14 @@ def write_report(
     labels = det["clip_labels"]
     coords = bundle.class_coordinates
 
+    warn = []
+    if res.get("in_sample_subjects"):
+        warn = [f"> **In-sample:** the bundle was trained on sub {res['in_sample_subjects']} of "
+                "the evaluated subjects; these figures do not measure generalization.", ""]
     lines = [
         "# bci-valence model report",
         "",
+        *warn,
         f"- bundle: `{bundle.path}` (created {cfg.created or '?'})",
         f"- trained on FACED sub {cfg.training.get('train_subjects', '?')}; "
         f"evaluated here on sub {format_subjects(subjects)} ({res['n_samples']} windows of 10 s)",
@@ -169,7 +174,8 @@ def write_report(
         "|---|---:|",
     ]
     for key in ("bacc", "kappa", "weighted_f1", "accuracy", "clip_r_axis", "clip_r_ratings",
-                "clip_r_release_valence", "sample_r", "second_r"):
+                "clip_r_release_valence", "sample_r", "second_r", "ensemble_clip_r_axis",
+                "ensemble_clip_r_ratings", "ensemble_sample_r"):
         if key in res:
             lines.append(f"| {key} | {res[key]:.4f} |")
     lines.append("")

@@ -965,8 +965,10 @@ def evaluate_bundle(
     -------
     dict with ``bacc``, ``kappa``, ``weighted_f1``, ``accuracy``, ``n_samples``,
     ``clip_r_axis``, ``clip_r_ratings``, ``clip_r_release_valence``, ``sample_r``,
-    ``second_r``, ``ensemble_clip_r_axis`` / ``ensemble_sample_r`` (the classifier's
-    expected V-axis coordinate instead of the projection), ``subjects``, ``bundle``; with ``return_details`` also the
+    ``second_r``, ``ensemble_clip_r_axis`` / ``ensemble_sample_r`` /
+    ``ensemble_clip_r_ratings`` (the classifier's expected V-axis coordinate instead of
+    the projection), ``subjects``, ``in_sample_subjects`` (evaluated subjects the bundle
+    was trained on, None when all are held out; a warning is logged), ``bundle``; with ``return_details`` also the
     per-sample labels/probabilities and per-clip projections under ``details``.
 
     Raises
@@ -1004,6 +1006,20 @@ def evaluate_bundle(
     for k in ("clip_r_axis", "clip_r_ratings", "clip_r_release_valence", "sample_r", "second_r"):
         out[k] = pm[k]
     out["subjects"] = _fmt_subjects(data.subjects)
+    trained = bundle.config.training.get("train_subjects")
+    overlap: list[int] = []
+    if trained:
+        try:
+            overlap = sorted(set(fd.parse_subjects(trained)) & set(data.subjects))
+        except ValueError:
+            overlap = []
+    out["in_sample_subjects"] = _fmt_subjects(overlap) if overlap else None
+    if overlap:
+        log.warning(
+            "bundle %s was trained on sub %s: %d of the %d evaluated subjects (sub %s) are "
+            "NOT held out; these figures are in-sample", bundle.path, trained, len(overlap),
+            len(data.subjects), _fmt_subjects(overlap),
+        )
     out["n_subjects"] = len(data.subjects)
     out["bundle"] = str(bundle.path) if bundle.path is not None else None
     if return_details:

@@ -76,6 +76,7 @@ def test_training_beats_chance_and_round_trips(trained, faced_root):
     assert res["kappa"] > 0.05, res
     assert res["clip_r_axis"] > 0.2, res
     assert res["n_samples"] == len(VAL) * 28 * 3
+    assert res["in_sample_subjects"] is None
     # evaluation with the loaded bundle reproduces the validation figure measured in training
     assert res["bacc"] == pytest.approx(bundle.config.metrics["classifier"]["bacc"], abs=1e-9)
     assert res["clip_r_axis"] == pytest.approx(bundle.config.metrics["projection"]["clip_r_axis"], abs=1e-6)
@@ -103,6 +104,15 @@ def test_training_is_deterministic(faced_root, tmp_path):
     seq = np.random.default_rng(0).standard_normal((5, 10, 32, 5)).astype(np.float32)
     np.testing.assert_array_equal(ba.predict_proba(seq), bb.predict_proba(seq))
     np.testing.assert_array_equal(ba.projection_weights, bb.projection_weights)
+
+
+def test_in_sample_subjects_flagged(trained, faced_root, caplog):
+    out, _ = trained
+    bundle = ModelBundle.load(out, device="cpu")
+    with caplog.at_level("WARNING"):
+        res = T.evaluate_bundle(bundle, faced_root, [3, 80], progress=False)
+    assert res["in_sample_subjects"] == "3"
+    assert "in-sample" in caplog.text
 
 
 def test_missing_subjects_are_named(faced_root):
