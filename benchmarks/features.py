@@ -60,7 +60,7 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="EEGLAB .set to use (default: ../shared/data/eeglab/eeglab_data.set)")
     parser.add_argument("--synthetic", action="store_true",
                         help="use the synthetic signal even when the recording is present")
-    parser.add_argument("--batch-size", type=int, default=256,
+    parser.add_argument("--batch-size", type=int, default=32,
                         help="windows per call for our batched paths (de_sequence's default)")
     parser.add_argument("--sweep", action="store_true",
                         help="also time de_sequence at several batch sizes (slower)")
