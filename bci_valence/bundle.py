@@ -321,6 +321,7 @@ class ModelBundle:
         self.config = config
         self.projection = projection.eval()
         self.members = [m.eval() for m in members]
+        self._stacked = _stack_members(self.members)
         self.path = path
         self._device = None
         self._refresh_projection_cache()
@@ -441,6 +442,8 @@ class ModelBundle:
         self.projection.to(dev)
         for member in self.members:
             member.to(dev)
+        if self._stacked is not None:
+            self._stacked.to(dev)
         self._device = dev
         return self
 
@@ -501,6 +504,8 @@ class ModelBundle:
         x = torch.as_tensor(np.asarray(seq, dtype=np.float32) if not torch.is_tensor(seq) else seq)
         x = x.to(self._device, torch.float32)
         with torch.inference_mode():
+            if self._stacked is not None:
+                return self._stacked(x)
             return torch.stack([m(x) for m in self.members])
 
     def predict_proba(self, seq: np.ndarray, batch_size: int = 4096) -> np.ndarray:
@@ -543,3 +548,18 @@ class ModelBundle:
             f"ModelBundle(path={self.path}, members={len(self.members)}, "
             f"channels={self.config.n_channels}, bands={self.config.n_bands}, device={self._device})"
         )
+
+
+def _stack_members(members: list) -> Any:
+    """One fused :class:`~.models.StackedEnsemble` when the members allow it, else None.
+
+    Members trained later (``save`` after training) stay the source of truth; the fused
+    copy is rebuilt whenever a bundle is constructed.
+    """
+    from .models import DEClassifier, StackedEnsemble
+
+    if len(members) < 2 or not all(type(m) is DEClassifier for m in members):
+        return None
+    if any(m.settings != members[0].settings for m in members):
+        return None
+    return StackedEnsemble(members).eval()
