@@ -92,6 +92,13 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_evaluation_arguments(p: argparse.ArgumentParser) -> None:
+    """The FACED root, subjects and bundle that ``evaluate`` and ``report`` share."""
+    p.add_argument("--faced-root", default=_default_faced_root(), help="FACED root")
+    p.add_argument("--subjects", default="80-99", help="subjects to evaluate (default 80-99)")
+    p.add_argument("--bundle", default=None, help="bundle folder (default: the shipped bundle)")
+
+
 def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``evaluate``."""
     p = subparsers.add_parser(
@@ -103,9 +110,7 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
             "projection against the V-axis and the subjects' ratings, sample r."
         ),
     )
-    p.add_argument("--faced-root", default=_default_faced_root(), help="FACED root")
-    p.add_argument("--subjects", default="80-99", help="subjects to evaluate (default 80-99)")
-    p.add_argument("--bundle", default=None, help="bundle folder (default: the shipped bundle)")
+    _add_evaluation_arguments(p)
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run_evaluate)
@@ -143,9 +148,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
             "scalp topomaps of the projection weights per band."
         ),
     )
-    p.add_argument("--faced-root", default=_default_faced_root(), help="FACED root")
-    p.add_argument("--subjects", default="80-99", help="subjects to evaluate (default 80-99)")
-    p.add_argument("--bundle", default=None, help="bundle folder (default: the shipped bundle)")
+    _add_evaluation_arguments(p)
     p.add_argument("--out", default="report", help="output folder (default ./report)")
     p.add_argument("--device", default=None)
     p.add_argument("--no-progress", action="store_true")
