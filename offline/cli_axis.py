@@ -122,7 +122,7 @@ def _build(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .vaxis import (
         AxisSettings,
-        TextEncoder,
+        encoder_from_settings,
         VAxisError,
         build_axis,
         check_output_dir,
@@ -157,14 +157,7 @@ def _build(args: argparse.Namespace) -> int:
                 progress=progress,
             )
             extra["stories.json"] = json.dumps(stories, indent=1, ensure_ascii=False) + "\n"
-        encoder = TextEncoder(
-            settings.model,
-            layer=settings.layer,
-            pooling=settings.pooling,
-            batch_size=settings.batch_size,
-            device=settings.device,
-            dtype=settings.dtype,
-        )
+        encoder = encoder_from_settings(settings)
         axis = build_axis(settings, stories=stories if args.paraphraser else args.stories,
                           encoder=encoder, progress=progress)
         if args.paraphraser:

@@ -766,6 +766,19 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def encoder_from_settings(settings: AxisSettings) -> TextEncoder:
+    """The :class:`TextEncoder` an :class:`AxisSettings` describes (model, layer, pooling...)."""
+    return TextEncoder(
+        settings.model,
+        layer=settings.layer,
+        pooling=settings.pooling,
+        batch_size=settings.batch_size,
+        max_length=settings.max_length,
+        device=settings.device,
+        dtype=settings.dtype,
+    )
+
+
 def build_axis(
     settings: AxisSettings = AxisSettings(),
     *,
@@ -808,15 +821,7 @@ def build_axis(
         ).hexdigest()
     texts, labels = stories_texts(parsed, settings.n_paraphrases)
     if encoder is None:
-        encoder = TextEncoder(
-            settings.model,
-            layer=settings.layer,
-            pooling=settings.pooling,
-            batch_size=settings.batch_size,
-            max_length=settings.max_length,
-            device=settings.device,
-            dtype=settings.dtype,
-        )
+        encoder = encoder_from_settings(settings)
     embeddings = encoder.encode(texts, progress=progress, desc="stories")
     centroids = class_centroids(embeddings, labels)
     geometry = compute_axis(centroids, settings.method)
