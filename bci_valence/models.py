@@ -202,8 +202,16 @@ class StackedEnsemble(nn.Module):
     Every layer's weights are stacked along a member axis so that the whole ensemble
     runs as a few batched matrix products (``bmm``) instead of ~20 operations per
     member: the live pipeline asks for probabilities four times a second, where
-    per-member Python overhead, not arithmetic, is the cost. The temporal convolution
-    becomes one product with its taps laid side by side.
+    per-member overhead, not arithmetic, is the cost. Three exact rewrites cut the
+    remaining operations:
+
+    * the input embedding is one matrix product shared by all members, with the
+      position embedding folded into its bias;
+    * each layer norm's scale and shift are folded into the product that follows it
+      (the temporal convolution, the MLP's first layer, the head), so a norm is a plain
+      normalization; at the sequence edges, where the convolution sees zero padding,
+      the folded shift enters only through the taps that see real positions;
+    * the temporal convolution is one product with its taps laid side by side.
 
     Parameters
     ----------
@@ -218,50 +226,65 @@ class StackedEnsemble(nn.Module):
             raise ValueError("stacked members must share their settings")
         self.settings = first
         self.n_members = len(members)
+        s = first
+        steps, width, k_size = s.seq_len, s.d_model, s.kernel_size
+        pad = k_size // 2
 
         def stack(get) -> torch.Tensor:
-            return torch.stack([get(m).detach() for m in members])
+            return torch.stack([get(m).detach().float() for m in members])
 
-        def conv_taps(block: int) -> torch.Tensor:
-            # conv1d: out[o, t] = sum_{i, k} w[o, i, k] in[i, t + k - pad]; rows of tap k
-            # multiply the input shifted by k - pad.
-            return stack(
-                lambda m: torch.cat(
-                    [m.blocks[block].conv.weight[:, :, k].T for k in range(first.kernel_size)]
-                )
-            )  # (M, k*D, D)
-
+        # Embedding: (C, M·D) so that one product serves every member.
+        embed_w = stack(lambda m: m.embed.weight.T)  # (M, C, D)
         tensors = {
-            "embed_w": stack(lambda m: m.embed.weight.T),  # (M, C, D)
-            "embed_b": stack(lambda m: m.embed.bias)[:, None, :],  # (M, 1, D)
-            "position": stack(lambda m: m.position)[:, None],  # (M, 1, T, D)
-            "norm_w": stack(lambda m: m.norm.weight)[:, None, :],
-            "norm_b": stack(lambda m: m.norm.bias)[:, None, :],
-            "head_w": stack(lambda m: m.head.weight.T),  # (M, E, K)
-            "head_b": stack(lambda m: m.head.bias)[:, None, :],
+            "embed_w": embed_w.permute(1, 0, 2).reshape(embed_w.shape[1], -1),
+            "embed_bias": stack(lambda m: m.embed.bias[None] + m.position),  # (M, T, D)
         }
-        for i in range(first.depth):
+        for i in range(s.depth):
+            block = lambda m, i=i: m.blocks[i]  # noqa: E731
+            n1_w = stack(lambda m: block(m).norm1.weight)  # (M, D)
+            n1_b = stack(lambda m: block(m).norm1.bias)
+            # conv1d: out[o, t] = sum_{j, k} w[o, j, k] in[j, t + k - pad]; rows of tap k
+            # multiply the input shifted by k - pad.
+            taps = stack(lambda m: block(m).conv.weight.permute(2, 1, 0))  # (M, K, D_in, D_out)
+            shift = torch.einsum("mj,mkjo->mko", n1_b, taps)  # the norm's shift, per tap
+            conv_bias = stack(lambda m: block(m).conv.bias)[:, None, :].repeat(1, steps, 1)
+            for t in range(steps):
+                for k in range(k_size):
+                    if 0 <= t + k - pad < steps:
+                        conv_bias[:, t] += shift[:, k]
+            n2_w = stack(lambda m: block(m).norm2.weight)
+            n2_b = stack(lambda m: block(m).norm2.bias)
+            fc1_w = stack(lambda m: block(m).mlp[0].weight.T)  # (M, D, 2D)
+            fc1_b = stack(lambda m: block(m).mlp[0].bias)
             tensors.update(
                 {
-                    f"b{i}_n1_w": stack(lambda m: m.blocks[i].norm1.weight)[:, None, :],
-                    f"b{i}_n1_b": stack(lambda m: m.blocks[i].norm1.bias)[:, None, :],
-                    f"b{i}_conv_w": conv_taps(i),
-                    f"b{i}_conv_b": stack(lambda m: m.blocks[i].conv.bias)[:, None, :],
-                    f"b{i}_n2_w": stack(lambda m: m.blocks[i].norm2.weight)[:, None, :],
-                    f"b{i}_n2_b": stack(lambda m: m.blocks[i].norm2.bias)[:, None, :],
-                    f"b{i}_fc1_w": stack(lambda m: m.blocks[i].mlp[0].weight.T),
-                    f"b{i}_fc1_b": stack(lambda m: m.blocks[i].mlp[0].bias)[:, None, :],
-                    f"b{i}_fc2_w": stack(lambda m: m.blocks[i].mlp[3].weight.T),
-                    f"b{i}_fc2_b": stack(lambda m: m.blocks[i].mlp[3].bias)[:, None, :],
+                    f"b{i}_conv_w": (taps * n1_w[:, None, :, None]).reshape(
+                        self.n_members, k_size * width, width
+                    ),
+                    f"b{i}_conv_b": conv_bias,  # (M, T, D)
+                    f"b{i}_fc1_w": fc1_w * n2_w[:, :, None],
+                    f"b{i}_fc1_b": (fc1_b + torch.einsum("mj,mjo->mo", n2_b, fc1_w))[:, None],
+                    f"b{i}_fc2_w": stack(lambda m: block(m).mlp[3].weight.T),
+                    f"b{i}_fc2_b": stack(lambda m: block(m).mlp[3].bias)[:, None, :],
                 }
             )
+        norm_w = stack(lambda m: m.norm.weight)  # (M, D)
+        norm_b = stack(lambda m: m.norm.bias)
+        head_w = stack(lambda m: m.head.weight.T)  # (M, E, K)
+        head_b = stack(lambda m: m.head.bias)
+        if s.pooling == "flatten":  # E = T·D, position-major
+            per_step = head_w.view(self.n_members, steps, width, -1)
+            tensors["head_w"] = (per_step * norm_w[:, None, :, None]).reshape(head_w.shape)
+            tensors["head_b"] = (head_b + torch.einsum("md,mtdk->mk", norm_b, per_step))[:, None]
+        else:  # mean pooling: E = D
+            tensors["head_w"] = head_w * norm_w[:, :, None]
+            tensors["head_b"] = (head_b + torch.einsum("md,mdk->mk", norm_b, head_w))[:, None]
         for name, value in tensors.items():
             self.register_buffer(name, value.contiguous())
         self.eps = members[0].norm.eps
 
-    def _norm(self, h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        h = nn.functional.layer_norm(h, h.shape[-1:], eps=self.eps)
-        return torch.addcmul(bias, h, weight)
+    def _norm(self, h: torch.Tensor) -> torch.Tensor:
+        return nn.functional.layer_norm(h, h.shape[-1:], eps=self.eps)
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
         """Per-member logits ``(n_members, batch, n_classes)`` of ``seq (batch, T, C, B)``."""
@@ -271,25 +294,23 @@ class StackedEnsemble(nn.Module):
                 f"classifier expects (batch, {s.seq_len}, {s.n_channels}, {s.n_bands}), "
                 f"got {tuple(seq.shape)}"
             )
-        m, batch, steps = self.n_members, seq.shape[0], s.seq_len
-        x = seq.reshape(1, batch * steps, -1).expand(m, -1, -1)  # (M, N, C), N = batch·T
-        h = torch.baddbmm(self.embed_b, x, self.embed_w)  # (M, N, D)
-        d = h.shape[-1]
-        h = (h.view(m, batch, steps, d) + self.position).view(m, batch * steps, d)
+        m, batch, steps, d = self.n_members, seq.shape[0], s.seq_len, s.d_model
+        rows = batch * steps
+        h = (seq.reshape(rows, -1) @ self.embed_w).view(batch, steps, m, d).permute(2, 0, 1, 3)
+        h = (h + self.embed_bias[:, None]).reshape(m, rows, d)  # (M, N, D), N = batch·T
         pad = s.kernel_size // 2
         for i in range(s.depth):
-            z = self._norm(h, getattr(self, f"b{i}_n1_w"), getattr(self, f"b{i}_n1_b"))
-            z = nn.functional.pad(z.view(m, batch, steps, d), (0, 0, pad, pad))
+            z = nn.functional.pad(self._norm(h).view(m, batch, steps, d), (0, 0, pad, pad))
             taps = torch.cat([z[:, :, k : k + steps] for k in range(s.kernel_size)], dim=-1)
-            h = h + torch.baddbmm(
-                getattr(self, f"b{i}_conv_b"), taps.view(m, batch * steps, -1),
-                getattr(self, f"b{i}_conv_w"),
-            )  # fmt: skip
-            z = self._norm(h, getattr(self, f"b{i}_n2_w"), getattr(self, f"b{i}_n2_b"))
+            conv = torch.bmm(taps.view(m, rows, -1), getattr(self, f"b{i}_conv_w"))
+            h = (conv.view(m, batch, steps, d) + getattr(self, f"b{i}_conv_b")[:, None]).add_(
+                h.view(m, batch, steps, d)
+            ).view(m, rows, d)  # fmt: skip
+            z = self._norm(h)
             z = nn.functional.gelu(
                 torch.baddbmm(getattr(self, f"b{i}_fc1_b"), z, getattr(self, f"b{i}_fc1_w"))
             )
-            h = torch.baddbmm(h, z, getattr(self, f"b{i}_fc2_w")) + getattr(self, f"b{i}_fc2_b")
-        h = self._norm(h, self.norm_w, self.norm_b).view(m, batch, steps, d)
+            h = torch.baddbmm(h, z, getattr(self, f"b{i}_fc2_w")).add_(getattr(self, f"b{i}_fc2_b"))
+        h = self._norm(h).view(m, batch, steps, d)
         emb = h.flatten(2) if s.pooling == "flatten" else h.mean(dim=2)
         return torch.baddbmm(self.head_b, emb, self.head_w)

@@ -8,10 +8,14 @@ import torch
 from bci_valence.models import ClassifierSettings, DEClassifier, StackedEnsemble
 
 
-@pytest.mark.parametrize("pooling", ["flatten", "mean"])
-def test_stacked_ensemble_matches_members(pooling):
+@pytest.mark.parametrize(
+    ("pooling", "depth", "kernel_size"),
+    [("flatten", 2, 3), ("mean", 2, 3), ("flatten", 1, 5), ("mean", 0, 3)],
+)
+def test_stacked_ensemble_matches_members(pooling, depth, kernel_size):
+    """The folded norms and the edge-aware conv bias change nothing but rounding."""
     torch.manual_seed(0)
-    settings = ClassifierSettings(depth=2, pooling=pooling)
+    settings = ClassifierSettings(depth=depth, kernel_size=kernel_size, pooling=pooling)
     members = [DEClassifier(settings).eval() for _ in range(3)]
     for member in members:  # non-trivial norms and positions
         for p in member.parameters():
