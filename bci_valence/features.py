@@ -32,6 +32,10 @@ FACED_BANDS: dict[str, tuple[float, float]] = {
 BAND_NAMES: tuple[str, ...] = tuple(FACED_BANDS)
 
 _LOG_2PIE = math.log(2.0 * math.pi * math.e)
+#: FFT length of one block of :meth:`BandFilterBank.continuous_de` on CPU (overlap-save):
+#: measured fastest per useful sample here, 2048 wastes more on context, 8192 falls
+#: out of cache.
+CPU_BLOCK_FFT = 4096
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -236,6 +240,17 @@ class BandFilterBank:
         # The circular wrap-around only reaches the first n_taps - 1 outputs.
         return filtered[..., self.context_samples : n_times]
 
+    def windows_per_block(self, hop_samples: int) -> int:
+        """How many windows :meth:`continuous_de` filters with one FFT.
+
+        On CPU a block aims at :data:`CPU_BLOCK_FFT` points, where the five bands'
+        spectra still fit in cache; longer FFTs run at about half the speed per sample.
+        On other devices everything asked for is one block.
+        """
+        if self.device.type != "cpu":
+            return 1 << 30
+        return max(1, (CPU_BLOCK_FFT - self.n_input) // max(1, hop_samples) + 1)
+
     def continuous_de(
         self, data: torch.Tensor | np.ndarray, hop_samples: int, start: int = 0, n_windows: int = 1
     ) -> torch.Tensor:
@@ -243,7 +258,9 @@ class BandFilterBank:
 
         Filtering the span shared by overlapping windows once, instead of each window
         with its own context, is how the release computes DE (filter the recording, then
-        1-s variances) and costs about one hop of filtering per window.
+        1-s variances) and costs about one hop of filtering per window. On CPU the span
+        is filtered in blocks of :meth:`windows_per_block` windows (overlap-save), which
+        gives the same values as one long FFT at about twice the speed.
 
         Parameters
         ----------
@@ -267,9 +284,19 @@ class BandFilterBank:
         if self.settings.method == "fft":
             windows = segment.unfold(-1, self.n_input, hop_samples).transpose(0, 1)
             return variance_to_de(self.band_variance(windows))
-        valid = self.filter_valid(segment)  # (ch, band, span - context)
-        windows = valid.unfold(-1, self.window_samples, hop_samples)  # (ch, band, n_win, W)
-        return variance_to_de(_population_variance(windows)).permute(2, 0, 1)
+        per_block = self.windows_per_block(hop_samples)
+        out = []
+        for first in range(0, n_windows, per_block):
+            count = min(per_block, n_windows - first)
+            offset = first * hop_samples
+            block = segment[..., offset : offset + (count - 1) * hop_samples + self.n_input]
+            valid = self.filter_valid(block)  # (ch, band, block - context)
+            if hop_samples == self.window_samples:  # consecutive windows tile the block
+                windows = valid[..., : count * hop_samples].unflatten(-1, (count, hop_samples))
+            else:
+                windows = valid.unfold(-1, self.window_samples, hop_samples)  # (ch, band, n, W)
+            out.append(variance_to_de(_population_variance(windows)).permute(2, 0, 1))
+        return out[0] if len(out) == 1 else torch.cat(out)
 
     __call__ = band_variance
 
@@ -296,8 +323,16 @@ class BandFilterBank:
 
 
 def _population_variance(x: torch.Tensor) -> torch.Tensor:
-    """Variance over the last axis (ddof=0); about twice as fast as ``torch.var`` on CPU."""
-    return (x - x.mean(dim=-1, keepdim=True)).square().mean(dim=-1)
+    """Variance over the last axis (ddof=0) as E[x²] - E[x]², in two reading passes.
+
+    About three times as fast as ``torch.var`` on CPU (no centred copy). Band-passed
+    signals have a mean far below their spread over a window, so nothing cancels;
+    rounding below zero (a flat channel) is clipped to 0.
+    """
+    n = x.shape[-1]
+    mean = x.mean(dim=-1)
+    power = torch.linalg.vector_norm(x, dim=-1).square_().div_(n)
+    return power.sub_(mean.square_()).clamp_min_(0.0)
 
 
 def variance_to_de(variance: torch.Tensor) -> torch.Tensor:
@@ -309,7 +344,8 @@ def de_sequence(
     data: np.ndarray,
     settings: FeatureSettings | None = None,
     hop_s: float = 1.0,
-    batch_size: int = 32,
+    batch_size: int | None = None,
+    workers: int = 1,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """DE of every complete window of a continuous recording.
@@ -322,8 +358,13 @@ def de_sequence(
         Feature settings (defaults: 250 Hz, 1-s windows, FIR).
     hop_s : float
         Step between window starts (s).
-    batch_size : int
-        Windows per device call; 32 keeps the FFT buffers in cache on CPU.
+    batch_size : int | None
+        Windows per :meth:`BandFilterBank.continuous_de` call (None: one cache-sized
+        block on CPU, 1024 windows on other devices).
+    workers : int
+        Threads that filter batches side by side on CPU (torch releases the GIL while
+        it computes, and its FFTs do not split one call across cores). The values do
+        not depend on it.
     progress : bool
         Show a progress bar.
 
@@ -333,18 +374,38 @@ def de_sequence(
     window_start : ndarray, shape (n_windows,)
         Index of each DE window's first sample in ``data``.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm.auto import tqdm
 
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     bank = BandFilterBank(settings)
     hop = max(1, int(round(hop_s * bank.settings.sfreq)))
+    if batch_size is None:
+        batch_size = bank.windows_per_block(hop) if bank.device.type == "cpu" else 1024
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     tensor = torch.as_tensor(np.ascontiguousarray(data, dtype=np.float32), device=bank.device)
     n_times = tensor.shape[-1]
     n_windows = max(0, (n_times - bank.n_input) // hop + 1)
     out = np.empty((n_windows, data.shape[0], bank.n_bands), np.float32)
-    with torch.inference_mode():
-        for first in tqdm(range(0, n_windows, batch_size), disable=not progress, unit="batch"):
-            count = min(batch_size, n_windows - first)
+
+    def run(first: int) -> int:
+        count = min(batch_size, n_windows - first)
+        with torch.inference_mode():
             de = bank.continuous_de(tensor, hop, start=first * hop, n_windows=count)
             out[first : first + count] = de.cpu().numpy()
+        return count
+
+    firsts = range(0, n_windows, batch_size)
+    with tqdm(total=n_windows, disable=not progress, unit="window") as bar:
+        if workers == 1 or len(firsts) < 2:
+            for first in firsts:
+                bar.update(run(first))
+        else:
+            with ThreadPoolExecutor(workers, thread_name_prefix="de_sequence") as pool:
+                for count in pool.map(run, firsts):
+                    bar.update(count)
     window_start = np.arange(n_windows) * hop + bank.context_samples // 2
     return out, window_start

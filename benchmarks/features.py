@@ -60,15 +60,21 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="EEGLAB .set to use (default: ../shared/data/eeglab/eeglab_data.set)")
     parser.add_argument("--synthetic", action="store_true",
                         help="use the synthetic signal even when the recording is present")
-    parser.add_argument("--batch-size", type=int, default=32,
-                        help="windows per call for our batched paths (de_sequence's default)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="windows per call for our batched paths (default: de_sequence's, "
+                             "one cache-sized block)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="threads for the extra all-cores timing of the release-exact path "
+                             "(default: every core)")
     parser.add_argument("--sweep", action="store_true",
                         help="also time de_sequence at several batch sizes (slower)")
     args = parser.parse_args(argv)
     if args.threads < 1:
         parser.error(f"--threads must be at least 1, got {args.threads}")
-    if args.batch_size < 1:
+    if args.batch_size is not None and args.batch_size < 1:
         parser.error(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, got {args.workers}")
     return args
 
 
@@ -192,8 +198,8 @@ def _versions() -> dict[str, str | None]:
     return out
 
 
-def bench_ours(data, device: str, batch_size: int, repeats: int, n_latency: int,
-               sweep: tuple[int, ...]) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
+def bench_ours(data, device: str, batch_size: int | None, workers: int, repeats: int,
+               n_latency: int, sweep: tuple[int, ...]) -> tuple[dict[str, Any], dict[str, Any]]:  # fmt: skip
     """Our DE on one device: (timings, window geometry + FIR/FFT agreement)."""
     import numpy as np
     import torch
@@ -234,19 +240,29 @@ def bench_ours(data, device: str, batch_size: int, repeats: int, n_latency: int,
     timings["release_exact_continuous_fir"]["call"] = (
         f"de_sequence(data, FeatureSettings(method='fir'), hop_s=1.0, batch_size={batch_size})"
     )
+    if workers > 1 and bank.device.type == "cpu":
+        timings["release_exact_continuous_fir_all_cores"] = time_batch(
+            lambda: de_sequence(data, fir, hop_s=1.0, batch_size=batch_size, workers=workers),
+            n_win, repeats,
+        )  # fmt: skip
+        timings["release_exact_continuous_fir_all_cores"]["call"] = (
+            f"de_sequence(data, FeatureSettings(method='fir'), hop_s=1.0, "
+            f"batch_size={batch_size}, workers={workers})"
+        )
+    independent_batch = batch_size or 32
 
     tensor = torch.as_tensor(np.asarray(data, dtype=np.float32), device=bank.device)
     inputs = bank.sliding_windows(tensor, hop)[:n_win]
 
     def independent() -> None:
         with torch.inference_mode():
-            for first in range(0, n_win, batch_size):
-                bank.differential_entropy(inputs[first : first + batch_size]).cpu()
+            for first in range(0, n_win, independent_batch):
+                bank.differential_entropy(inputs[first : first + independent_batch]).cpu()
         sync()
 
     timings["independent_windows_fir"] = time_batch(independent, n_win, repeats)
     timings["independent_windows_fir"]["call"] = (
-        f"BandFilterBank(fir).differential_entropy(x[{batch_size}, 32, {bank.n_input}])"
+        f"BandFilterBank(fir).differential_entropy(x[{independent_batch}, 32, {bank.n_input}])"
     )
     timings["fft_variant"] = time_batch(
         lambda: de_sequence(fft_data, fft, hop_s=1.0, batch_size=batch_size), n_win, repeats
@@ -428,7 +444,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for device in devices:
             progress.set_description(f"ours ({device})")
             ours[device], extra[device] = bench_ours(
-                data, device, args.batch_size, repeats, n_latency, sweep
+                data, device, args.batch_size, args.workers, repeats, n_latency, sweep
             )
             progress.update()
         geometry = extra[devices[0]]["geometry"]
@@ -444,8 +460,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cpu_ratios: dict[str, dict[str, float | None]] = {}
     for device, timings in ours.items():
         pairs = [(mine, peer) for mine in ("release_exact_continuous_fir",
+                                           "release_exact_continuous_fir_all_cores",
                                            "independent_windows_fir", "fft_variant")
-                 for peer in peers]  # fmt: skip
+                 for peer in peers if mine in timings]  # fmt: skip
         ratios[device] = {
             f"{m}/{p}": _ratio(timings.get(m), peers.get(p)) for m, p in pairs
         }
@@ -456,6 +473,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     targets: dict[str, Any] = {"device": "cpu", "ours": "release_exact_continuous_fir", "checks": {}}
     cpu_exact = ours.get("cpu", {}).get("release_exact_continuous_fir")
+    cpu_exact_all = ours.get("cpu", {}).get("release_exact_continuous_fir_all_cores")
     for name, peer_key, target in (
         ("torcheeg", "torcheeg_band_differential_entropy", TARGETS["torcheeg"]),
         ("brainflow", "brainflow_get_avg_band_powers", TARGETS["brainflow"]),
@@ -469,6 +487,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "met": None if measured is None else bool(measured >= target),
             "measured_on_cpu_time": on_cpu_time,
             "met_on_cpu_time": None if on_cpu_time is None else bool(on_cpu_time >= target),
+            # Informational: ours on every core against a peer that uses one.
+            "measured_all_cores": _ratio(cpu_exact_all, peers.get(peer_key)),
         }
         if measured is None:
             check["note"] = "not evaluated: " + (
@@ -481,8 +501,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     verdicts = [c["met"] for c in targets["checks"].values()]
     targets["all_met"] = None if None in verdicts else all(verdicts)
     targets["verdict_basis"] = (
-        "measured/met: wall-clock windows per second (median); measured_on_cpu_time: the same "
-        "on process CPU time, steadier when other processes share the cores"
+        "measured/met: wall-clock windows per second (median), ours on one thread like the "
+        "per-window peers; measured_on_cpu_time: the same on process CPU time, steadier when "
+        "other processes share the cores; measured_all_cores: ours with --workers threads "
+        "(not the verdict: the peers use one core)"
     )
 
     result = {

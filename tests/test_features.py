@@ -99,3 +99,38 @@ def test_cpu_cuda_parity():
     cpu = BandFilterBank(FeatureSettings(device="cpu")).differential_entropy(x)
     cuda = BandFilterBank(FeatureSettings(device="cuda")).differential_entropy(x.cuda())
     torch.testing.assert_close(cuda.cpu(), cpu, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("hop", [250, 63])
+def test_blocked_continuous_de_equals_independent_windows(hop):
+    """Overlap-save blocks give every window the value its own filtered context gives."""
+    bank = BandFilterBank(FeatureSettings(device="cpu"))
+    n_windows = 2 * bank.windows_per_block(hop) + 3  # three blocks, the last one short
+    rng = np.random.default_rng(1)
+    data = rng.standard_normal((4, (n_windows - 1) * hop + bank.n_input)).astype(np.float32)
+    with torch.inference_mode():
+        blocked = bank.continuous_de(data, hop, n_windows=n_windows)
+        single = bank.differential_entropy(bank.sliding_windows(data, hop))
+    assert blocked.shape == (n_windows, 4, 5)
+    torch.testing.assert_close(blocked, single, rtol=1e-5, atol=1e-5)
+
+
+def test_de_sequence_threads_do_not_change_values():
+    rng = np.random.default_rng(2)
+    data = rng.standard_normal((8, 250 * 120)).astype(np.float32)
+    settings = FeatureSettings(device="cpu")
+    one, starts = de_sequence(data, settings, hop_s=0.5)
+    two, starts_two = de_sequence(data, settings, hop_s=0.5, workers=2, batch_size=7)
+    np.testing.assert_array_equal(starts, starts_two)
+    np.testing.assert_allclose(two, one, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="workers"):
+        de_sequence(data, settings, workers=0)
+
+
+def test_flat_channel_has_zero_variance_not_nan():
+    bank = BandFilterBank(FeatureSettings(device="cpu"))
+    x = torch.zeros(1, 2, bank.n_input)
+    x[0, 1] = torch.randn(bank.n_input)
+    variance = bank.band_variance(x)
+    assert torch.all(variance[0, 0] == 0.0)
+    assert torch.all(variance[0, 1] > 0.0)
