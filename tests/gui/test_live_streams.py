@@ -91,7 +91,7 @@ def test_lost_stream_is_shown_and_the_session_resumes(qtbot, settings_file, bund
         n_lost = win.step_count
         pump = subprocess.Popen([sys.executable, "-c", PUMP, "60", names, name])
         qtbot.waitUntil(lambda: "back" in win.banner.text(), timeout=60000)
-        qtbot.waitUntil(lambda: win.step_count >= n_lost + 3, timeout=30000)
+        qtbot.waitUntil(lambda: win.step_count >= n_lost + 3, timeout=90000)
         assert win.status_labels["state"].text() == "running"
         assert "lost" in win.panel.messages.toPlainText()
         win.close()
