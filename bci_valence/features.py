@@ -260,7 +260,7 @@ class BandFilterBank:
         with its own context, is how the release computes DE (filter the recording, then
         1-s variances) and costs about one hop of filtering per window. On CPU the span
         is filtered in blocks of :meth:`windows_per_block` windows (overlap-save), which
-        gives the same values as one long FFT at about twice the speed.
+        gives the same values as one long FFT at 1.4-1.7 times the speed.
 
         Parameters
         ----------
@@ -325,7 +325,8 @@ class BandFilterBank:
 def _population_variance(x: torch.Tensor) -> torch.Tensor:
     """Variance over the last axis (ddof=0) as E[x²] - E[x]², in two reading passes.
 
-    About three times as fast as ``torch.var`` on CPU (no centred copy). Band-passed
+    About 2.5 times as fast on CPU as the centred form (no centred copy), and an order
+    of magnitude faster than ``torch.var``/``torch.var_mean`` here. Band-passed
     signals have a mean far below their spread over a window, so nothing cancels;
     rounding below zero (a flat channel) is clipped to 0.
     """
