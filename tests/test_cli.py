@@ -78,6 +78,10 @@ def test_features_command_on_eeglab(eeglab_set, tmp_path):
     assert set(saved["interpolated"]) == {"Fp1", "Fp2", "F7", "F8", "A1", "A2"}
     assert np.isfinite(saved["de"]).all()
     assert np.all(np.diff(saved["times"]) > 0)
+    threaded = tmp_path / "threaded.npz"
+    assert cli.main(["features", str(eeglab_set), "-o", str(threaded), "--workers", "2"]) == 0
+    np.testing.assert_allclose(np.load(threaded)["de"], saved["de"], rtol=1e-6)
+    assert cli.main(["features", str(eeglab_set), "-o", str(threaded), "--workers", "0"]) == 1
 
 
 def test_features_command_refuses_unlabelled_xdf(xdf_file, tmp_path, capsys):

@@ -33,6 +33,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--min-channels", type=int, default=8, help="fewest measured channels")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument(
+        "--workers", type=int, default=1,
+        help="CPU threads filtering blocks of windows side by side (default 1; same values)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -47,6 +51,9 @@ def run(args: argparse.Namespace) -> int:
     from ..montage import ChannelMappingError, map_channels, resolve_channel_labels
     from ..recordings import RecordingError, read_recording
 
+    if args.workers < 1:
+        print(f"error: --workers must be at least 1, got {args.workers}")
+        return 1
     try:
         recording = read_recording(args.recording)
         names = list(recording.ch_names)
@@ -68,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     data = data - data.mean(axis=0, keepdims=True)  # common average reference
 
     settings = FeatureSettings(sfreq=args.sfreq, method=args.method, device=args.device)
-    de, start = de_sequence(data, settings, hop_s=args.hop, progress=True)
+    de, start = de_sequence(data, settings, hop_s=args.hop, workers=args.workers, progress=True)
     if not len(de):
         print(f"error: {args.recording} is shorter than one window with its filter context")
         return 1
