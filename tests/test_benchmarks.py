@@ -69,6 +69,16 @@ def test_quick_prints_json_with_positive_rates() -> None:
     assert ratios["release_exact_continuous_fir/mne_psd_array_welch"] > 0
     # FFT band power tracks the exact FIR DE on the same windows.
     assert result["agreement_fft_vs_fir"]["cpu"]["pearson_r_fft_vs_fir"] > 0.9
+    # Paired rounds time ours and each peer back to back and give the verdict's ratio.
+    paired = result["paired_rounds"]
+    assert paired["rounds"] == len(paired["per_round"]) == 2
+    for row in paired["per_round"]:
+        assert row["ours_us_per_window"] > 0
+    for name, check in result["targets"]["checks"].items():
+        if f"ratio_{name}_median" in paired:
+            assert check["measured"] == paired[f"ratio_{name}_median"] > 0
+            low, high = check["measured_paired_range"]
+            assert low <= check["measured"] <= high
 
 
 @pytest.mark.timeout(150)
@@ -85,6 +95,7 @@ def test_quick_synthetic_and_missing_peer_is_skipped(tmp_path: Path) -> None:
     assert "skipped" in skipped and "blocked by test_benchmarks" in skipped["skipped"]
     check = result["targets"]["checks"]["torcheeg"]
     assert check["measured"] is None and "skipped" in check["note"]
+    assert "ratio_torcheeg_median" not in result["paired_rounds"]
     assert result["ratios_ours_over_peer"]["cpu"][
         "release_exact_continuous_fir/torcheeg_band_differential_entropy"
     ] is None  # fmt: skip
