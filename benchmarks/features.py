@@ -298,6 +298,42 @@ def _skipped(exc: BaseException) -> dict[str, str]:
     return {"skipped": f"not importable: {type(exc).__name__}: {exc}"}
 
 
+def per_window_peers(n_channels: int) -> dict[str, Callable[..., Any] | BaseException]:
+    """The per-window peer calls by name, or the import error that rules one out.
+
+    ``"torcheeg"``: ``fn(window)``, TorchEEG's BandDifferentialEntropy on FACED's bands;
+    ``"brainflow"``: ``fn(window, apply_filter=False)``, BrainFlow's average band powers.
+    """
+    from bci_valence.features import FACED_BANDS
+
+    calls: dict[str, Callable[..., Any] | BaseException] = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from torcheeg.transforms import BandDifferentialEntropy
+    except Exception as exc:  # noqa: BLE001 - any import failure means "skip this peer"
+        calls["torcheeg"] = exc
+    else:
+        transform = BandDifferentialEntropy(
+            sampling_rate=int(SFREQ), band_dict={k: list(v) for k, v in FACED_BANDS.items()}
+        )
+        calls["torcheeg"] = lambda w: transform(eeg=w)["eeg"]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pkg_resources deprecation inside BrainFlow
+            from brainflow.data_filter import DataFilter
+    except Exception as exc:  # noqa: BLE001
+        calls["brainflow"] = exc
+    else:
+        channels = list(range(n_channels))
+
+        def brainflow(w, apply_filter: bool = False):
+            return DataFilter.get_avg_band_powers(w, channels, int(SFREQ), apply_filter)
+
+        calls["brainflow"] = brainflow
+    return calls
+
+
 def bench_peers(windows, n_torcheeg: int, repeats: int, progress) -> dict[str, Any]:
     """The peers on the same 1-s windows (``windows``: float64, (n_win, 32, 250))."""
     import numpy as np
@@ -307,19 +343,14 @@ def bench_peers(windows, n_torcheeg: int, repeats: int, progress) -> dict[str, A
     peers: dict[str, Any] = {}
     n_win = len(windows)
 
+    calls = per_window_peers(windows.shape[1])
     progress.set_description("TorchEEG")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from torcheeg.transforms import BandDifferentialEntropy
-    except Exception as exc:  # noqa: BLE001 - any import failure means "skip this peer"
-        peers["torcheeg_band_differential_entropy"] = _skipped(exc)
+    torcheeg = calls["torcheeg"]
+    if isinstance(torcheeg, BaseException):
+        peers["torcheeg_band_differential_entropy"] = _skipped(torcheeg)
     else:
-        transform = BandDifferentialEntropy(
-            sampling_rate=int(SFREQ), band_dict={k: list(v) for k, v in FACED_BANDS.items()}
-        )
         picks = [windows[k] for k in np.linspace(0, n_win - 1, n_torcheeg).astype(int)]
-        result = time_per_window(lambda w: transform(eeg=w)["eeg"], picks)
+        result = time_per_window(torcheeg, picks)
         result["call"] = "BandDifferentialEntropy(sampling_rate=250, band_dict=FACED)(eeg=window)"
         result["mode"] = "per window"
         peers["torcheeg_band_differential_entropy"] = result
@@ -368,22 +399,15 @@ def bench_peers(windows, n_torcheeg: int, repeats: int, progress) -> dict[str, A
     progress.update()
 
     progress.set_description("BrainFlow")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pkg_resources deprecation inside BrainFlow
-            from brainflow.data_filter import DataFilter
-    except Exception as exc:  # noqa: BLE001
-        peers["brainflow_get_avg_band_powers"] = _skipped(exc)
+    brainflow = calls["brainflow"]
+    if isinstance(brainflow, BaseException):
+        peers["brainflow_get_avg_band_powers"] = _skipped(brainflow)
     else:
-        channels = list(range(windows.shape[1]))
         contiguous = [np.ascontiguousarray(w, dtype=np.float64) for w in windows]
         for apply_filter in (False, True):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # its library loader warns on first use
-                result = time_per_window(
-                    lambda w, f=apply_filter: DataFilter.get_avg_band_powers(w, channels, int(SFREQ), f),
-                    contiguous,
-                )  # fmt: skip
+                result = time_per_window(lambda w, f=apply_filter: brainflow(w, f), contiguous)
             result["call"] = (
                 f"DataFilter.get_avg_band_powers(window, range(32), 250, apply_filter={apply_filter})"
             )
@@ -400,40 +424,24 @@ def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict
 
     On a shared machine the speed drifts by up to 2x over tens of seconds; timing each
     tool in its own phase then moves the ratios as much. Here every round times our
-    release-exact path over all windows (median of 3 after an untimed pass), then TorchEEG on ``n_torcheeg`` windows, then
-    BrainFlow on every window, and the verdict uses the median of the per-round ratios.
+    release-exact path over all windows (median of 3 after an untimed pass), then
+    TorchEEG on ``n_torcheeg`` windows, then BrainFlow on every window, and the verdict
+    uses the median of the per-round ratios.
     """
     import numpy as np
 
-    from bci_valence.features import FACED_BANDS, FeatureSettings, de_sequence
+    from bci_valence.features import FeatureSettings, de_sequence
 
     fir = FeatureSettings(sfreq=SFREQ, method="fir", device="cpu")
     de_sequence(data, fir)  # warm-up
-    peers: dict[str, Callable[[Any], Any]] = {}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from torcheeg.transforms import BandDifferentialEntropy
-        transform = BandDifferentialEntropy(
-            sampling_rate=int(SFREQ), band_dict={k: list(v) for k, v in FACED_BANDS.items()}
-        )
-        peers["torcheeg"] = lambda w: transform(eeg=w)["eeg"]
-    except Exception:  # noqa: BLE001 - reported as skipped by bench_peers
-        pass
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from brainflow.data_filter import DataFilter
-        channels = list(range(windows.shape[1]))
-        peers["brainflow"] = lambda w: DataFilter.get_avg_band_powers(w, channels, int(SFREQ), False)
-    except Exception:  # noqa: BLE001
-        pass
+    peers = {name: fn for name, fn in per_window_peers(windows.shape[1]).items()
+             if not isinstance(fn, BaseException)}  # a missing peer is reported by bench_peers
     contiguous = [np.ascontiguousarray(w, dtype=np.float64) for w in windows]
     picks = {"torcheeg": np.linspace(0, len(windows) - 1, n_torcheeg).astype(int),
              "brainflow": np.arange(len(windows))}  # fmt: skip
-    for fn in peers.values():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # BrainFlow's library loader warns on first use
+        for fn in peers.values():
             fn(contiguous[0])  # warm-up
     per_round: list[dict[str, float]] = []
     for _ in range(rounds):
@@ -447,12 +455,10 @@ def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict
         row = {"ours_us_per_window": 1e6 * statistics.median(ours) / len(de)}
         for name, fn in peers.items():
             times = []
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                for k in picks[name]:
-                    t0 = time.perf_counter()
-                    fn(contiguous[k])
-                    times.append(time.perf_counter() - t0)
+            for k in picks[name]:
+                t0 = time.perf_counter()
+                fn(contiguous[k])
+                times.append(time.perf_counter() - t0)
             row[f"{name}_us_per_window"] = 1e6 * statistics.median(times)
             row[f"ratio_{name}"] = row[f"{name}_us_per_window"] / row["ours_us_per_window"]
         per_round.append(row)
