@@ -128,6 +128,11 @@ class PipelineSettings:
     cpu_sub_batch : int
         On CPU, windows per feature-extractor call (see
         :meth:`Pipeline._differential_entropy`).
+    incremental_de : bool
+        On CPU with ``feature_method="fir"``, keep each stream's band-passed samples
+        and filter only the samples new since its last window
+        (:class:`~bci_valence.features.StreamingBandVariance`, 2-3 times as fast per
+        step); False filters every window whole. Same values either way.
     tune_malloc : bool
         On glibc, keep freed large blocks in the heap (``mallopt``) instead of
         returning them to the OS: the per-step buffers (a few MB) are otherwise
@@ -155,6 +160,7 @@ class PipelineSettings:
     max_batch: int = 256
     torch_threads: int | None = 1
     cpu_sub_batch: int = 4
+    incremental_de: bool = True
     tune_malloc: bool = True
 
     def __post_init__(self) -> None:
@@ -591,7 +597,7 @@ class Pipeline:
         settings: PipelineSettings | None = None,
         names: Sequence[str] | None = None,
     ) -> None:
-        from .features import BandFilterBank, FeatureSettings, resolve_device
+        from .features import BandFilterBank, FeatureSettings, StreamingBandVariance, resolve_device
 
         if not isinstance(sources, (list, tuple)):
             sources = [sources]
@@ -633,6 +639,15 @@ class Pipeline:
                 device=str(self.device),
                 **({"bands": {k: tuple(v) for k, v in dict(bands).items()}} if bands else {}),
             )
+        )
+        # On CPU the FIR DE of consecutive windows filters each new sample once
+        # (StreamingBandVariance); elsewhere whole windows go to the batched FFT.
+        self.streaming = (
+            StreamingBandVariance(self.bank.settings, len(self.target_channels))
+            if self.settings.incremental_de
+            and self.device.type == "cpu"
+            and self.bank.settings.method == "fir"
+            else None
         )
         n_bands = self.bank.n_bands
         self.feature_shape = (len(self.target_channels), n_bands)
@@ -708,6 +723,8 @@ class Pipeline:
             names = resolve_channel_labels(self.settings.channels, n_ch)
         elif not names:
             names = [""] * n_ch
+        if st.proc is not None and self.streaming is not None:
+            self.streaming.forget(st.proc)
         st.proc = StreamProcessor(
             st.name,
             sfreq,
@@ -856,8 +873,10 @@ class Pipeline:
             return []
         import torch
 
-        batch = np.stack([w.data for _, w in pending])
-        de = self._differential_entropy(batch)
+        if self.streaming is not None:
+            de = self._streaming_de(pending)
+        else:
+            de = self._differential_entropy(np.stack([w.data for _, w in pending]))
         n = len(pending)
         de_z = np.empty_like(de)
         flags = np.zeros(n, dtype=np.int64)
@@ -942,6 +961,30 @@ class Pipeline:
                 xs = x[i : i + step].to(self.device)
                 out.append(self.bank.differential_entropy(xs).cpu())
         return torch.cat(out).numpy().astype(np.float64)
+
+    def _streaming_de(self, pending: list[tuple[_StreamState, DueWindow]]) -> np.ndarray:
+        """DE of the pending windows through :class:`StreamingBandVariance`.
+
+        A stream's windows are handed over oldest first, one per call (several may be
+        pending after a pause); the kept samples belong to the processor that made them.
+        """
+        variance = np.empty((len(pending), *self.feature_shape))
+        seen: dict[int, int] = {}
+        rounds: list[list[int]] = []
+        for i, (st, _) in enumerate(pending):
+            r = seen.get(id(st), 0)
+            seen[id(st)] = r + 1
+            if r == len(rounds):
+                rounds.append([])
+            rounds[r].append(i)
+        for rows in rounds:
+            windows = [
+                (pending[i][0].proc, pending[i][1].data, pending[i][1].end, pending[i][1].segment)
+                for i in rows
+            ]
+            variance[rows] = self.streaming.update(windows)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 0.5 * (np.log(variance) + math.log(2.0 * math.pi * math.e))
 
     def _sequence(self, st: _StreamState, win: DueWindow) -> np.ndarray | None:
         """Raw DE of the ``sequence_len`` windows spaced ``sequence_spacing`` s ending at ``win``."""

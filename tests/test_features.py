@@ -10,6 +10,7 @@ from bci_valence.features import (
     FACED_BANDS,
     BandFilterBank,
     FeatureSettings,
+    StreamingBandVariance,
     de_sequence,
     variance_to_de,
 )
@@ -134,3 +135,71 @@ def test_flat_channel_has_zero_variance_not_nan():
     variance = bank.band_variance(x)
     assert torch.all(variance[0, 0] == 0.0)
     assert torch.all(variance[0, 1] > 0.0)
+
+
+def _windows_of(data: np.ndarray, ends, n_input: int):
+    return [data[:, e - n_input : e] for e in ends]
+
+
+def test_streaming_variance_equals_whole_windows_on_eeglab(eeglab_data):
+    """Filtering only the new samples of each hop gives each window's own FIR variance."""
+    data, sfreq = eeglab_data
+    settings = FeatureSettings(sfreq=sfreq, device="cpu")
+    bank = BandFilterBank(settings)
+    streaming = StreamingBandVariance(settings, n_channels=data.shape[0])
+    signal = (data * 1e6).astype(np.float32)
+    hop = sfreq / 4  # 32 samples at 128 Hz; 62/63 alternate at 250 Hz
+    ends = [bank.n_input + int(round(k * hop)) for k in range(60)]
+    got = np.stack(
+        [streaming.update([("s", w, e, 0)])[0] for w, e in zip(_windows_of(signal, ends, bank.n_input), ends)]
+    )
+    with torch.inference_mode():
+        expected = bank.band_variance(np.stack(_windows_of(signal, ends, bank.n_input))).double().numpy()
+    np.testing.assert_allclose(got, expected, rtol=2e-5)
+
+
+def test_streaming_variance_restarts_on_segment_and_skipped_windows():
+    settings = FeatureSettings(device="cpu")
+    bank = BandFilterBank(settings)
+    streaming = StreamingBandVariance(settings, n_channels=3)
+    rng = np.random.default_rng(4)
+    first = rng.standard_normal((3, 4000)).astype(np.float32)
+    second = 10 * rng.standard_normal((3, 4000)).astype(np.float32)
+    n = bank.n_input
+
+    def expected(x, e):
+        with torch.inference_mode():
+            return bank.band_variance(x[None, :, e - n : e])[0].double().numpy()
+
+    for e in (n, n + 63, n + 125):
+        got = streaming.update([("s", first[:, e - n : e], e, 0)])[0]
+        np.testing.assert_allclose(got, expected(first, e), rtol=2e-5)
+    # same indices, new segment (a restart): nothing of the first signal may remain
+    e = n + 188
+    got = streaming.update([("s", second[:, e - n : e], e, 1)])[0]
+    np.testing.assert_allclose(got, expected(second, e), rtol=2e-5)
+    # a jump of more than one window (windows skipped): filtered anew
+    e = n + 1000
+    got = streaming.update([("s", second[:, e - n : e], e, 1)])[0]
+    np.testing.assert_allclose(got, expected(second, e), rtol=2e-5)
+
+
+def test_streaming_variance_batches_streams_independently():
+    settings = FeatureSettings(device="cpu")
+    bank = BandFilterBank(settings)
+    streaming = StreamingBandVariance(settings, n_channels=2)
+    rng = np.random.default_rng(5)
+    signals = {name: rng.standard_normal((2, 3000)).astype(np.float32) * (i + 1) for i, name in enumerate("abc")}
+    n = bank.n_input
+    for k in range(6):
+        # streams at different hops in one call: one matrix product per band and hop
+        batch = [(name, x[:, e - n : e], e, 0) for name, x in signals.items() for e in [n + k * (62 + 10 * ord(name) % 3)]]
+        got = streaming.update(batch)
+        for row, (name, window, e, _) in enumerate(batch):
+            with torch.inference_mode():
+                want = bank.band_variance(window[None])[0].double().numpy()
+            np.testing.assert_allclose(got[row], want, rtol=2e-5)
+    with pytest.raises(ValueError, match="windows must be"):
+        streaming.update([("a", np.zeros((2, 10), np.float32), 10, 0)])
+    with pytest.raises(ValueError, match="FIR"):
+        StreamingBandVariance(FeatureSettings(method="fft"))

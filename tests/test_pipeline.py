@@ -7,6 +7,7 @@ check the pipeline's own behaviour; ``test_default_bundle`` runs the shipped bun
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 import subprocess
 import sys
 import time
@@ -302,6 +303,21 @@ def test_pipeline_de_equals_feature_bank():
     ours = pipe._differential_entropy(x)
     ref = pipe.bank.differential_entropy(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours, ref, atol=2e-5, rtol=0)
+
+
+@pytest.mark.timeout(120)
+def test_incremental_de_equals_whole_windows_through_the_pipeline():
+    """Keeping each stream's filtered samples changes nothing in the steps."""
+    rec = _recording(40.0)
+    rec.timestamps[int(20 * 250) :] += 3.0  # a long gap: the signal state restarts
+    rec.data[:, int(30 * 250) : int(30 * 250) + 40] = np.nan  # a non-finite stretch
+    kept = run_offline(rec, SETTINGS, LinearBundle(), chunk_s=0.07)
+    whole = run_offline(rec, replace(SETTINGS, incremental_de=False), LinearBundle(), chunk_s=0.07)
+    assert len(kept) == len(whole) > 100
+    np.testing.assert_allclose([s.de_z for s in kept], [s.de_z for s in whole], atol=2e-4)
+    np.testing.assert_allclose([s.valence for s in kept], [s.valence for s in whole], atol=2e-4)
+    assert [s.flags for s in kept] == [s.flags for s in whole]
+    assert any(s.flags & QualityFlag.GAP for s in kept) and any(s.flags & QualityFlag.NONFINITE for s in kept)
 
 
 @pytest.mark.timeout(60)
