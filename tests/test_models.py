@@ -12,8 +12,10 @@ from bci_valence.models import ClassifierSettings, DEClassifier, StackedEnsemble
     ("pooling", "depth", "kernel_size"),
     [("flatten", 2, 3), ("mean", 2, 3), ("flatten", 1, 5), ("mean", 0, 3)],
 )
-def test_stacked_ensemble_matches_members(pooling, depth, kernel_size):
-    """The folded norms and the edge-aware conv bias change nothing but rounding."""
+@pytest.mark.parametrize("use_numpy", [True, False])
+def test_stacked_ensemble_matches_members(pooling, depth, kernel_size, use_numpy):
+    """The folded norms, the edge-aware conv bias and the numpy CPU path change nothing
+    but rounding."""
     torch.manual_seed(0)
     settings = ClassifierSettings(depth=depth, kernel_size=kernel_size, pooling=pooling)
     members = [DEClassifier(settings).eval() for _ in range(3)]
@@ -23,7 +25,10 @@ def test_stacked_ensemble_matches_members(pooling, depth, kernel_size):
     x = torch.randn(5, settings.seq_len, settings.n_channels, settings.n_bands)
     with torch.inference_mode():
         expected = torch.stack([m(x) for m in members])
-        fused = StackedEnsemble(members).eval()(x)
+        stacked = StackedEnsemble(members).eval()
+        stacked.use_numpy = use_numpy
+        fused = stacked(x)
+    assert fused.dtype == torch.float32
     torch.testing.assert_close(fused, expected, rtol=1e-5, atol=1e-5)
 
 
