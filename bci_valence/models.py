@@ -291,6 +291,7 @@ class StackedEnsemble(nn.Module):
         self.eps = members[0].norm.eps
         #: Run the CPU forward pass in numpy (see the class notes); False: torch.
         self.use_numpy = True
+        self._numpy_cache: dict | None = None
 
     def _norm(self, h: torch.Tensor) -> torch.Tensor:
         return nn.functional.layer_norm(h, (self.settings.d_model,), eps=self.eps)
@@ -368,9 +369,8 @@ class StackedEnsemble(nn.Module):
         return logits
 
     def _numpy_buffers(self) -> dict:
-        """numpy views of the CPU buffers (rebuilt when the buffers move or change)."""
-        key = tuple(b.data_ptr() for b in self.buffers())
-        if getattr(self, "_numpy_key", None) != key:
+        """numpy views of the CPU buffers (dropped by :meth:`_apply`, i.e. ``.to()``...)."""
+        if self._numpy_cache is None:
             self._numpy_cache = {
                 "embed_w": self.embed_w.numpy(),
                 "embed_bias": self.embed_bias.numpy(),
@@ -378,5 +378,8 @@ class StackedEnsemble(nn.Module):
                 "head_b": self.head_b.numpy(),
                 "blocks": [tuple(t.numpy() for t in block) for block in self._blocks()],
             }
-            self._numpy_key = key
         return self._numpy_cache
+
+    def _apply(self, *args: Any, **kwargs: Any) -> StackedEnsemble:
+        self._numpy_cache = None
+        return super()._apply(*args, **kwargs)
