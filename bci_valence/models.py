@@ -333,16 +333,10 @@ class StackedEnsemble(nn.Module):
         s = self.settings
         m, batch, steps, d = self.n_members, seq.shape[0], s.seq_len, s.d_model
         rows, k_size, pad = batch * steps, s.kernel_size, s.kernel_size // 2
-        inv_d, eps = np.float32(1.0 / d), np.float32(self.eps)
+        shape = (d,)
 
-        def norm(x: np.ndarray) -> np.ndarray:
-            centred = x - np.add.reduce(x, axis=-1, keepdims=True) * inv_d
-            scale = np.add.reduce(centred * centred, axis=-1, keepdims=True)
-            scale *= inv_d
-            scale += eps
-            np.sqrt(scale, out=scale)
-            centred /= scale
-            return centred
+        def norm(x: np.ndarray) -> np.ndarray:  # torch's kernel: fastest at this size
+            return torch.layer_norm(torch.from_numpy(x), shape, None, None, self.eps).numpy()
 
         arrays = self._numpy_buffers()
         h = (seq.reshape(rows, -1) @ arrays["embed_w"]).reshape(batch, steps, m, d).transpose(2, 0, 1, 3)
