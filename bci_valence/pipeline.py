@@ -991,16 +991,21 @@ class Pipeline:
         spacing = self.sequence_spacing * self.target_sfreq
         tol = max(1.0, self.settings.hop_s * self.target_sfreq / 2.0)
         by_end = {end: de for seg, end, de in st.de_history if seg == win.segment}
-        ends = np.fromiter(by_end.keys(), dtype=np.int64, count=len(by_end))
+        ends: np.ndarray | None = None
         out = []
         for j in range(self.sequence_len - 1, -1, -1):
             target = win.end - j * spacing
-            if ends.size == 0:
-                return None
-            k = int(ends[np.argmin(np.abs(ends - target))])
-            if abs(k - target) > tol:
-                return None
-            out.append(by_end[k])
+            de = by_end.get(int(target)) if target == int(target) else None
+            if de is None:  # hops that are not whole samples: the nearest window
+                if ends is None:
+                    ends = np.fromiter(by_end.keys(), dtype=np.int64, count=len(by_end))
+                if ends.size == 0:
+                    return None
+                k = int(ends[np.argmin(np.abs(ends - target))])
+                if abs(k - target) > tol:
+                    return None
+                de = by_end[k]
+            out.append(de)
         return np.stack(out)
 
     def _label_at(self, st: _StreamState, ts: float) -> str | None:
