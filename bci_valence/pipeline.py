@@ -122,7 +122,8 @@ class PipelineSettings:
         least once and stops reading a stream once its share of this many windows is
         pending (the rest stays queued in the source for the next poll).
     torch_threads : int | None
-        On CPU, ``torch.set_num_threads`` for the process (None: leave it). One
+        On CPU, ``torch.set_num_threads`` and numpy's BLAS threads (threadpoolctl) for
+        the process (None: leave them). One
         thread is fastest for the pipeline's small batches and keeps its latency
         steady on a busy machine; intra-op threads only add synchronisation.
     cpu_sub_batch : int
@@ -612,8 +613,12 @@ class Pipeline:
             _tune_malloc()
         if self.device.type == "cpu" and self.settings.torch_threads:
             import torch
+            from threadpoolctl import threadpool_limits
 
             torch.set_num_threads(int(self.settings.torch_threads))
+            # numpy's BLAS too (the CPU ensemble's products): its spinning worker
+            # threads otherwise fight the stream's own threads for the cores.
+            threadpool_limits(int(self.settings.torch_threads), user_api="blas")
         if hasattr(bundle, "to"):
             try:
                 bundle.to(self.device)
