@@ -15,6 +15,7 @@ benchmarks and tests, not assumed.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -159,6 +160,7 @@ class BandFilterBank:
         self.settings = settings or FeatureSettings()
         self.device = resolve_device(self.settings.device)
         self.window_samples = self.settings.window_samples
+        self._workspaces = threading.local()  # per-thread FFT buffers (CPU)
         if self.settings.method == "fir":
             self._taps = design_band_filters(self.settings)
             self._responses: dict[int, torch.Tensor] = {}
@@ -211,7 +213,7 @@ class BandFilterBank:
         if self.settings.method == "fft":
             power = torch.fft.rfft(x - x.mean(-1, keepdim=True), dim=-1).abs().square()
             return power.to(self._band_weights.dtype) @ self._band_weights.T
-        return _population_variance(self.filter_valid(x))
+        return _population_variance(self._filter_valid(x, reuse=True))
 
     def _response(self, n_fft: int) -> torch.Tensor:
         """The bands' frequency responses for an FFT of ``n_fft`` points (cached)."""
@@ -235,12 +237,46 @@ class BandFilterBank:
         Tensor, shape (..., n_channels, n_bands, n_times - context_samples)
             Sample ``k`` is the filtered signal at input sample ``k + context_samples // 2``.
         """
+        return self._filter_valid(torch.as_tensor(x, device=self.device), reuse=False)
+
+    def _filter_valid(self, x: torch.Tensor, reuse: bool) -> torch.Tensor:
+        """:meth:`filter_valid`; with ``reuse`` on CPU the result is a view of this
+        thread's buffers, valid until its next call.
+
+        Reusing the buffers matters on CPU: a fresh multi-MB result per block is
+        page-faulted in anew each time (glibc returns such blocks to the OS), which
+        measured as long as the FFTs themselves.
+        """
         n_times = x.shape[-1]
         n_fft = _fast_length(n_times)
-        spectrum = torch.fft.rfft(x.to(torch.float32), n=n_fft, dim=-1)
-        filtered = torch.fft.irfft(spectrum.unsqueeze(-2) * self._response(n_fft), n=n_fft, dim=-1)
+        x = x.to(torch.float32)
+        if not reuse or self.device.type != "cpu":
+            spectrum = torch.fft.rfft(x, n=n_fft, dim=-1)
+            filtered = torch.fft.irfft(spectrum.unsqueeze(-2) * self._response(n_fft), n=n_fft, dim=-1)
+        else:
+            spectrum, product, filtered = self._buffers(x.shape[:-1], n_fft)
+            torch.fft.rfft(x, n=n_fft, dim=-1, out=spectrum)
+            torch.mul(spectrum.unsqueeze(-2), self._response(n_fft), out=product)
+            torch.fft.irfft(product, n=n_fft, dim=-1, out=filtered)
         # The circular wrap-around only reaches the first n_taps - 1 outputs.
         return filtered[..., self.context_samples : n_times]
+
+    def _buffers(self, lead: tuple[int, ...], n_fft: int) -> tuple[torch.Tensor, ...]:
+        """This thread's spectrum, product and output buffers for ``lead`` rows."""
+        key = (tuple(lead), n_fft)
+        buffers = getattr(self._workspaces, "buffers", None)
+        if buffers is None:
+            buffers = self._workspaces.buffers = {}
+        if key not in buffers:
+            if len(buffers) >= 4:  # a full block and a short last one are the usual pair
+                buffers.clear()
+            n_freq = n_fft // 2 + 1
+            buffers[key] = (
+                torch.empty((*lead, n_freq), dtype=torch.complex64),
+                torch.empty((*lead, self.n_bands, n_freq), dtype=torch.complex64),
+                torch.empty((*lead, self.n_bands, n_fft), dtype=torch.float32),
+            )
+        return buffers[key]
 
     def windows_per_block(self, hop_samples: int) -> int:
         """How many windows :meth:`continuous_de` filters with one FFT.
@@ -292,7 +328,7 @@ class BandFilterBank:
             count = min(per_block, n_windows - first)
             offset = first * hop_samples
             block = segment[..., offset : offset + (count - 1) * hop_samples + self.n_input]
-            valid = self.filter_valid(block)  # (ch, band, block - context)
+            valid = self._filter_valid(block, reuse=True)  # (ch, band, block - context)
             if hop_samples == self.window_samples:  # consecutive windows tile the block
                 windows = valid[..., : count * hop_samples].unflatten(-1, (count, hop_samples))
             else:
