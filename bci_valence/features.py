@@ -128,7 +128,12 @@ def _design(sfreq: float, bands: tuple[tuple[float, float], ...]) -> np.ndarray:
 
 
 def _fast_length(n: int) -> int:
-    """Smallest 2·3·5-smooth integer ≥ n (fast FFT sizes)."""
+    """Smallest multiple of 8 ≥ n with no prime factor above 5 (fast real FFT sizes).
+
+    Odd sizes, 5-smooth or not, run 3-4 times slower per sample in torch's CPU real FFTs
+    here (3375: 7 ns/sample, 3456: 2 ns, 4000: 1.4 ns), hence the factor 8.
+    """
+    n = max(8, -(-n // 8) * 8)
     while True:
         m = n
         for p in (2, 3, 5):
@@ -136,7 +141,7 @@ def _fast_length(n: int) -> int:
                 m //= p
         if m == 1:
             return n
-        n += 1
+        n += 8
 
 
 class BandFilterBank:
