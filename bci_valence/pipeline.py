@@ -127,7 +127,7 @@ class PipelineSettings:
         thread is fastest for the pipeline's small batches and keeps its latency
         steady on a busy machine; intra-op threads only add synchronisation.
     cpu_sub_batch : int
-        On CPU, windows per feature-extractor call (see
+        On CPU without ``incremental_de``, windows per feature-extractor call (see
         :meth:`Pipeline._differential_entropy`).
     incremental_de : bool
         On CPU with ``feature_method="fir"``, keep each stream's band-passed samples
