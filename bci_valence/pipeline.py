@@ -132,8 +132,9 @@ class PipelineSettings:
     incremental_de : bool
         On CPU with ``feature_method="fir"``, keep each stream's band-passed samples
         and filter only the samples new since its last window
-        (:class:`~bci_valence.features.StreamingBandVariance`, 2-3 times as fast per
-        step); False filters every window whole. Same values either way.
+        (:class:`~bci_valence.features.StreamingBandVariance`, 2-3 times as fast as
+        filtering each window whole); False filters every window whole. Same values
+        either way.
     tune_malloc : bool
         On glibc, keep freed large blocks in the heap (``mallopt``) instead of
         returning them to the OS: the per-step buffers (a few MB) are otherwise
