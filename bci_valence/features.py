@@ -221,9 +221,11 @@ class BandFilterBank:
         return _population_variance(self._filter_valid(x, reuse=True))
 
     def _response(self, n_fft: int) -> torch.Tensor:
-        """The bands' frequency responses for an FFT of ``n_fft`` points (cached)."""
+        """The bands' frequency responses for an FFT of ``n_fft`` points, divided by
+        ``n_fft`` (cached): the inverse FFT then runs unscaled (``norm="forward"``),
+        one pass over the output fewer."""
         if n_fft not in self._responses:
-            spectrum = np.fft.rfft(self._taps, n=n_fft)
+            spectrum = np.fft.rfft(self._taps, n=n_fft) / n_fft
             self._responses[n_fft] = torch.as_tensor(
                 spectrum, dtype=torch.complex64, device=self.device
             )
@@ -254,20 +256,22 @@ class BandFilterBank:
         """
         n_times = x.shape[-1]
         n_fft = _fast_length(n_times)
-        x = x.to(torch.float32)
         if not reuse or self.device.type != "cpu":
-            spectrum = torch.fft.rfft(x, n=n_fft, dim=-1)
-            filtered = torch.fft.irfft(spectrum.unsqueeze(-2) * self._response(n_fft), n=n_fft, dim=-1)
+            spectrum = torch.fft.rfft(x.to(torch.float32), n=n_fft, dim=-1)
+            product = spectrum.unsqueeze(-2) * self._response(n_fft)
+            filtered = torch.fft.irfft(product, n=n_fft, dim=-1, norm="forward")
         else:
-            spectrum, product, filtered = self._buffers(x.shape[:-1], n_fft)
-            torch.fft.rfft(x, n=n_fft, dim=-1, out=spectrum)
+            padded, spectrum, product, filtered = self._buffers(x.shape[:-1], n_fft)
+            padded[..., :n_times] = x  # converts float64 input on the way
+            padded[..., n_times:] = 0.0  # a shorter input may have left samples there
+            torch.fft.rfft(padded, dim=-1, out=spectrum)
             torch.mul(spectrum.unsqueeze(-2), self._response(n_fft), out=product)
-            torch.fft.irfft(product, n=n_fft, dim=-1, out=filtered)
+            torch.fft.irfft(product, n=n_fft, dim=-1, norm="forward", out=filtered)
         # The circular wrap-around only reaches the first n_taps - 1 outputs.
         return filtered[..., self.context_samples : n_times]
 
     def _buffers(self, lead: tuple[int, ...], n_fft: int) -> tuple[torch.Tensor, ...]:
-        """This thread's spectrum, product and output buffers for ``lead`` rows."""
+        """This thread's padded input, spectrum, product and output buffers."""
         key = (tuple(lead), n_fft)
         buffers = getattr(self._workspaces, "buffers", None)
         if buffers is None:
@@ -277,6 +281,7 @@ class BandFilterBank:
                 buffers.clear()
             n_freq = n_fft // 2 + 1
             buffers[key] = (
+                torch.zeros((*lead, n_fft), dtype=torch.float32),  # input, zero tail
                 torch.empty((*lead, n_freq), dtype=torch.complex64),
                 torch.empty((*lead, self.n_bands, n_freq), dtype=torch.complex64),
                 torch.empty((*lead, self.n_bands, n_fft), dtype=torch.float32),
@@ -430,7 +435,11 @@ def de_sequence(
         batch_size = bank.windows_per_block(hop) if bank.device.type == "cpu" else 1024
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    tensor = torch.as_tensor(np.ascontiguousarray(data, dtype=np.float32), device=bank.device)
+    data = np.asarray(data)
+    if bank.device.type == "cpu" and bank.settings.method == "fir" and data.dtype in (np.float32, np.float64):
+        tensor = torch.from_numpy(np.ascontiguousarray(data))  # blocks convert as they go
+    else:
+        tensor = torch.as_tensor(np.ascontiguousarray(data, dtype=np.float32), device=bank.device)
     n_times = tensor.shape[-1]
     n_windows = max(0, (n_times - bank.n_input) // hop + 1)
     out = np.empty((n_windows, data.shape[0], bank.n_bands), np.float32)
