@@ -290,6 +290,20 @@ def test_default_bundle():
     assert all(np.isfinite(s.valence) for s in steps)
 
 
+def test_pipeline_runs_numpy_blas_on_one_thread_like_torch():
+    """The CPU ensemble's products go through numpy's BLAS; its threads follow torch_threads."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from bci_valence.pipeline import _ArrayFeed
+
+    feed = _ArrayFeed(np.zeros((32, 10)), 250.0, FACED_CHANNELS)
+    Pipeline([feed], LinearBundle(), PipelineSettings(device="cpu", torch_threads=1))
+    blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+    assert blas and all(p["num_threads"] == 1 for p in blas)
+    assert torch.get_num_threads() == 1
+
+
 @pytest.mark.timeout(60)
 def test_pipeline_de_equals_feature_bank():
     """The pipeline's CPU DE path (sub-batches, two-pass variance) == BandFilterBank's."""
