@@ -311,17 +311,13 @@ class StackedEnsemble(nn.Module):
         if self.use_numpy and seq.device.type == "cpu" and not torch.is_grad_enabled():
             return torch.from_numpy(self._forward_numpy(seq.detach().float().numpy()))
         m, batch, steps, d = self.n_members, seq.shape[0], s.seq_len, s.d_model
-        rows, k_size, pad = batch * steps, s.kernel_size, s.kernel_size // 2
+        rows, k_size = batch * steps, s.kernel_size
         h = (seq.reshape(rows, -1) @ self.embed_w).view(batch, steps, m, d).permute(2, 0, 1, 3)
         h = h + self.embed_bias[:, None]  # (M, batch, T, D)
         for tap_w, conv_b, fc1_w, fc1_b, fc2_w, fc2_b in self._blocks():
             per_tap = torch.bmm(self._norm(h).reshape(m, rows, d), tap_w).view(m, batch, steps, k_size, d)
-            h = h + conv_b[:, None] + per_tap[:, :, :, pad]
-            for k in range(k_size):
-                if k < pad:  # output t sees input t + k - pad
-                    h[:, :, pad - k :] += per_tap[:, :, : steps - pad + k, k]
-                elif k > pad:
-                    h[:, :, : steps - k + pad] += per_tap[:, :, k - pad :, k]
+            h = h + conv_b[:, None]
+            _add_taps(h, per_tap)
             z = nn.functional.gelu(torch.baddbmm(fc1_b, self._norm(h).reshape(m, rows, d), fc1_w))
             h = h + torch.baddbmm(fc2_b, z, fc2_w).view(m, batch, steps, d)
         h = self._norm(h)
@@ -332,7 +328,7 @@ class StackedEnsemble(nn.Module):
         """:meth:`forward` in numpy (float32), the same operations in the same order."""
         s = self.settings
         m, batch, steps, d = self.n_members, seq.shape[0], s.seq_len, s.d_model
-        rows, k_size, pad = batch * steps, s.kernel_size, s.kernel_size // 2
+        rows, k_size = batch * steps, s.kernel_size
         shape = (d,)
 
         def norm(x: np.ndarray) -> np.ndarray:  # torch's kernel: fastest at this size
@@ -344,12 +340,7 @@ class StackedEnsemble(nn.Module):
         for tap_w, conv_b, fc1_w, fc1_b, fc2_w, fc2_b in arrays["blocks"]:
             per_tap = np.matmul(norm(h).reshape(m, rows, d), tap_w).reshape(m, batch, steps, k_size, d)
             h += conv_b[:, None]
-            h += per_tap[:, :, :, pad]
-            for k in range(k_size):
-                if k < pad:
-                    h[:, :, pad - k :] += per_tap[:, :, : steps - pad + k, k]
-                elif k > pad:
-                    h[:, :, : steps - k + pad] += per_tap[:, :, k - pad :, k]
+            _add_taps(h, per_tap)
             z = np.matmul(norm(h).reshape(m, rows, d), fc1_w)
             z += fc1_b
             z = nn.functional.gelu(torch.from_numpy(z)).numpy()  # numpy has no vector erf
@@ -377,3 +368,22 @@ class StackedEnsemble(nn.Module):
     def _apply(self, *args: Any, **kwargs: Any) -> StackedEnsemble:
         self._numpy_cache = None
         return super()._apply(*args, **kwargs)
+
+
+def _add_taps(h: Any, per_tap: Any) -> None:
+    """Add a temporal convolution's per-tap products at their time shifts, in place.
+
+    ``h``: (M, batch, T, D); ``per_tap``: (M, batch, T, K, D), tap ``k`` of output ``t``
+    reads input ``t + k - K // 2`` (zero outside the sequence). Torch tensors or numpy
+    arrays alike.
+    """
+    steps, k_size = per_tap.shape[2], per_tap.shape[3]
+    pad = k_size // 2
+    for k in range(k_size):
+        shift = k - pad
+        if shift < 0:
+            h[:, :, -shift:] += per_tap[:, :, : steps + shift, k]
+        elif shift > 0:
+            h[:, :, : steps - shift] += per_tap[:, :, shift:, k]
+        else:
+            h += per_tap[:, :, :, k]
