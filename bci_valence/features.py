@@ -547,19 +547,25 @@ class StreamingBandVariance:
         half = self.context_samples // 2
         jobs: dict[int, list[tuple[int, np.ndarray, int]]] = {}
         histories = []
+        seen: set = set()
         for row, (stream, data, end, segment) in enumerate(windows):
             data = np.asarray(data)
             if data.shape != (self.n_channels, self.n_input):
                 raise ValueError(
                     f"windows must be ({self.n_channels}, {self.n_input}), got {data.shape}"
                 )
+            if stream in seen:
+                raise ValueError(f"stream {stream!r} appears twice in one update")
+            seen.add(stream)
             core_end = int(end) - half
             hist = self._state.get(stream)
             if hist is None or hist.segment != segment or not (
                 core_end - self.window_samples <= hist.next_index <= core_end
             ):
-                hist = _BandHistory(self.n_bands, self.n_channels, self.window_samples, segment)
-                hist.next_index = core_end - self.window_samples
+                hist = _BandHistory(
+                    self.n_bands, self.n_channels, self.window_samples, segment,
+                    next_index=core_end - self.window_samples,
+                )  # fmt: skip
                 self._state[stream] = hist
             n_new = core_end - hist.next_index
             # input offset in ``data`` of the first new output's filter support
@@ -594,10 +600,10 @@ class _BandHistory:
     A circular buffer: the variance does not depend on the samples' order.
     """
 
-    def __init__(self, n_bands: int, n_channels: int, window: int, segment: int) -> None:
+    def __init__(self, n_bands: int, n_channels: int, window: int, segment: int, next_index: int) -> None:
         self.samples = np.zeros((n_bands, n_channels, window), np.float32)
         self.segment = segment
-        self.next_index = 0
+        self.next_index = next_index  # the stream's index of the next sample to filter
         self._write = 0
 
     def push(self, per_band: list[np.ndarray]) -> None:

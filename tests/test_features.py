@@ -199,6 +199,9 @@ def test_streaming_variance_batches_streams_independently():
             with torch.inference_mode():
                 want = bank.band_variance(window[None])[0].double().numpy()
             np.testing.assert_allclose(got[row], want, rtol=2e-5)
+    window = signals["a"][:, :n]
+    with pytest.raises(ValueError, match="appears twice"):
+        streaming.update([("a", window, n, 0), ("a", window, n, 0)])
     with pytest.raises(ValueError, match="windows must be"):
         streaming.update([("a", np.zeros((2, 10), np.float32), 10, 0)])
     with pytest.raises(ValueError, match="FIR"):
