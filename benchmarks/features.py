@@ -16,7 +16,11 @@ Measured (windows per second, wall clock, median of repeats; CPU time alongside)
 - TorchEEG ``BandDifferentialEntropy`` per window (as its transform works);
 - MNE ``psd_array_welch`` on the whole batch of windows, then band sums;
 - BrainFlow ``DataFilter.get_avg_band_powers`` per window (its own 5 fixed bands,
-  averaged over channels).
+  averaged over channels);
+- the FFT floor: only the transforms the release-exact filtering needs per block, in
+  every FFT library importable here (torch/MKL, scipy and numpy's pocketfft, FFTW via
+  pyfftw, ducc0), and the peers' times over it: the most any exact FFT filter bank of
+  this design could reach on the machine.
 
 A peer that cannot be imported is skipped and the JSON says why. Torch runs with
 ``--threads`` threads (default 1: on a loaded 2-core box more threads oversubscribe).
@@ -419,6 +423,114 @@ def bench_peers(windows, n_torcheeg: int, repeats: int, progress) -> dict[str, A
     return peers
 
 
+def block_geometry() -> dict[str, int]:
+    """How the release-exact path filters a recording: windows and FFT points per block."""
+    from bci_valence.features import BandFilterBank, FeatureSettings, _fast_length
+
+    bank = BandFilterBank(FeatureSettings(sfreq=SFREQ, method="fir", device="cpu"))
+    per_block = bank.windows_per_block(bank.window_samples)
+    n_times = (per_block - 1) * bank.window_samples + bank.n_input
+    return {"windows_per_block": per_block, "n_fft": _fast_length(n_times),
+            "n_bands": bank.n_bands}  # fmt: skip
+
+
+def fft_floor_calls(n_channels: int, n_bands: int, n_fft: int) -> dict[str, Callable[[], Any] | BaseException]:
+    """One block's transforms in each FFT library, or the import error that rules one out.
+
+    Any exact FFT filter bank of the release's design does at least this per block: a
+    forward real FFT of every channel and one inverse real FFT per channel and band
+    (float32, one thread, preallocated outputs where the library takes them). Nothing
+    else (the band products, the variances) is timed, so the time per window it gives is
+    a floor for the release-exact DE, and a peer's time over it is the largest ratio
+    that path could reach on this machine.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n_channels, n_fft)).astype(np.float32)
+    n_freq = n_fft // 2 + 1
+    spectrum = np.empty((n_channels, n_freq), np.complex64)
+    product = (rng.standard_normal((n_channels, n_bands, n_freq))
+               + 1j * rng.standard_normal((n_channels, n_bands, n_freq))).astype(np.complex64)  # fmt: skip
+    filtered = np.empty((n_channels, n_bands, n_fft), np.float32)
+    calls: dict[str, Callable[[], Any] | BaseException] = {}
+
+    import torch
+
+    tx, tspec, tprod, tout = (torch.from_numpy(a) for a in (x, spectrum.copy(), product, filtered.copy()))
+
+    def torch_mkl() -> None:
+        torch.fft.rfft(tx, dim=-1, out=tspec)
+        torch.fft.irfft(tprod, n=n_fft, dim=-1, norm="forward", out=tout)
+
+    calls["torch"] = torch_mkl  # what bci_valence.features uses (MKL on x86 builds)
+
+    import scipy.fft
+
+    calls["scipy_pocketfft"] = lambda: (scipy.fft.rfft(x, workers=1),
+                                        scipy.fft.irfft(product, n=n_fft, workers=1))  # fmt: skip
+    calls["numpy_pocketfft"] = lambda: (np.fft.rfft(x, out=spectrum),
+                                        np.fft.irfft(product, n=n_fft, out=filtered))  # fmt: skip
+    try:
+        import pyfftw
+    except Exception as exc:  # noqa: BLE001 - optional, benchmark-only
+        calls["pyfftw_fftw"] = exc
+    else:
+        a_in = pyfftw.empty_aligned(x.shape, "float32")
+        a_in[:] = x
+        b_in = pyfftw.empty_aligned(product.shape, "complex64")
+        b_in[:] = product
+        forward = pyfftw.builders.rfft(a_in, threads=1, planner_effort="FFTW_MEASURE")
+        inverse = pyfftw.builders.irfft(b_in, n=n_fft, threads=1, planner_effort="FFTW_MEASURE")
+        calls["pyfftw_fftw"] = lambda: (forward(), inverse(normalise_idft=False))
+    try:
+        import ducc0
+    except Exception as exc:  # noqa: BLE001
+        calls["ducc0"] = exc
+    else:
+        calls["ducc0"] = lambda: (
+            ducc0.fft.r2c(x, axes=(-1,), out=spectrum, nthreads=1),
+            ducc0.fft.c2r(product, axes=(-1,), lastsize=n_fft, out=filtered, nthreads=1),
+        )
+    return calls
+
+
+def bench_fft_floor(repeats: int, sizes: tuple[int, ...] = (2048, 4096, 8192, 16384)) -> dict[str, Any]:
+    """Each FFT library's floor per window, at the release-exact block size and others.
+
+    A longer block wastes less on the 824-sample filter context but its FFTs cost more
+    per sample; ``best_us_per_window`` is the lowest over ``sizes`` and the library.
+    """
+    from bci_valence.features import BandFilterBank, FeatureSettings
+
+    bank = BandFilterBank(FeatureSettings(sfreq=SFREQ, method="fir", device="cpu"))
+    geometry = block_geometry()
+    out: dict[str, Any] = {**geometry, "n_channels": N_CHANNELS,
+                           "transforms_per_block": f"rfft of ({N_CHANNELS}, n_fft) + irfft of "
+                                                   f"({N_CHANNELS}, {geometry['n_bands']}, n_fft // 2 + 1)",
+                           "libraries": {}}  # fmt: skip
+    best: tuple[float, str, int] | None = None
+    for n_fft in sorted({geometry["n_fft"], *sizes}):
+        per_block = (n_fft - bank.n_input) // bank.window_samples + 1
+        samples = N_CHANNELS * n_fft * (1 + geometry["n_bands"])
+        for name, fn in fft_floor_calls(N_CHANNELS, geometry["n_bands"], n_fft).items():
+            entry = out["libraries"].setdefault(name, {})
+            if isinstance(fn, BaseException):
+                entry.update(_skipped(fn))
+                continue
+            timing = time_batch(lambda fn=fn: [fn() for _ in range(5)], 5 * per_block, repeats)
+            entry[str(n_fft)] = {
+                "windows_per_block": per_block,
+                "us_per_window": timing["us_per_window"],
+                "ns_per_transformed_sample": 1e9 * timing["seconds_median"] / (5 * samples),
+            }
+            if best is None or timing["us_per_window"] < best[0]:
+                best = (timing["us_per_window"], name, n_fft)
+    if best is not None:
+        out["best_us_per_window"], out["best_library"], out["best_n_fft"] = best
+    return out
+
+
 def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict[str, Any]:
     """Ours and the per-window peers timed in alternation, a ratio per round.
 
@@ -426,7 +538,9 @@ def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict
     tool in its own phase then moves the ratios as much. Here every round times our
     release-exact path over all windows (median of 3 after an untimed pass), then
     TorchEEG on ``n_torcheeg`` windows, then BrainFlow on every window, and the verdict
-    uses the median of the per-round ratios.
+    uses the median of the per-round ratios. Each round also times the FFT floor (the
+    block transforms alone, in torch, see :func:`fft_floor_calls`): a peer's time over it
+    is the most any exact FFT filter bank of this design could reach in that round.
     """
     import numpy as np
 
@@ -434,6 +548,9 @@ def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict
 
     fir = FeatureSettings(sfreq=SFREQ, method="fir", device="cpu")
     de_sequence(data, fir)  # warm-up
+    geometry = block_geometry()
+    floor = fft_floor_calls(N_CHANNELS, geometry["n_bands"], geometry["n_fft"])["torch"]
+    floor()
     peers = {name: fn for name, fn in per_window_peers(windows.shape[1]).items()
              if not isinstance(fn, BaseException)}  # a missing peer is reported by bench_peers
     contiguous = [np.ascontiguousarray(w, dtype=np.float64) for w in windows]
@@ -453,6 +570,15 @@ def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict
             de = de_sequence(data, fir)[0]
             ours.append(time.perf_counter() - t0)
         row = {"ours_us_per_window": 1e6 * statistics.median(ours) / len(de)}
+        floors = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(10):
+                floor()
+            floors.append(time.perf_counter() - t0)
+        row["fft_floor_us_per_window"] = (
+            1e6 * statistics.median(floors) / (10 * geometry["windows_per_block"])
+        )
         for name, fn in peers.items():
             times = []
             for k in picks[name]:
@@ -461,12 +587,17 @@ def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict
                 times.append(time.perf_counter() - t0)
             row[f"{name}_us_per_window"] = 1e6 * statistics.median(times)
             row[f"ratio_{name}"] = row[f"{name}_us_per_window"] / row["ours_us_per_window"]
+            row[f"ceiling_ratio_{name}"] = (
+                row[f"{name}_us_per_window"] / row["fft_floor_us_per_window"]
+            )
         per_round.append(row)
-    summary: dict[str, Any] = {"rounds": rounds, "per_round": per_round}
+    summary: dict[str, Any] = {"rounds": rounds, "fft_floor_geometry": geometry,
+                               "per_round": per_round}  # fmt: skip
     for name in peers:
-        ratios = [r[f"ratio_{name}"] for r in per_round]
-        summary[f"ratio_{name}_median"] = statistics.median(ratios)
-        summary[f"ratio_{name}_range"] = [min(ratios), max(ratios)]
+        for key in (f"ratio_{name}", f"ceiling_ratio_{name}"):
+            ratios = [r[key] for r in per_round]
+            summary[f"{key}_median"] = statistics.median(ratios)
+            summary[f"{key}_range"] = [min(ratios), max(ratios)]
     return summary
 
 
@@ -512,7 +643,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sweep = (8, 16, 32, 64, 128, 256) if args.sweep else ()
 
     data, input_info = load_signal(args.data, args.synthetic, seconds)
-    steps = len(devices) + 3
+    steps = len(devices) + 4
     with tqdm(total=steps, file=sys.stderr, unit="step", disable=None) as progress:
         ours: dict[str, Any] = {}
         extra: dict[str, Any] = {}
@@ -532,6 +663,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         peers = bench_peers(windows, n_torcheeg, repeats, progress)
         paired = (paired_rounds(data, windows, 2 if args.quick else 7, n_torcheeg, progress)
                   if "cpu" in devices else None)  # fmt: skip
+        progress.set_description("FFT floor")
+        fft_floor = bench_fft_floor(repeats, sizes=() if args.quick else (2048, 4096, 8192, 16384))
+        progress.update()
 
     ratios: dict[str, dict[str, float | None]] = {}
     cpu_ratios: dict[str, dict[str, float | None]] = {}
@@ -569,6 +703,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "met_on_cpu_time": None if on_cpu_time is None else bool(on_cpu_time >= target),
             # Informational: ours on every core against a peer that uses one.
             "measured_all_cores": _ratio(cpu_exact_all, peers.get(peer_key)),
+            # The most an exact FFT filter bank could reach: the peer over the bare FFTs.
+            "ceiling_fft_floor": (paired or {}).get(f"ceiling_ratio_{name}_median"),
+            "ceiling_fft_floor_range": (paired or {}).get(f"ceiling_ratio_{name}_range"),
         }
         if measured is None:
             check["note"] = "not evaluated: " + (
@@ -585,7 +722,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "wall clock, ours on one thread like the per-window peers); measured_separately: "
         "from the separate timings above; measured_on_cpu_time: the same on process CPU time, steadier when "
         "other processes share the cores; measured_all_cores: ours with --workers threads "
-        "(not the verdict: the peers use one core)"
+        "(not the verdict: the peers use one core); ceiling_fft_floor: the peer's time over "
+        "the FFTs alone that the release-exact filtering needs (torch, one thread, paired "
+        "rounds): no exact FFT filter bank of this design can exceed it on this machine"
     )
 
     result = {
@@ -613,6 +752,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "ratios_ours_over_peer": ratios,
         "ratios_ours_over_peer_cpu_time": cpu_ratios,
         "paired_rounds": paired,
+        "fft_floor": fft_floor,
         "targets": targets,
     }
     json.dump(result, sys.stdout, indent=2)

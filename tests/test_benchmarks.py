@@ -79,13 +79,29 @@ def test_quick_prints_json_with_positive_rates() -> None:
             assert check["measured"] == paired[f"ratio_{name}_median"] > 0
             low, high = check["measured_paired_range"]
             assert low <= check["measured"] <= high
+            assert check["ceiling_fft_floor"] == paired[f"ceiling_ratio_{name}_median"] > 0
+    # The FFT floor: the release-exact block's transforms alone, per library and round.
+    floor = result["fft_floor"]
+    n_fft = floor["n_fft"]
+    assert floor["windows_per_block"] >= 1 and n_fft >= 1074 and floor["n_bands"] == 5
+    assert floor["libraries"]["torch"][str(n_fft)]["us_per_window"] > 0
+    for library in ("scipy_pocketfft", "numpy_pocketfft", "pyfftw_fftw", "ducc0"):
+        entry = floor["libraries"][library]
+        assert "skipped" in entry or entry[str(n_fft)]["ns_per_transformed_sample"] > 0
+    assert floor["best_us_per_window"] > 0 and floor["best_library"] in floor["libraries"]
+    for row in paired["per_round"]:
+        assert row["fft_floor_us_per_window"] > 0
+        if "brainflow_us_per_window" in row:
+            expected = row["brainflow_us_per_window"] / row["fft_floor_us_per_window"]
+            assert row["ceiling_ratio_brainflow"] == pytest.approx(expected)
 
 
 @pytest.mark.timeout(150)
 def test_quick_synthetic_and_missing_peer_is_skipped(tmp_path: Path) -> None:
-    blocker = tmp_path / "torcheeg"
-    blocker.mkdir()
-    (blocker / "__init__.py").write_text('raise ImportError("blocked by test_benchmarks")\n')
+    for module in ("torcheeg", "pyfftw"):
+        blocker = tmp_path / module
+        blocker.mkdir()
+        (blocker / "__init__.py").write_text('raise ImportError("blocked by test_benchmarks")\n')
     pythonpath = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
     result = _run("--synthetic", env={"PYTHONPATH": pythonpath})
     _check_common(result)
@@ -96,6 +112,7 @@ def test_quick_synthetic_and_missing_peer_is_skipped(tmp_path: Path) -> None:
     check = result["targets"]["checks"]["torcheeg"]
     assert check["measured"] is None and "skipped" in check["note"]
     assert "ratio_torcheeg_median" not in result["paired_rounds"]
+    assert "blocked by test_benchmarks" in result["fft_floor"]["libraries"]["pyfftw_fftw"]["skipped"]
     assert result["ratios_ours_over_peer"]["cpu"][
         "release_exact_continuous_fir/torcheeg_band_differential_entropy"
     ] is None  # fmt: skip
