@@ -36,6 +36,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from bci_valence.models import ClassifierSettings
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -135,12 +137,13 @@ class TrainSettings:
     lr: float = 1e-3
     weight_decay: float = 1e-2
     label_smoothing: float = 0.1
-    d_model: int = 64
-    depth: int = 2
-    dropout: float = 0.3
-    input_dropout: float = 0.1
-    kernel_size: int = 3
-    pooling: str = "flatten"
+    # The architecture defaults are the model's own (one place to change them).
+    d_model: int = ClassifierSettings.d_model
+    depth: int = ClassifierSettings.depth
+    dropout: float = ClassifierSettings.dropout
+    input_dropout: float = ClassifierSettings.input_dropout
+    kernel_size: int = ClassifierSettings.kernel_size
+    pooling: str = ClassifierSettings.pooling
     jitter_s: int = 0
     channel_dropout: float = 0.0
     noise_std: float = 0.0
@@ -458,8 +461,6 @@ def _stage_flags(stages: Sequence[str]) -> dict[str, bool]:
 
 def classifier_settings_for(settings: TrainSettings, stages: Sequence[str]):
     """Architecture for a stage set (``deep`` doubles the depth)."""
-    from bci_valence.models import ClassifierSettings
-
     depth = settings.depth * (2 if "deep" in stages else 1)
     return ClassifierSettings(
         d_model=settings.d_model,
