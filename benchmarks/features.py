@@ -423,15 +423,47 @@ def bench_peers(windows, n_torcheeg: int, repeats: int, progress) -> dict[str, A
     return peers
 
 
-def block_geometry() -> dict[str, int]:
-    """How the release-exact path filters a recording: windows and FFT points per block."""
+def block_geometry(n_fft: int | None = None) -> dict[str, int]:
+    """Windows per overlap-save block of the release-exact path, for its own FFT length
+    (``n_fft=None``, what :func:`~bci_valence.features.de_sequence` uses) or another."""
     from bci_valence.features import BandFilterBank, FeatureSettings, _fast_length
 
     bank = BandFilterBank(FeatureSettings(sfreq=SFREQ, method="fir", device="cpu"))
-    per_block = bank.windows_per_block(bank.window_samples)
-    n_times = (per_block - 1) * bank.window_samples + bank.n_input
-    return {"windows_per_block": per_block, "n_fft": _fast_length(n_times),
-            "n_bands": bank.n_bands}  # fmt: skip
+    hop = bank.window_samples
+    if n_fft is None:
+        per_block = bank.windows_per_block(hop)
+        n_fft = _fast_length((per_block - 1) * hop + bank.n_input)
+    else:
+        per_block = (n_fft - bank.n_input) // hop + 1
+    return {"windows_per_block": per_block, "n_fft": n_fft, "n_bands": bank.n_bands}
+
+
+def _floor_arrays(n_channels: int, n_bands: int, n_fft: int) -> tuple[Any, ...]:
+    """Input, spectrum, band products and output of one block (float32/complex64)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    n_freq = n_fft // 2 + 1
+    shape = (n_channels, n_bands, n_freq)
+    return (
+        rng.standard_normal((n_channels, n_fft)).astype(np.float32),
+        np.empty((n_channels, n_freq), np.complex64),
+        (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64),
+        np.empty((n_channels, n_bands, n_fft), np.float32),
+    )
+
+
+def torch_fft_floor(n_channels: int, n_bands: int, n_fft: int) -> Callable[[], None]:
+    """One block's transforms in torch (MKL on x86), as ``bci_valence.features`` runs them."""
+    import torch
+
+    x, spectrum, product, filtered = (torch.from_numpy(a) for a in _floor_arrays(n_channels, n_bands, n_fft))
+
+    def run() -> None:
+        torch.fft.rfft(x, dim=-1, out=spectrum)
+        torch.fft.irfft(product, n=n_fft, dim=-1, norm="forward", out=filtered)
+
+    return run
 
 
 def fft_floor_calls(n_channels: int, n_bands: int, n_fft: int) -> dict[str, Callable[[], Any] | BaseException]:
@@ -445,30 +477,15 @@ def fft_floor_calls(n_channels: int, n_bands: int, n_fft: int) -> dict[str, Call
     that path could reach on this machine.
     """
     import numpy as np
-
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((n_channels, n_fft)).astype(np.float32)
-    n_freq = n_fft // 2 + 1
-    spectrum = np.empty((n_channels, n_freq), np.complex64)
-    product = (rng.standard_normal((n_channels, n_bands, n_freq))
-               + 1j * rng.standard_normal((n_channels, n_bands, n_freq))).astype(np.complex64)  # fmt: skip
-    filtered = np.empty((n_channels, n_bands, n_fft), np.float32)
-    calls: dict[str, Callable[[], Any] | BaseException] = {}
-
-    import torch
-
-    tx, tspec, tprod, tout = (torch.from_numpy(a) for a in (x, spectrum.copy(), product, filtered.copy()))
-
-    def torch_mkl() -> None:
-        torch.fft.rfft(tx, dim=-1, out=tspec)
-        torch.fft.irfft(tprod, n=n_fft, dim=-1, norm="forward", out=tout)
-
-    calls["torch"] = torch_mkl  # what bci_valence.features uses (MKL on x86 builds)
-
     import scipy.fft
 
+    calls: dict[str, Callable[[], Any] | BaseException] = {
+        "torch": torch_fft_floor(n_channels, n_bands, n_fft)
+    }
+    x, _, product, _ = _floor_arrays(n_channels, n_bands, n_fft)
     calls["scipy_pocketfft"] = lambda: (scipy.fft.rfft(x, workers=1),
                                         scipy.fft.irfft(product, n=n_fft, workers=1))  # fmt: skip
+    x, spectrum, product, filtered = _floor_arrays(n_channels, n_bands, n_fft)
     calls["numpy_pocketfft"] = lambda: (np.fft.rfft(x, out=spectrum),
                                         np.fft.irfft(product, n=n_fft, out=filtered))  # fmt: skip
     try:
@@ -476,18 +493,21 @@ def fft_floor_calls(n_channels: int, n_bands: int, n_fft: int) -> dict[str, Call
     except Exception as exc:  # noqa: BLE001 - optional, benchmark-only
         calls["pyfftw_fftw"] = exc
     else:
-        a_in = pyfftw.empty_aligned(x.shape, "float32")
-        a_in[:] = x
-        b_in = pyfftw.empty_aligned(product.shape, "complex64")
-        b_in[:] = product
-        forward = pyfftw.builders.rfft(a_in, threads=1, planner_effort="FFTW_MEASURE")
-        inverse = pyfftw.builders.irfft(b_in, n=n_fft, threads=1, planner_effort="FFTW_MEASURE")
+        x, _, product, _ = _floor_arrays(n_channels, n_bands, n_fft)
+        aligned_x = pyfftw.empty_aligned(x.shape, "float32")
+        aligned_x[:] = x
+        aligned_product = pyfftw.empty_aligned(product.shape, "complex64")
+        aligned_product[:] = product
+        forward = pyfftw.builders.rfft(aligned_x, threads=1, planner_effort="FFTW_MEASURE")
+        inverse = pyfftw.builders.irfft(aligned_product, n=n_fft, threads=1,
+                                        planner_effort="FFTW_MEASURE")  # fmt: skip
         calls["pyfftw_fftw"] = lambda: (forward(), inverse(normalise_idft=False))
     try:
         import ducc0
     except Exception as exc:  # noqa: BLE001
         calls["ducc0"] = exc
     else:
+        x, spectrum, product, filtered = _floor_arrays(n_channels, n_bands, n_fft)
         calls["ducc0"] = lambda: (
             ducc0.fft.r2c(x, axes=(-1,), out=spectrum, nthreads=1),
             ducc0.fft.c2r(product, axes=(-1,), lastsize=n_fft, out=filtered, nthreads=1),
@@ -501,9 +521,6 @@ def bench_fft_floor(repeats: int, sizes: tuple[int, ...] = (2048, 4096, 8192, 16
     A longer block wastes less on the 824-sample filter context but its FFTs cost more
     per sample; ``best_us_per_window`` is the lowest over ``sizes`` and the library.
     """
-    from bci_valence.features import BandFilterBank, FeatureSettings
-
-    bank = BandFilterBank(FeatureSettings(sfreq=SFREQ, method="fir", device="cpu"))
     geometry = block_geometry()
     out: dict[str, Any] = {**geometry, "n_channels": N_CHANNELS,
                            "transforms_per_block": f"rfft of ({N_CHANNELS}, n_fft) + irfft of "
@@ -511,7 +528,7 @@ def bench_fft_floor(repeats: int, sizes: tuple[int, ...] = (2048, 4096, 8192, 16
                            "libraries": {}}  # fmt: skip
     best: tuple[float, str, int] | None = None
     for n_fft in sorted({geometry["n_fft"], *sizes}):
-        per_block = (n_fft - bank.n_input) // bank.window_samples + 1
+        per_block = block_geometry(n_fft)["windows_per_block"]
         samples = N_CHANNELS * n_fft * (1 + geometry["n_bands"])
         for name, fn in fft_floor_calls(N_CHANNELS, geometry["n_bands"], n_fft).items():
             entry = out["libraries"].setdefault(name, {})
@@ -549,7 +566,7 @@ def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict
     fir = FeatureSettings(sfreq=SFREQ, method="fir", device="cpu")
     de_sequence(data, fir)  # warm-up
     geometry = block_geometry()
-    floor = fft_floor_calls(N_CHANNELS, geometry["n_bands"], geometry["n_fft"])["torch"]
+    floor = torch_fft_floor(N_CHANNELS, geometry["n_bands"], geometry["n_fft"])
     floor()
     peers = {name: fn for name, fn in per_window_peers(windows.shape[1]).items()
              if not isinstance(fn, BaseException)}  # a missing peer is reported by bench_peers
