@@ -35,6 +35,17 @@ def trained(faced_root: Path, tmp_path_factory) -> tuple[Path, dict]:
     return out, summary
 
 
+def test_default_architecture_is_the_models_own():
+    from bci_valence.models import ClassifierSettings
+
+    model = ClassifierSettings()
+    recipe = T.TrainSettings()
+    architecture = T.classifier_settings_for(recipe, ("baseline",))
+    for name in ("d_model", "depth", "dropout", "input_dropout", "kernel_size", "pooling"):
+        assert getattr(recipe, name) == getattr(model, name) == getattr(architecture, name), name
+    assert T.classifier_settings_for(recipe, ("baseline", "deep")).depth == 2 * model.depth
+
+
 def test_standardization_matches_running_standardizer():
     rng = np.random.default_rng(0)
     de = rng.gamma(2.0, 1.0, size=(2, 28, 32, 30, 5)).astype(np.float32)
