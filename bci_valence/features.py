@@ -288,16 +288,19 @@ class BandFilterBank:
             )
         return buffers[key]
 
-    def windows_per_block(self, hop_samples: int) -> int:
+    def windows_per_block(self, hop_samples: int, n_fft: int | None = None) -> int:
         """How many windows :meth:`continuous_de` filters with one FFT.
 
         On CPU a block aims at :data:`CPU_BLOCK_FFT` points, where the five bands'
         spectra still fit in cache; longer FFTs run at about half the speed per sample.
-        On other devices everything asked for is one block.
+        On other devices everything asked for is one block. ``n_fft`` asks how many
+        windows a block of that many points would hold instead (on any device).
         """
-        if self.device.type != "cpu":
-            return 1 << 30
-        return max(1, (CPU_BLOCK_FFT - self.n_input) // max(1, hop_samples) + 1)
+        if n_fft is None:
+            if self.device.type != "cpu":
+                return 1 << 30
+            n_fft = CPU_BLOCK_FFT
+        return max(1, (n_fft - self.n_input) // max(1, hop_samples) + 1)
 
     def continuous_de(
         self, data: torch.Tensor | np.ndarray, hop_samples: int, start: int = 0, n_windows: int = 1

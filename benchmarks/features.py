@@ -430,11 +430,9 @@ def block_geometry(n_fft: int | None = None) -> dict[str, int]:
 
     bank = BandFilterBank(FeatureSettings(sfreq=SFREQ, method="fir", device="cpu"))
     hop = bank.window_samples
+    per_block = bank.windows_per_block(hop, n_fft)
     if n_fft is None:
-        per_block = bank.windows_per_block(hop)
         n_fft = _fast_length((per_block - 1) * hop + bank.n_input)
-    else:
-        per_block = (n_fft - bank.n_input) // hop + 1
     return {"windows_per_block": per_block, "n_fft": n_fft, "n_bands": bank.n_bands}
 
 

@@ -102,6 +102,16 @@ def test_cpu_cuda_parity():
     torch.testing.assert_close(cuda.cpu(), cpu, rtol=1e-4, atol=1e-4)
 
 
+def test_windows_per_block_fit_the_block():
+    bank = BandFilterBank(FeatureSettings(device="cpu"))
+    # 250-sample hops in a 4096-point block: the first window needs 1074 points, then
+    # each further one 250 more.
+    assert bank.windows_per_block(250, n_fft=4096) == 13 == bank.windows_per_block(250)
+    assert bank.windows_per_block(250, n_fft=2048) == 4
+    assert bank.windows_per_block(250, n_fft=1074) == 1
+    assert bank.windows_per_block(63) == (4096 - 1074) // 63 + 1
+
+
 @pytest.mark.parametrize("hop", [250, 63])
 def test_blocked_continuous_de_equals_independent_windows(hop):
     """Overlap-save blocks give every window the value its own filtered context gives."""
