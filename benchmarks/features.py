@@ -567,7 +567,7 @@ def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict
     release-exact path over all windows (median of 3 after an untimed pass), then
     TorchEEG on ``n_torcheeg`` windows, then BrainFlow on every window, and the verdict
     uses the median of the per-round ratios. Each round also times the FFT floor (the
-    block transforms alone, in torch, see :func:`fft_floor_calls`): a peer's time over it
+    block transforms alone, :func:`torch_fft_floor`; see :func:`fft_floor_calls`): a peer's time over it
     is the most any exact FFT filter bank of this design could reach in that round.
     """
     import numpy as np
