@@ -974,6 +974,10 @@ class Pipeline:
         A stream's windows are handed over oldest first, one per call (several may be
         pending after a pause); the kept samples belong to the processor that made them.
         """
+        import torch
+
+        from .features import variance_to_de
+
         variance = np.empty((len(pending), *self.feature_shape))
         seen: dict[int, int] = {}
         rounds: list[list[int]] = []
@@ -989,8 +993,7 @@ class Pipeline:
                 for i in rows
             ]
             variance[rows] = self.streaming.update(windows)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return 0.5 * (np.log(variance) + math.log(2.0 * math.pi * math.e))
+        return variance_to_de(torch.from_numpy(variance)).numpy()
 
     def _sequence(self, st: _StreamState, win: DueWindow) -> np.ndarray | None:
         """Raw DE of the ``sequence_len`` windows spaced ``sequence_spacing`` s ending at ``win``."""
