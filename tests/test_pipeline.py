@@ -23,6 +23,8 @@ from bci_valence.montage import FACED_CHANNELS, ChannelMappingError
 from bci_valence.pipeline import Pipeline, PipelineSettings, QualityFlag, ValenceStep, run_offline
 from bci_valence.recordings import Recording
 
+from tests.helpers import assert_float32_close
+
 REPO = Path(__file__).resolve().parents[1]
 PUSHER = REPO / "benchmarks" / "lsl_push.py"
 CLASSES = ("anger", "disgust", "fear", "sadness", "neutral", "amusement", "inspiration", "joy", "tenderness")
@@ -176,8 +178,12 @@ def test_offline_is_chunk_invariant_and_batched_streams_match():
     a = run_offline(rec, SETTINGS, LinearBundle(), chunk_s=0.1)
     b = run_offline(rec, SETTINGS, LinearBundle(), chunk_s=0.037)
     assert len(a) == len(b) > 40
-    np.testing.assert_allclose([s.valence for s in a], [s.valence for s in b], atol=1e-6)
-    np.testing.assert_allclose(np.stack([s.de_z for s in a]), np.stack([s.de_z for s in b]), atol=1e-5)
+    assert_float32_close([s.valence for s in a], [s.valence for s in b])
+    assert_float32_close(np.stack([s.de_z for s in a]), np.stack([s.de_z for s in b]))
+    # the tolerance is tight enough to see a broken chunking: one sample of offset is caught
+    shifted = run_offline(replace(rec, data=np.roll(rec.data, 1, axis=1)), SETTINGS, LinearBundle(), chunk_s=0.1)
+    with pytest.raises(AssertionError):
+        assert_float32_close([s.valence for s in shifted], [s.valence for s in a])
     assert [s.flags for s in a] == [s.flags for s in b]
     # probabilities start once 10 s of DE exist (first window ends at ~4.3 s)
     with_p = [s for s in a if s.probabilities is not None]
@@ -198,7 +204,7 @@ def test_offline_is_chunk_invariant_and_batched_streams_match():
     for ref, name in ((a, rec.stream_name), (alone, other.stream_name)):
         mine = [s for s in got if s.stream == name]
         assert len(mine) == len(ref)
-        np.testing.assert_allclose([s.valence for s in mine], [s.valence for s in ref], atol=1e-6)
+        assert_float32_close([s.valence for s in mine], [s.valence for s in ref])
 
 
 @pytest.mark.timeout(60)
@@ -381,4 +387,4 @@ def test_one_huge_chunk_equals_small_chunks():
     big = run_offline(rec, SETTINGS, LinearBundle(), chunk_s=30.0)
     small = run_offline(rec, SETTINGS, LinearBundle(), chunk_s=0.1)
     assert len(big) == len(small) > 100
-    np.testing.assert_allclose([s.valence for s in big], [s.valence for s in small], atol=1e-6)
+    assert_float32_close([s.valence for s in big], [s.valence for s in small])
