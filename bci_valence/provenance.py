@@ -1,0 +1,128 @@
+"""Where a measured figure comes from: the command, the date and the machine.
+
+Every JSON that reports a measurement (a benchmark, an evaluation, a study)
+carries a top-level ``"provenance"`` object built by :func:`provenance`, so a
+figure in the generated documentation always names the command line that
+produced it, when it ran (UTC) and on what hardware and software.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib
+import importlib.util
+import os
+import platform
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["provenance", "cpu_model", "package_versions"]
+
+#: Packages whose versions a provenance record lists (when importable).
+PACKAGES: tuple[str, ...] = ("bci_valence", "numpy", "torch", "mne")
+
+
+def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
+    """Return the CPU's model name.
+
+    Parameters
+    ----------
+    cpuinfo : str | Path
+        The Linux ``cpuinfo`` file to read the ``model name`` line from.
+
+    Returns
+    -------
+    str
+        The model name from ``cpuinfo`` where the file exists and names one;
+        otherwise :func:`platform.processor` or, failing that,
+        :func:`platform.machine`.
+    """
+    try:
+        text = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() in ("model name", "hardware", "cpu model"):
+            if value.strip():
+                return value.strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _gpu_name() -> str | None:
+    """Name of the first CUDA device, or None (torch is imported only if installed)."""
+    if "torch" not in sys.modules and importlib.util.find_spec("torch") is None:
+        return None
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return str(torch.cuda.get_device_name(0))
+    except Exception:  # noqa: BLE001 - a broken CUDA set-up means "no GPU" here
+        return None
+    return None
+
+
+def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Return the versions of the given packages that can be imported.
+
+    Parameters
+    ----------
+    packages : tuple of str
+        Importable module names.
+
+    Returns
+    -------
+    dict
+        ``{name: version}`` for each package found; packages that are not
+        installed are left out.
+    """
+    versions: dict[str, str] = {}
+    for name in packages:
+        if name not in sys.modules and importlib.util.find_spec(name) is None:
+            continue
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - an unimportable package is left out
+            continue
+        versions[name] = str(getattr(module, "__version__", "unknown"))
+    return versions
+
+
+def provenance(command: str | None = None) -> dict[str, Any]:
+    """Describe the command, date and machine of a measurement.
+
+    Parameters
+    ----------
+    command : str | None
+        The command line to record. None records this process's own command
+        line (``sys.argv``, shell-quoted and joined by spaces).
+
+    Returns
+    -------
+    dict
+        ``{"command", "date", "machine", "versions"}``: the command line; the
+        UTC date and time in ISO 8601 (seconds); the machine as ``{"cpu",
+        "cores", "gpu", "platform", "python"}`` (``gpu`` is None without a
+        CUDA device); and the versions of bci_valence, numpy, torch and mne
+        where installed. Plain JSON types only.
+    """
+    if command is None:
+        command = shlex.join(sys.argv) if sys.argv and sys.argv != [""] else sys.executable
+    elif not isinstance(command, str):
+        raise TypeError(f"command must be a str or None, got {type(command).__name__}")
+    date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    return {
+        "command": command,
+        "date": date,
+        "machine": {
+            "cpu": cpu_model(),
+            "cores": os.cpu_count(),
+            "gpu": _gpu_name(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+        },
+        "versions": package_versions(),
+    }

@@ -1,0 +1,72 @@
+"""Tests for bci_valence.provenance: the command, date and machine of a measurement."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import bci_valence
+from bci_valence.provenance import cpu_model, package_versions, provenance
+
+
+def test_provenance_records_given_command_date_machine_and_versions():
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    record = provenance("bci-valence replay x.xdf --out y.csv")
+    after = dt.datetime.now(dt.timezone.utc)
+    assert record["command"] == "bci-valence replay x.xdf --out y.csv"
+    date = dt.datetime.fromisoformat(record["date"])
+    assert date.tzinfo is not None and date.utcoffset() == dt.timedelta(0)
+    assert before <= date <= after
+    machine = record["machine"]
+    assert set(machine) == {"cpu", "cores", "gpu", "platform", "python"}
+    assert machine["cores"] == os.cpu_count()
+    assert isinstance(machine["cpu"], str) and machine["cpu"]
+    assert machine["python"] == ".".join(map(str, sys.version_info[:3]))
+    versions = record["versions"]
+    assert versions["bci_valence"] == bci_valence.__version__
+    assert versions["numpy"] == np.__version__
+    # The record is plain JSON: it survives a round trip unchanged.
+    assert json.loads(json.dumps(record)) == record
+
+
+def test_provenance_defaults_to_this_process_command_line():
+    code = (
+        "import json; from bci_valence.provenance import provenance; "
+        "print(json.dumps(provenance()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, "--flag", "two words"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    record = json.loads(out)
+    assert record["command"] == "-c --flag 'two words'"
+
+
+def test_provenance_rejects_a_non_string_command():
+    with pytest.raises(TypeError, match="command must be a str or None, got list"):
+        provenance(["bci-valence", "replay"])  # type: ignore[arg-type]
+
+
+def test_cpu_model_reads_the_model_name_line(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(
+        "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13 64-Core Processor\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC 7B13 64-Core Processor\n"
+    )
+    assert cpu_model(cpuinfo) == "AMD EPYC 7B13 64-Core Processor"
+
+
+def test_cpu_model_falls_back_to_platform_without_cpuinfo(tmp_path):
+    name = cpu_model(tmp_path / "absent")
+    assert isinstance(name, str) and name
+
+
+def test_package_versions_leaves_out_missing_packages():
+    versions = package_versions(("numpy", "no_such_package_xyz"))
+    assert versions == {"numpy": np.__version__}
