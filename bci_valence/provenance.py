@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["provenance", "cpu_model", "package_versions"]
+__all__ = ["provenance", "command_line", "cpu_model", "package_versions"]
 
 #: Packages whose versions a provenance record lists (when importable).
 PACKAGES: tuple[str, ...] = ("bci_valence", "numpy", "torch", "mne")
@@ -91,6 +91,47 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     return versions
 
 
+def command_line(argv: list[str] | None = None, cwd: str | Path | None = None) -> str:
+    """Return this process's command line as a user would type it.
+
+    Parameters
+    ----------
+    argv : list of str | None
+        The interpreter's full argument list (default :data:`sys.orig_argv`:
+        the interpreter, its options, then the script's arguments).
+    cwd : str | Path | None
+        The folder that absolute paths are made relative to (default: the
+        current working directory).
+
+    Returns
+    -------
+    str
+        Shell-quoted and joined by spaces. A console script (``bci-valence``)
+        is named by its file name alone; otherwise the interpreter is written
+        ``python``. Absolute paths inside ``cwd`` are written relative to it,
+        so the record names no folder of the machine that ran it.
+    """
+    args = list(sys.orig_argv if argv is None else argv) or ["python"]
+    root = Path.cwd() if cwd is None else Path(cwd)
+    rest = args[1:]
+    interpreter_bin = Path(args[0]).parent
+    if rest and not rest[0].startswith("-") and Path(rest[0]).is_absolute():
+        script = Path(rest[0])
+        if script.parent == interpreter_bin and script.suffix == "":
+            return shlex.join([script.name, *rest[1:]])
+
+    def _relative(arg: str) -> str:
+        path = Path(arg)
+        if path.is_absolute():
+            try:
+                return str(path.relative_to(root))
+            except ValueError:
+                return arg
+        return arg
+
+    return shlex.join(["python", *(_relative(a) for a in rest)])
+
+
 def provenance(command: str | None = None) -> dict[str, Any]:
     """Describe the command, date and machine of a measurement.
 
@@ -98,7 +139,7 @@ def provenance(command: str | None = None) -> dict[str, Any]:
     ----------
     command : str | None
         The command line to record. None records this process's own command
-        line (``sys.argv``, shell-quoted and joined by spaces).
+        line (see :func:`command_line`).
 
     Returns
     -------
@@ -110,7 +151,7 @@ def provenance(command: str | None = None) -> dict[str, Any]:
         where installed. Plain JSON types only.
     """
     if command is None:
-        command = shlex.join(sys.argv) if sys.argv and sys.argv != [""] else sys.executable
+        command = command_line()
     elif not isinstance(command, str):
         raise TypeError(f"command must be a str or None, got {type(command).__name__}")
     date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 import bci_valence
-from bci_valence.provenance import cpu_model, package_versions, provenance
+from bci_valence.provenance import command_line, cpu_model, package_versions, provenance
 
 
 def test_provenance_records_given_command_date_machine_and_versions():
@@ -45,7 +46,17 @@ def test_provenance_defaults_to_this_process_command_line():
         capture_output=True, text=True, check=True,
     ).stdout
     record = json.loads(out)
-    assert record["command"] == "-c --flag 'two words'"
+    assert record["command"] == f"python -c {shlex.quote(code)} --flag 'two words'"
+
+
+def test_command_line_names_console_scripts_and_relativizes_paths(tmp_path):
+    bin_dir = tmp_path / "venv" / "bin"
+    argv = [str(bin_dir / "python"), str(bin_dir / "bci-valence"), "replay", str(tmp_path / "rec.xdf")]
+    assert command_line(argv, cwd=tmp_path) == "bci-valence replay rec.xdf"
+    argv = [str(bin_dir / "python"), str(tmp_path / "benchmarks" / "soak.py"), "--minutes", "10"]
+    assert command_line(argv, cwd=tmp_path) == "python benchmarks/soak.py --minutes 10"
+    argv = [str(bin_dir / "python"), "-m", "offline.docs", "/elsewhere/x.json"]
+    assert command_line(argv, cwd=tmp_path) == "python -m offline.docs /elsewhere/x.json"
 
 
 def test_provenance_rejects_a_non_string_command():
