@@ -114,11 +114,6 @@ def command_line(argv: list[str] | None = None, cwd: str | Path | None = None) -
     args = list(sys.orig_argv if argv is None else argv) or ["python"]
     root = Path.cwd() if cwd is None else Path(cwd)
     rest = args[1:]
-    interpreter_bin = Path(args[0]).parent
-    if rest and not rest[0].startswith("-") and Path(rest[0]).is_absolute():
-        script = Path(rest[0])
-        if script.parent == interpreter_bin and script.suffix == "":
-            return shlex.join([script.name, *rest[1:]])
 
     def _relative(arg: str) -> str:
         path = Path(arg)
@@ -129,6 +124,10 @@ def command_line(argv: list[str] | None = None, cwd: str | Path | None = None) -
                 return arg
         return arg
 
+    if rest and not rest[0].startswith("-") and Path(rest[0]).is_absolute():
+        script = Path(rest[0])
+        if script.parent == Path(args[0]).parent and script.suffix == "":
+            return shlex.join([script.name, *(_relative(a) for a in rest[1:])])
     return shlex.join(["python", *(_relative(a) for a in rest)])
 
 
