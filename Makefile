@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv benchmarks clean
+.PHONY: demo test venv benchmarks docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)
 
 benchmarks: $(STAMP)
 	$(PY) benchmarks/features.py
+
+# docs/results.md, docs/benchmarks.md, docs/paper-claims.md and the README's figures,
+# from the JSON in docs/data/ (record one with: $(PY) -m offline.docs record NAME -- CMD ...)
+docs: $(STAMP)
+	$(PY) -m offline.docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info
