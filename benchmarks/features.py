@@ -7,7 +7,7 @@ synthetic 32-channel signal when the recording is absent (the JSON says which).
 
 Measured (windows per second, wall clock, median of repeats; CPU time alongside):
 
-- ours, release-exact, batched continuous: :func:`bci_valence.features.de_sequence`
+- ours, release-exact, batched continuous: :func:`bci_valence.signal.de.de_sequence`
   with ``method="fir"`` (filter the signal once, then 1-s variances);
 - ours, independent windows batched: :meth:`BandFilterBank.differential_entropy` on
   ``(batch, 32, bank.n_input)`` inputs, each window with its own filter context;
@@ -208,7 +208,8 @@ def bench_ours(data, device: str, batch_size: int | None, workers: int, repeats:
     import numpy as np
     import torch
 
-    from bci_valence.features import BandFilterBank, FeatureSettings, de_sequence
+    from bci_valence.signal.de import BandFilterBank, de_sequence
+    from bci_valence.signal.filter_design import FeatureSettings
 
     fir = FeatureSettings(sfreq=SFREQ, method="fir", device=device)
     fft = FeatureSettings(sfreq=SFREQ, method="fft", device=device)
@@ -308,7 +309,7 @@ def per_window_peers(n_channels: int) -> dict[str, Callable[..., Any] | BaseExce
     ``"torcheeg"``: ``fn(window)``, TorchEEG's BandDifferentialEntropy on FACED's bands;
     ``"brainflow"``: ``fn(window, apply_filter=False)``, BrainFlow's average band powers.
     """
-    from bci_valence.features import FACED_BANDS
+    from bci_valence.constants import FACED_BANDS
 
     calls: dict[str, Callable[..., Any] | BaseException] = {}
     try:
@@ -342,7 +343,7 @@ def bench_peers(windows, n_torcheeg: int, repeats: int, progress) -> dict[str, A
     """The peers on the same 1-s windows (``windows``: float64, (n_win, 32, 250))."""
     import numpy as np
 
-    from bci_valence.features import FACED_BANDS
+    from bci_valence.constants import FACED_BANDS
 
     peers: dict[str, Any] = {}
     n_win = len(windows)
@@ -425,14 +426,15 @@ def bench_peers(windows, n_torcheeg: int, repeats: int, progress) -> dict[str, A
 
 def block_geometry(n_fft: int | None = None) -> dict[str, int]:
     """Windows per overlap-save block of the release-exact path, for its own FFT length
-    (``n_fft=None``, what :func:`~bci_valence.features.de_sequence` uses) or another."""
-    from bci_valence.features import BandFilterBank, FeatureSettings, _fast_length
+    (``n_fft=None``, what :func:`~bci_valence.signal.de.de_sequence` uses) or another."""
+    from bci_valence.signal.de import BandFilterBank
+    from bci_valence.signal.filter_design import FeatureSettings, fast_length
 
     bank = BandFilterBank(FeatureSettings(sfreq=SFREQ, method="fir", device="cpu"))
     hop = bank.window_samples
     per_block = bank.windows_per_block(hop, n_fft)
     if n_fft is None:
-        n_fft = _fast_length((per_block - 1) * hop + bank.n_input)
+        n_fft = fast_length((per_block - 1) * hop + bank.n_input)
     return {"windows_per_block": per_block, "n_fft": n_fft, "n_bands": bank.n_bands}
 
 
@@ -452,7 +454,7 @@ def _floor_arrays(n_channels: int, n_bands: int, n_fft: int) -> tuple[Any, ...]:
 
 
 def torch_fft_floor(n_channels: int, n_bands: int, n_fft: int) -> Callable[[], None]:
-    """One block's transforms in torch (MKL on x86), as ``bci_valence.features`` runs them."""
+    """One block's transforms in torch (MKL on x86), as ``bci_valence.signal`` runs them."""
     import torch
 
     x, spectrum, product, filtered = (torch.from_numpy(a) for a in _floor_arrays(n_channels, n_bands, n_fft))
@@ -572,7 +574,8 @@ def paired_rounds(data, windows, rounds: int, n_torcheeg: int, progress) -> dict
     """
     import numpy as np
 
-    from bci_valence.features import FeatureSettings, de_sequence
+    from bci_valence.signal.filter_design import FeatureSettings
+    from bci_valence.signal.de import de_sequence
 
     fir = FeatureSettings(sfreq=SFREQ, method="fir", device="cpu")
     de_sequence(data, fir)  # warm-up
@@ -769,7 +772,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "cuda_device": torch.cuda.get_device_name(0) if "cuda" in devices else None,
             "platform": platform.platform(),
             "versions": _versions(),
-            "ours_module": sys.modules["bci_valence.features"].__file__,
+            "ours_module": sys.modules["bci_valence.signal.de"].__file__,
         },
         "input": {**input_info, **extra[devices[0]]["geometry"]},
         "units": "windows_per_s: 1-s, 32-channel windows per second (wall clock, median); "

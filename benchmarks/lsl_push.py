@@ -34,7 +34,7 @@ def push_stream(
     """
     from mne_lsl.lsl import StreamInfo, StreamOutlet, local_clock
 
-    from bci_valence.montage import FACED_CHANNELS
+    from bci_valence.constants import FACED_CHANNELS
 
     eeg_names = list(FACED_CHANNELS)[: n_channels]
     labels = (["Counter"] if counter else []) + eeg_names

@@ -36,7 +36,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bci_valence.montage import FACED_CHANNELS  # noqa: E402
+from bci_valence.constants import FACED_CHANNELS  # noqa: E402
 
 
 # --------------------------------------------------------------------------- helpers
@@ -82,7 +82,7 @@ class TickFeed:
 
 def load_bundle(path: str | None, device: str):
     """The default bundle when it exists, else a stand-in with the same architecture."""
-    from bci_valence.bundle import BundleConfig, ModelBundle
+    from bci_valence.model.bundle import BundleConfig, ModelBundle
 
     try:
         b = ModelBundle.load(path, device=device)
@@ -90,7 +90,7 @@ def load_bundle(path: str | None, device: str):
     except Exception as err:  # noqa: BLE001 - no trained bundle yet
         import torch
 
-        from bci_valence.models import ClassifierSettings, DEClassifier, LinearProjection
+        from bci_valence.model.networks import ClassifierSettings, DEClassifier, LinearProjection
 
         torch.manual_seed(0)
         cs = ClassifierSettings()
@@ -109,7 +109,8 @@ def pct(x, q) -> float:
 
 # --------------------------------------------------------------------------- compute
 def bench_compute(device: str, bundle_path: str | None, n_steps: int) -> dict:
-    from bci_valence.pipeline import Pipeline, PipelineSettings
+    from bci_valence.online.pipeline import Pipeline
+    from bci_valence.online.settings import PipelineSettings
 
     bundle, which = load_bundle(bundle_path, device)
     seconds = 15 + n_steps / 4 + 2
@@ -149,7 +150,8 @@ def bench_compute(device: str, bundle_path: str | None, n_steps: int) -> dict:
 
 # --------------------------------------------------------------------------- capacity
 def tick_times(n_streams: int, device: str, bundle, n_ticks: int) -> list[float]:
-    from bci_valence.pipeline import Pipeline, PipelineSettings
+    from bci_valence.online.pipeline import Pipeline
+    from bci_valence.online.settings import PipelineSettings
 
     feeds = [TickFeed(f"s{i}", 6 + n_ticks / 4 + 1, seed=i) for i in range(n_streams)]
     pipe = Pipeline(feeds, bundle, PipelineSettings(device=device, stale_after_s=1e9))
@@ -206,9 +208,10 @@ WARMUP_STEPS = 3
 def bench_end_to_end(bundle_path: str | None, seconds: float) -> dict:
     from mne_lsl.lsl import StreamInlet, local_clock, resolve_streams
 
-    from bci_valence.outlets import ValenceOutlet
-    from bci_valence.pipeline import Pipeline, PipelineSettings
-    from bci_valence.sources import LSLSource
+    from bci_valence.streams.outlets import ValenceOutlet
+    from bci_valence.online.pipeline import Pipeline
+    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.streams.lsl_source import LSLSource
 
     bundle, which = load_bundle(bundle_path, "cpu")
     sid = f"bench-e2e-{uuid.uuid4().hex[:8]}"
@@ -269,8 +272,9 @@ def bench_lsl_streams(n: int, bundle_path: str | None, seconds: float) -> dict:
     """n real LSL streams (pushed by another process) in one pipeline: does it keep up?"""
     from mne_lsl.lsl import local_clock
 
-    from bci_valence.pipeline import Pipeline, PipelineSettings
-    from bci_valence.sources import LSLSource
+    from bci_valence.online.pipeline import Pipeline
+    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.streams.lsl_source import LSLSource
 
     bundle, which = load_bundle(bundle_path, "cpu")
     sid = f"bench-many-{uuid.uuid4().hex[:8]}"

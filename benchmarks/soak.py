@@ -48,8 +48,10 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO / "benchmarks"))
     from online import load_bundle  # noqa: E402
 
-    from bci_valence.pipeline import Pipeline, PipelineSettings, QualityFlag
-    from bci_valence.sources import LSLSource
+    from bci_valence.online.pipeline import Pipeline
+    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.signal.quality import QualityFlag
+    from bci_valence.streams.lsl_source import LSLSource
 
     duration = a.minutes * 60.0
     warmup = (a.warmup * 60.0) if a.warmup is not None else max(30.0, 0.1 * duration)

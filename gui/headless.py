@@ -52,9 +52,10 @@ def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> 
     """Run the pipeline for ``duration_s`` seconds and write the CSV and PNG."""
     from tqdm import tqdm
 
-    from bci_valence.outlets import CsvLog
-    from bci_valence.pipeline import Pipeline, PipelineSettings
-    from bci_valence.sources import open_source
+    from bci_valence.streams.outlets import CsvLog
+    from bci_valence.online.pipeline import Pipeline
+    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.streams.factory import open_source
 
     out = Path(settings.out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)

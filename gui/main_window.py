@@ -31,7 +31,7 @@ POSITIVE_CLASSES = {"amusement", "inspiration", "joy", "tenderness"}
 
 def _default_class_names() -> tuple[str, ...]:
     try:
-        from bci_valence.faced import EMOTION_CLASSES
+        from bci_valence.constants import EMOTION_CLASSES
 
         return tuple(EMOTION_CLASSES)
     except Exception:  # noqa: BLE001
@@ -40,7 +40,7 @@ def _default_class_names() -> tuple[str, ...]:
 
 def _default_bands() -> tuple[str, ...]:
     try:
-        from bci_valence.features import BAND_NAMES
+        from bci_valence.constants import BAND_NAMES
 
         return tuple(BAND_NAMES)
     except Exception:  # noqa: BLE001
@@ -153,7 +153,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from .topo_geometry import faced_positions_2d
 
         try:
-            from bci_valence.montage import FACED_CHANNELS
+            from bci_valence.constants import FACED_CHANNELS
         except Exception:  # noqa: BLE001
             FACED_CHANNELS = ()
         self.channels = tuple(FACED_CHANNELS)
@@ -297,7 +297,7 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ session control
     def pipeline_settings(self):
         """The :class:`~bci_valence.pipeline.PipelineSettings` for the current choices."""
-        from bci_valence.pipeline import PipelineSettings
+        from bci_valence.online.settings import PipelineSettings
 
         s = self.settings
         return PipelineSettings(hop_s=s.hop_s, notch_hz=s.notch or None,
@@ -531,8 +531,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
 
 def write_steps_csv(steps: list, path: Path, class_names) -> None:
-    """Write ``steps`` in the pipeline's CSV format (:class:`bci_valence.outlets.CsvLog`)."""
-    from bci_valence.outlets import CsvLog
+    """Write ``steps`` in the pipeline's CSV format (:class:`bci_valence.streams.outlets.CsvLog`)."""
+    from bci_valence.streams.outlets import CsvLog
 
     with CsvLog(path, tuple(class_names)) as writer:
         writer.write(steps)

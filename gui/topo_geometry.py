@@ -1,7 +1,7 @@
 """Scalp-map geometry: 2-D electrode positions and a fixed interpolation matrix.
 
 Everything here is computed once per channel set: positions come from the 3-D
-template positions of :func:`bci_valence.montage.faced_info`, projected with an
+template positions of :func:`bci_valence.signal.montage.faced_info`, projected with an
 azimuthal-equidistant projection about a sphere fitted to the electrodes; the grid
 interpolation (Clough-Tocher, with a ring of extrapolation points around the head)
 is applied to the identity so that each refresh of a map is a single matmul.
@@ -59,7 +59,8 @@ def project_positions(positions: np.ndarray) -> np.ndarray:
 @lru_cache(maxsize=4)
 def faced_positions_2d(names: tuple[str, ...] | None = None) -> np.ndarray:
     """2-D map positions ``(n, 2)`` of FACED (or the given) channels."""
-    from bci_valence.montage import FACED_CHANNELS, channel_positions
+    from bci_valence.constants import FACED_CHANNELS
+    from bci_valence.signal.montage import channel_positions
 
     names = FACED_CHANNELS if names is None else names
     return project_positions(channel_positions(names))

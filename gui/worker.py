@@ -184,10 +184,11 @@ class PipelineWorker(QtCore.QObject):
         self.started.emit(info)
 
     def _open(self, request: SessionRequest) -> SessionInfo:
-        from bci_valence.bundle import ModelBundle
-        from bci_valence.features import BAND_NAMES
-        from bci_valence.pipeline import Pipeline, PipelineSettings
-        from bci_valence.sources import open_source
+        from bci_valence.model.bundle import ModelBundle
+        from bci_valence.constants import BAND_NAMES
+        from bci_valence.online.pipeline import Pipeline
+        from bci_valence.online.settings import PipelineSettings
+        from bci_valence.streams.factory import open_source
 
         settings = request.settings or PipelineSettings()
         self.message.emit(f"opening {request.spec} ...")
@@ -246,8 +247,8 @@ class PipelineWorker(QtCore.QObject):
             self.error.emit("Start a session before recording.")
             return
         try:
-            from bci_valence.outlets import OutletSettings, ValenceOutlet
-            from bci_valence.recorder import XdfRecorder, lsl_stream_key
+            from bci_valence.streams.outlets import OutletSettings, ValenceOutlet
+            from bci_valence.streams.recorder import XdfRecorder, lsl_stream_key
 
             hop = float(getattr(pipeline.settings, "hop_s", 0.25))
             # a unique source_id: other sessions on this machine may publish theirs

@@ -60,7 +60,7 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _run_train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from bci_valence.faced import parse_subjects
+    from bci_valence.io.faced import parse_subjects
 
     from .training import TrainSettings, parse_stages, run_training
 
@@ -120,8 +120,8 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _run_evaluate(args: argparse.Namespace) -> int:
     import torch
 
-    from bci_valence.bundle import BundleError, ModelBundle
-    from bci_valence.faced import parse_subjects
+    from bci_valence.model.bundle import BundleError, ModelBundle
+    from bci_valence.io.faced import parse_subjects
 
     from .training import evaluate_bundle
 
@@ -157,8 +157,8 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from bci_valence.bundle import BundleError
-    from bci_valence.faced import parse_subjects
+    from bci_valence.model.bundle import BundleError
+    from bci_valence.io.faced import parse_subjects
 
     from .report import write_report
 

@@ -80,7 +80,7 @@ def _topomap_figure(weights: np.ndarray, channels: Sequence[str], bands: Sequenc
     import mne
 
     try:
-        from bci_valence.montage import faced_info
+        from bci_valence.signal.montage import faced_info
 
         info = faced_info()
         if list(info.ch_names) != list(channels):
@@ -134,8 +134,8 @@ def write_report(
     matplotlib.use("Agg")
     import torch
 
-    from bci_valence.bundle import ModelBundle
-    from bci_valence.faced import format_subjects, parse_subjects
+    from bci_valence.model.bundle import ModelBundle
+    from bci_valence.io.faced import format_subjects, parse_subjects
 
     from .training import evaluate_bundle
 

@@ -28,9 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bci_valence.faced import CLIP_LABELS, EMOTION_CLASSES, load_faced
-from bci_valence.features import FACED_BANDS
-from bci_valence.montage import FACED_CHANNELS
+from bci_valence.constants import CLIP_LABELS, EMOTION_CLASSES
+from bci_valence.io.faced import load_faced
+from bci_valence.constants import FACED_BANDS
+from bci_valence.constants import FACED_CHANNELS
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "bci_valence" / "data" / "faced_class_stats.json"
 

@@ -8,7 +8,7 @@ Protocol
 * Per-subject standardization uses only the subject's own unlabeled features: every
   channel × band is z-scored with the mean and standard deviation over all of the
   subject's 1-s DE vectors (28 clips × 30 s).  Online, the same statistics come from a
-  calibration period (:class:`bci_valence.normalization.RunningStandardizer`).
+  calibration period (:class:`bci_valence.signal.normalization.RunningStandardizer`).
 * Published split: train sub000–sub079, validation sub080–sub099, test sub100–sub122.
 
 Models
@@ -17,7 +17,7 @@ Models
   coordinate of the sample's class, fitted on 10-s window means (a linear map, so it
   applies unchanged to one 1-s vector or to the mean of the last few); the
   regularization is chosen on validation subjects by per-stimulus r.
-* Classifier: :class:`bci_valence.models.DEClassifier` trained in cumulative stages
+* Classifier: :class:`bci_valence.model.networks.DEClassifier` trained in cumulative stages
   (:data:`STAGES`): ``baseline`` → ``augment`` (time jitter within the clip, channel
   dropout, Gaussian noise) → ``distill`` (auxiliary loss pulling the embedding's
   V-axis projection toward the class's V-axis coordinate, plus soft targets from the
@@ -36,7 +36,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bci_valence.models import ClassifierSettings
+from bci_valence.model.networks import ClassifierSettings
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ def standardize_subjects(de: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     ndarray, float32, shape (n_sub, 28, 30, 32, 5)
         (subject, clip, second, channel, band), each channel × band z-scored over all
         of the subject's 840 1-s vectors; equal to
-        :class:`bci_valence.normalization.RunningStandardizer` fed the same vectors.
+        :class:`bci_valence.signal.normalization.RunningStandardizer` fed the same vectors.
     """
     de = np.asarray(de)
     if de.ndim != 5:
@@ -283,7 +283,7 @@ def load_axis_coordinates(axis_dir: str | Path | None = None) -> tuple[dict[str,
     """
     import json
 
-    from bci_valence.faced import EMOTION_CLASSES
+    from bci_valence.constants import EMOTION_CLASSES
 
     folder = Path(axis_dir) if axis_dir is not None else DEFAULT_AXIS_DIR
     meta_path = folder / "axis.json"
@@ -484,7 +484,7 @@ def train_classifier(
     desc: str = "member",
     n_snapshots: int = 1,
 ) -> list[Any]:
-    """Train one :class:`bci_valence.models.DEClassifier` (and optional snapshots).
+    """Train one :class:`bci_valence.model.networks.DEClassifier` (and optional snapshots).
 
     Parameters
     ----------
@@ -513,7 +513,7 @@ def train_classifier(
     import torch.nn.functional as F
     from tqdm.auto import tqdm
 
-    from bci_valence.models import DEClassifier
+    from bci_valence.model.networks import DEClassifier
 
     flags = _stage_flags(stages)
     device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -616,7 +616,7 @@ def train_classifier(
 
 def _strip_aux(model: Any) -> Any:
     """Copy of a member without its auxiliary (training-only) head."""
-    from bci_valence.models import DEClassifier
+    from bci_valence.model.networks import DEClassifier
 
     if model.aux_head is None:
         return model
@@ -670,7 +670,7 @@ def _train_parallel(z_train, labels, coordinates, settings, stages, todo, desc) 
     import torch
     from tqdm.auto import tqdm
 
-    from bci_valence.models import DEClassifier
+    from bci_valence.model.networks import DEClassifier
 
     arch = classifier_settings_for(settings, stages)
     seeds = [settings.seed + 1000 * k for k in todo]
@@ -738,7 +738,7 @@ def train_recipe(
 
 
 def _fmt_subjects(subjects: Sequence[int]) -> str:
-    from bci_valence.faced import format_subjects
+    from bci_valence.io.faced import format_subjects
 
     return format_subjects(subjects)
 
@@ -794,9 +794,9 @@ def run_training(
     """
     import torch
 
-    from bci_valence import faced as fd
-    from bci_valence.bundle import BundleConfig, ModelBundle, library_versions
-    from bci_valence.models import LinearProjection
+    from bci_valence.io import faced as fd
+    from bci_valence.model.bundle import BundleConfig, ModelBundle, library_versions
+    from bci_valence.model.networks import LinearProjection
 
     t_start = time.perf_counter()
     torch.set_num_threads(max(1, int(settings.threads)))
@@ -975,9 +975,9 @@ def evaluate_bundle(
     Raises
     ------
     FileNotFoundError
-        Naming every missing subject/file (from :func:`bci_valence.faced.load_faced`).
+        Naming every missing subject/file (from :func:`bci_valence.io.faced.load_faced`).
     """
-    from bci_valence import faced as fd
+    from bci_valence.io import faced as fd
 
     data = fd.load_faced(faced_root, list(subjects), progress=progress)
     z = standardize_subjects(data.de)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bci_valence.faced import EMOTION_CLASSES
+from bci_valence.constants import EMOTION_CLASSES
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch

@@ -37,7 +37,7 @@ VADER_RULE = (
 )
 
 # FACED README per-clip mean valence (clips 1..28, all 123 subjects); used only when
-# bci_valence.faced is unavailable.
+# bci_valence.io.faced is unavailable.
 _README_CLIP_MEAN_VALENCE = (
     2.00, 1.51, 1.60, 1.64, 1.71, 1.57, 1.65, 1.48, 1.57, 1.57, 1.96, 2.05,
     3.05, 3.24, 3.33, 3.09,
@@ -69,7 +69,8 @@ class FacedValence:
 
 def _readme_class_valence() -> np.ndarray:
     try:
-        from bci_valence.faced import CLIP_MEAN_VALENCE, class_mean_valence
+        from bci_valence.constants import CLIP_MEAN_VALENCE
+        from bci_valence.io.faced import class_mean_valence
 
         return np.asarray(class_mean_valence(CLIP_MEAN_VALENCE), dtype=float)
     except ImportError:  # pragma: no cover - faced module absent
@@ -89,7 +90,7 @@ def faced_class_valence(
         FACED root; None = :func:`default_faced_root`.
     use_ratings : bool
         Read every available subject's ``After_remarks.mat`` (via
-        :mod:`bci_valence.faced`) when the root exists; otherwise, or when it is
+        :mod:`bci_valence.io.faced`) when the root exists; otherwise, or when it is
         absent, use the README's per-clip means (all 123 subjects).
 
     Returns
@@ -101,16 +102,10 @@ def faced_class_valence(
     root = Path(root) if root is not None else default_faced_root()
     if use_ratings and root.is_dir():
         try:
-            from bci_valence.faced import (
-                EMOTION_CLASSES,
-                VALENCE_ITEM,
-                available_subjects,
-                class_mean_valence,
-                load_ratings,
-                ratings_path,
-            )
+            from bci_valence.constants import EMOTION_CLASSES
+            from bci_valence.io.faced import VALENCE_ITEM, available_subjects, class_mean_valence, load_ratings, ratings_path
         except ImportError as err:  # pragma: no cover - faced module absent
-            log.warning("bci_valence.faced unavailable (%s): using the README means", err)
+            log.warning("bci_valence.io.faced unavailable (%s): using the README means", err)
         else:
             if tuple(EMOTION_CLASSES) != CLASS_NAMES:  # pragma: no cover - contract check
                 raise VAxisError(f"FACED classes {EMOTION_CLASSES} differ from {CLASS_NAMES}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bci_valence.buffer import RingBuffer
+from bci_valence.signal.buffer import RingBuffer
 
 pytestmark = pytest.mark.timeout(30)
 

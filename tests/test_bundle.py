@@ -10,16 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from bci_valence.bundle import (
-    BUNDLE_JSON,
-    ENSEMBLE_FILE,
-    PROJECTION_FILE,
-    BundleConfig,
-    BundleError,
-    ModelBundle,
-    default_bundle_path,
-)
-from bci_valence.models import ClassifierSettings, DEClassifier, LinearProjection
+from bci_valence.model.bundle import BUNDLE_JSON, ENSEMBLE_FILE, PROJECTION_FILE, BundleConfig, BundleError, ModelBundle, default_bundle_path
+from bci_valence.model.networks import ClassifierSettings, DEClassifier, LinearProjection
 
 CLASSES = ("anger", "disgust", "fear", "sadness", "neutral",
            "amusement", "inspiration", "joy", "tenderness")
@@ -186,7 +178,7 @@ def test_default_bundle_loads_and_predicts():
         pytest.skip(f"no shipped bundle at {path}")
     bundle = ModelBundle.load()
     cfg = bundle.config
-    from bci_valence.montage import FACED_CHANNELS
+    from bci_valence.constants import FACED_CHANNELS
 
     assert tuple(cfg.channels) == tuple(FACED_CHANNELS)
     assert cfg.class_names == CLASSES

@@ -1,4 +1,4 @@
-"""Tests for the FACED loader (:mod:`bci_valence.faced`) and ``bci-valence faced``."""
+"""Tests for the FACED loader (:mod:`bci_valence.io.faced`) and ``bci-valence faced``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import scipy.io
 
-from bci_valence import cli, faced
-from bci_valence.faced import FacedFormatError
+from bci_valence import cli, constants
+from bci_valence.io import faced
+from bci_valence.io.faced import FacedFormatError
 
 
 # ---------------------------------------------------------------------------
@@ -68,26 +69,26 @@ def isolated_cli(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_label_constants() -> None:
-    assert faced.EMOTION_CLASSES == (
+    assert constants.EMOTION_CLASSES == (
         "anger", "disgust", "fear", "sadness", "neutral",
         "amusement", "inspiration", "joy", "tenderness",
     )  # fmt: skip
-    assert faced.CLIP_LABELS.shape == (28,)
-    assert np.issubdtype(faced.CLIP_LABELS.dtype, np.integer)
-    assert faced.CLIP_LABELS[:3].tolist() == [0, 0, 0]  # clips 1-3 anger
-    assert faced.CLIP_LABELS[12:16].tolist() == [4, 4, 4, 4]  # clips 13-16 neutral
-    assert faced.CLIP_LABELS[-3:].tolist() == [8, 8, 8]  # clips 26-28 tenderness
-    assert np.bincount(faced.CLIP_LABELS).tolist() == [3, 3, 3, 3, 4, 3, 3, 3, 3]
-    assert faced.CLIP_VALENCE_GROUP.tolist() == [-1] * 12 + [0] * 4 + [1] * 12
-    assert faced.CLIP_MEAN_VALENCE.shape == (28,)
-    assert faced.CLIP_MEAN_VALENCE[0] == 2.00 and faced.CLIP_MEAN_VALENCE[19] == 5.23
+    assert constants.CLIP_LABELS.shape == (28,)
+    assert np.issubdtype(constants.CLIP_LABELS.dtype, np.integer)
+    assert constants.CLIP_LABELS[:3].tolist() == [0, 0, 0]  # clips 1-3 anger
+    assert constants.CLIP_LABELS[12:16].tolist() == [4, 4, 4, 4]  # clips 13-16 neutral
+    assert constants.CLIP_LABELS[-3:].tolist() == [8, 8, 8]  # clips 26-28 tenderness
+    assert np.bincount(constants.CLIP_LABELS).tolist() == [3, 3, 3, 3, 4, 3, 3, 3, 3]
+    assert constants.CLIP_VALENCE_GROUP.tolist() == [-1] * 12 + [0] * 4 + [1] * 12
+    assert constants.CLIP_MEAN_VALENCE.shape == (28,)
+    assert constants.CLIP_MEAN_VALENCE[0] == 2.00 and constants.CLIP_MEAN_VALENCE[19] == 5.23
     assert faced.RATING_ITEMS[faced.VALENCE_ITEM] == "valence" and len(faced.RATING_ITEMS) == 12
     assert len(faced.FACED_DE_CHANNELS) == 32
     assert faced.FACED_DE_CHANNELS[0] == "FP1" and faced.FACED_DE_CHANNELS[-2:] == ("A2", "A1")
 
 
 def test_class_mean_valence() -> None:
-    means = faced.class_mean_valence(faced.CLIP_MEAN_VALENCE)
+    means = faced.class_mean_valence(constants.CLIP_MEAN_VALENCE)
     assert means.shape == (9,)
     assert means[0] == pytest.approx(np.mean([2.00, 1.51, 1.60]))
     assert means[4] == pytest.approx(np.mean([3.05, 3.24, 3.33, 3.09]))
@@ -159,7 +160,7 @@ def test_load_real_subjects(faced_root: Path) -> None:
 def test_real_ratings_follow_clip_order(faced_root: Path) -> None:
     ratings = np.stack([faced.load_ratings(faced.ratings_path(faced_root, s)) for s in range(100)])
     valence = faced.clip_mean_ratings(ratings)[:, faced.VALENCE_ITEM]
-    assert np.corrcoef(valence, faced.CLIP_MEAN_VALENCE)[0, 1] > 0.9
+    assert np.corrcoef(valence, constants.CLIP_MEAN_VALENCE)[0, 1] > 0.9
     # Rows are stored in presentation order: without the vid reordering the
     # correlation would be destroyed for subjects with a shuffled order.
     raw = scipy.io.loadmat(faced.ratings_path(faced_root, 0))["After_remark"].ravel()

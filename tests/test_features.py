@@ -6,14 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from bci_valence.features import (
-    FACED_BANDS,
-    BandFilterBank,
-    FeatureSettings,
-    StreamingBandVariance,
-    de_sequence,
-    variance_to_de,
-)
+from bci_valence.constants import FACED_BANDS
+from bci_valence.signal.de import BandFilterBank, de_sequence, variance_to_de
+from bci_valence.signal.filter_design import FeatureSettings
+from bci_valence.signal.streaming_de import StreamingBandVariance
 
 
 def _reference_de(data: np.ndarray, sfreq: float, starts: np.ndarray, window: int) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bci_valence.models import ClassifierSettings, DEClassifier, StackedEnsemble
+from bci_valence.model.networks import ClassifierSettings, DEClassifier, StackedEnsemble
 
 
 @pytest.mark.parametrize(

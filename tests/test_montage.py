@@ -5,15 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bci_valence.montage import (
-    FACED_CHANNELS,
-    ChannelMappingError,
-    channel_positions,
-    faced_info,
-    map_channels,
-    normalize_channel_name,
-    resolve_channel_labels,
-)
+from bci_valence.constants import FACED_CHANNELS
+from bci_valence.signal.montage import ChannelMappingError, channel_positions, faced_info, map_channels, normalize_channel_name, resolve_channel_labels
 
 
 @pytest.mark.parametrize(

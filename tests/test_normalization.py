@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bci_valence.normalization import RunningStandardizer
+from bci_valence.signal.normalization import RunningStandardizer
 
 
 def test_chunked_updates_equal_batch_statistics():

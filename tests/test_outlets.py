@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bci_valence.outlets import CsvLog, ValenceOutlet, channel_labels, read_csv_log
-from bci_valence.pipeline import ValenceStep
-from bci_valence.quality import QualityFlag
+from bci_valence.streams.outlets import CsvLog, ValenceOutlet, channel_labels, read_csv_log
+from bci_valence.online.steps import ValenceStep
+from bci_valence.signal.quality import QualityFlag
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSES = ("anger", "disgust", "fear", "sadness", "neutral", "amusement", "inspiration", "joy", "tenderness")
@@ -80,7 +80,7 @@ def test_record_xdf_has_raw_stream_and_outlet(tmp_path):
     import pyxdf
     from mne_lsl.lsl import local_clock
 
-    from bci_valence.recorder import XdfRecorder
+    from bci_valence.streams.recorder import XdfRecorder
 
     sid = f"test-rec-{uuid.uuid4().hex[:8]}"
     proc = subprocess.Popen(

@@ -6,23 +6,27 @@ check the pipeline's own behaviour; ``test_default_bundle`` runs the shipped bun
 
 from __future__ import annotations
 
-import os
-from dataclasses import replace
 import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from bci_valence.buffer import RingBuffer
-from bci_valence.montage import FACED_CHANNELS, ChannelMappingError
-from bci_valence.pipeline import Pipeline, PipelineSettings, QualityFlag, ValenceStep, run_offline
-from bci_valence.recordings import Recording
-
+from bci_valence.constants import FACED_CHANNELS
+from bci_valence.io.recordings import Recording
+from bci_valence.online.pipeline import Pipeline
+from bci_valence.online.replay import run_offline
+from bci_valence.online.settings import PipelineSettings
+from bci_valence.online.steps import ValenceStep
+from bci_valence.signal.buffer import RingBuffer
+from bci_valence.signal.montage import ChannelMappingError
+from bci_valence.signal.quality import QualityFlag
+from bci_valence.streams.array_source import ArraySource
 from tests.helpers import assert_float32_close
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,7 +88,7 @@ def _stop(proc: subprocess.Popen) -> None:
 @pytest.mark.timeout(60)
 def test_counter_32ch_1000hz_no_sample_lost_or_reordered():
     """Sample counter on channel 0 through real LSL, the source and the RingBuffer."""
-    from bci_valence.sources import LSLSource
+    from bci_valence.streams.lsl_source import LSLSource
 
     sid = f"test-counter-{uuid.uuid4().hex[:8]}"
     proc = _pusher(sid, 4.0)
@@ -123,7 +127,7 @@ def test_counter_32ch_1000hz_no_sample_lost_or_reordered():
 @pytest.mark.timeout(90)
 def test_live_pipeline_and_stream_killed_then_restarted():
     """A live LSL stream gives steps; killed, it is reported stale; restarted, it recovers."""
-    from bci_valence.sources import LSLSource
+    from bci_valence.streams.lsl_source import LSLSource
 
     sid = f"test-restart-{uuid.uuid4().hex[:8]}"
     proc = _pusher(sid, 60.0, "--sfreq", "250", "--chunk", "5")
@@ -190,7 +194,7 @@ def test_offline_is_chunk_invariant_and_batched_streams_match():
     assert with_p and with_p[0].timestamp - a[0].timestamp == pytest.approx(9.0, abs=0.01)
     assert np.allclose([p.probabilities.sum() for p in with_p], 1.0)
     # two streams in one pipeline (one batched device call per poll) == each alone
-    from bci_valence.sources import ArraySource
+    from bci_valence.streams.array_source import ArraySource
 
     other = _recording(16.0, sfreq=250.0, seed=3)
     alone = run_offline(other, SETTINGS, LinearBundle())
@@ -224,7 +228,7 @@ def test_bad_windows_flagged_and_kept_out_of_statistics():
     sf = rec.sfreq
     rec.data[3, int(6 * sf) : int(6 * sf) + 5] = np.nan
     rec.data[5, int(10 * sf) : int(10.2 * sf)] += 0.05  # 50 mV on one channel: absurd
-    pipe = Pipeline([__import__("bci_valence.sources", fromlist=["x"]).ArraySource(rec)], LinearBundle(),
+    pipe = Pipeline([ArraySource(rec)], LinearBundle(),
                     PipelineSettings(device="cpu", calibration_s=100.0))  # fmt: skip
     pipe.start()
     steps: list[ValenceStep] = []
@@ -285,7 +289,7 @@ def test_markers_give_true_label():
 
 @pytest.mark.timeout(120)
 def test_default_bundle():
-    bundle_mod = pytest.importorskip("bci_valence.bundle")
+    bundle_mod = pytest.importorskip("bci_valence.model.bundle")
     try:
         bundle = bundle_mod.ModelBundle.load()
     except Exception as err:  # the shipped bundle not built yet
@@ -301,9 +305,7 @@ def test_pipeline_runs_numpy_blas_on_one_thread_like_torch():
     import torch
     from threadpoolctl import threadpool_info
 
-    from bci_valence.pipeline import _ArrayFeed
-
-    feed = _ArrayFeed(np.zeros((32, 10)), 250.0, FACED_CHANNELS)
+    feed = ArraySource(_recording(0.04))
     Pipeline([feed], LinearBundle(), PipelineSettings(device="cpu", torch_threads=1))
     blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
     assert blas and all(p["num_threads"] == 1 for p in blas)
@@ -315,9 +317,7 @@ def test_pipeline_de_equals_feature_bank():
     """The pipeline's CPU DE path (sub-batches, two-pass variance) == BandFilterBank's."""
     import torch
 
-    from bci_valence.pipeline import _ArrayFeed
-
-    feed = _ArrayFeed(np.zeros((32, 10)), 250.0, FACED_CHANNELS)
+    feed = ArraySource(_recording(0.04))
     pipe = Pipeline([feed], LinearBundle(), PipelineSettings(device="cpu", cpu_sub_batch=3))
     x = np.random.default_rng(0).standard_normal((7, 32, pipe.bank.n_input)).astype(np.float32) * 20
     ours = pipe._differential_entropy(x)
@@ -343,7 +343,7 @@ def test_incremental_de_equals_whole_windows_through_the_pipeline():
 @pytest.mark.timeout(60)
 def test_resampled_stream_and_latest_raw():
     """A 1000 Hz stream is resampled to 250 Hz; latest_raw gives the mapped signal."""
-    from bci_valence.sources import ArraySource
+    from bci_valence.streams.array_source import ArraySource
 
     rec = _recording(6.0, sfreq=1000.0)
     pipe = Pipeline([ArraySource(rec, chunk_size=137)], LinearBundle(), SETTINGS)

@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bci_valence.players import MNEPlayer, XDFPlayer, playback_offsets
-from bci_valence.recordings import read_recording
-from bci_valence.sources import ArraySource, LSLSource, open_source
+from bci_valence.streams.players import MNEPlayer, XDFPlayer, playback_offsets
+from bci_valence.io.recordings import read_recording
+from bci_valence.streams.array_source import ArraySource
+from bci_valence.streams.lsl_source import LSLSource
+from bci_valence.streams.factory import open_source
 from tests.test_recordings import crafted_xdf
 
 pytestmark = pytest.mark.timeout(60)

@@ -6,13 +6,7 @@ import numpy as np
 import pytest
 from scipy import signal
 
-from bci_valence.preprocessing import (
-    CausalFilter,
-    FilterSettings,
-    Resampler,
-    ResamplerSettings,
-    common_average_reference,
-)
+from bci_valence.signal.preprocessing import CausalFilter, FilterSettings, Resampler, ResamplerSettings, common_average_reference
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bci_valence.quality import (
-    BAD_FLAGS,
-    QualityFlag,
-    QualityThresholds,
-    assess_window,
-    flag_names,
-    parse_flags,
-)
+from bci_valence.signal.quality import BAD_FLAGS, QualityFlag, QualityThresholds, assess_window, flag_names, parse_flags
 
 pytestmark = pytest.mark.timeout(30)
 

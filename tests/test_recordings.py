@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bci_valence.recordings import Recording, RecordingError, read_recording, unit_scale
+from bci_valence.io.recordings import Recording, RecordingError, read_recording, unit_scale
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -1,6 +1,6 @@
 """``bci-valence run`` and ``replay`` end to end on real LSL and the real recordings.
 
-The bundle here is a real :class:`~bci_valence.bundle.ModelBundle` (projection + a
+The bundle here is a real :class:`~bci_valence.model.bundle.ModelBundle` (projection + a
 small untrained ensemble, fixed seed) saved to a temporary folder, so the whole
 inference path runs without waiting for the trained default bundle.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from bci_valence.cli import main
-from bci_valence.outlets import read_csv_log
+from bci_valence.streams.outlets import read_csv_log
 
 REPO = Path(__file__).resolve().parents[1]
 OPENBCI_LABELS = "Fp1,Fp2,C3,C4,P7,P8,O1,O2"
@@ -26,8 +26,8 @@ NAMES = ("anger", "disgust", "fear", "sadness", "neutral", "amusement", "inspira
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory) -> Path:
     torch = pytest.importorskip("torch")
-    bundle_mod = pytest.importorskip("bci_valence.bundle")
-    from bci_valence.models import ClassifierSettings, DEClassifier, LinearProjection
+    bundle_mod = pytest.importorskip("bci_valence.model.bundle")
+    from bci_valence.model.networks import ClassifierSettings, DEClassifier, LinearProjection
 
     torch.manual_seed(0)
     cs = ClassifierSettings(d_model=32, depth=1)

@@ -7,17 +7,11 @@ import time
 import numpy as np
 import pytest
 
-from bci_valence.faced import EMOTION_CLASSES
-from bci_valence.montage import FACED_CHANNELS
-from bci_valence.simulate import (
-    DEFAULT_SCRIPT,
-    HeadsetSynth,
-    SimulatedHeadset,
-    SimulationSettings,
-    load_class_stats,
-    parse_script,
-)
-from bci_valence.sources import LSLSource, open_source
+from bci_valence.constants import EMOTION_CLASSES
+from bci_valence.constants import FACED_CHANNELS
+from bci_valence.streams.simulator import DEFAULT_SCRIPT, HeadsetSynth, SimulatedHeadset, SimulationSettings, load_class_stats, parse_script
+from bci_valence.streams.lsl_source import LSLSource
+from bci_valence.streams.factory import open_source
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -48,7 +42,7 @@ def test_packaged_stats() -> None:
 
 def test_stats_match_builder(faced_root) -> None:
     """The committed JSON is exactly what offline/simulator_stats.py computes from FACED."""
-    from bci_valence.faced import load_faced
+    from bci_valence.io.faced import load_faced
     from offline.simulator_stats import compute_stats
 
     st = load_class_stats()

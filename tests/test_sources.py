@@ -10,19 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bci_valence.recordings import RecordingError, read_recording
-from bci_valence.sources import (
-    ArraySource,
-    BrainFlowSource,
-    Chunk,
-    LSLSource,
-    Source,
-    SourceError,
-    SourceSpec,
-    SourceSpecError,
-    open_source,
-    parse_source_spec,
-)
+from bci_valence.io.recordings import RecordingError, read_recording
+from bci_valence.streams.array_source import ArraySource
+from bci_valence.streams.brainflow_source import BrainFlowSource
+from bci_valence.streams.base import Chunk, Source
+from bci_valence.streams.lsl_source import LSLSource
+from bci_valence.streams.spec import SourceError, SourceSpec, SourceSpecError, parse_source_spec
+from bci_valence.streams.factory import open_source
 from tests.test_recordings import crafted_xdf
 
 pytestmark = pytest.mark.timeout(60)
@@ -261,7 +255,7 @@ def test_lsl_no_sample_lost_32ch_1000hz() -> None:
 
 def test_lsl_reconnects_when_stream_returns(tmp_path: Path) -> None:
     """A player killed mid-run and restarted is recovered: connected False, then True."""
-    from bci_valence.players import XDFPlayer
+    from bci_valence.streams.players import XDFPlayer
 
     path, _ = crafted_xdf(tmp_path, gap=False)
     rec = read_recording(path)

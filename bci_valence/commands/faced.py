@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from bci_valence import faced
+    from ..io import faced
 
     console = Console()
     try:

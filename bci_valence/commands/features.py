@@ -47,9 +47,14 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from scipy.signal import resample_poly
 
-    from ..features import FeatureSettings, de_sequence
-    from ..montage import ChannelMappingError, map_channels, resolve_channel_labels
-    from ..recordings import RecordingError, read_recording
+    from ..io.recordings import RecordingError, read_recording
+    from ..signal.de import de_sequence
+    from ..signal.filter_design import FeatureSettings
+    from ..signal.montage import (
+        ChannelMappingError,
+        map_channels,
+        resolve_channel_labels,
+    )
 
     if args.workers < 1:
         print(f"error: --workers must be at least 1, got {args.workers}")

@@ -40,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
     """Open the file as a source and run the session; returns the exit code."""
     from pathlib import Path
 
-    from bci_valence.recordings import XDF_SUFFIXES, RecordingError
-    from bci_valence.sources import SourceSpecError, open_source
+    from ..io.recordings import XDF_SUFFIXES, RecordingError
+    from ..streams.factory import open_source
+    from ..streams.spec import SourceSpecError
 
     speed = str(args.speed).strip().lower()
     if speed not in ("max", "inf"):

@@ -40,7 +40,7 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
 
 def settings_from_args(args: argparse.Namespace):
     """:class:`~bci_valence.pipeline.PipelineSettings` from the parsed options."""
-    from bci_valence.pipeline import PipelineSettings
+    from ..online.settings import PipelineSettings
 
     return PipelineSettings(
         hop_s=args.hop,
@@ -84,8 +84,9 @@ def _error(msg: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Open the sources and run the session; returns the exit code."""
-    from bci_valence.recordings import RecordingError
-    from bci_valence.sources import SourceSpecError, open_source
+    from ..io.recordings import RecordingError
+    from ..streams.factory import open_source
+    from ..streams.spec import SourceSpecError
 
     try:
         settings = settings_from_args(args)
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 def _status_table(pipe: Any, last: dict) -> Any:
     from rich.table import Table
 
-    from bci_valence.quality import flag_names
+    from ..signal.quality import flag_names
 
     t = Table(box=None, pad_edge=False)
     for col in ("stream", "state", "Hz", "ch (real/interp)", "samples", "lost", "gaps",
@@ -162,11 +163,12 @@ def run_session(
     from rich.console import Console
     from rich.live import Live
 
-    from bci_valence.bundle import BundleError
-    from bci_valence.montage import ChannelMappingError
-    from bci_valence.outlets import CsvLog, ValenceOutlet
-    from bci_valence.pipeline import Pipeline, QualityFlag
-    from bci_valence.recorder import RawMirror, XdfRecorder, lsl_stream_key
+    from ..model.bundle import BundleError
+    from ..online.pipeline import Pipeline
+    from ..signal.montage import ChannelMappingError
+    from ..signal.quality import QualityFlag
+    from ..streams.outlets import CsvLog, ValenceOutlet
+    from ..streams.recorder import RawMirror, XdfRecorder, lsl_stream_key
 
     console = Console(stderr=True)
     try:

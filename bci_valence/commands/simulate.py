@@ -48,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     """Stream until the duration elapses or Ctrl+C; returns the exit code."""
     import time
 
-    from bci_valence.simulate import SimulatedHeadset, SimulationSettings, parse_script
+    from ..streams.simulator import (
+        SimulatedHeadset,
+        SimulationSettings,
+        parse_script,
+    )
 
     try:
         settings = SimulationSettings(

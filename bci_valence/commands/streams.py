@@ -33,7 +33,7 @@ def _details(sinfo) -> tuple[str, bool]:
     """(first channel labels, simulated) of a stream, opening it briefly."""
     from mne_lsl.lsl import StreamInlet
 
-    from bci_valence.sources import _is_simulated
+    from ..streams.lsl_source import is_simulated
 
     inlet = StreamInlet(sinfo)
     try:
@@ -41,7 +41,7 @@ def _details(sinfo) -> tuple[str, bool]:
         full = inlet.get_sinfo(timeout=2.0)
         names = [n for n in (full.get_channel_names() or []) if n]
         labels = ", ".join(names[:6]) + (" ..." if len(names) > 6 else "")
-        return labels or "(no labels)", _is_simulated(full)
+        return labels or "(no labels)", is_simulated(full)
     except Exception as err:  # noqa: BLE001
         return f"(unreadable: {err})", False
     finally:

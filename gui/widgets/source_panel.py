@@ -264,7 +264,7 @@ class SourcePanel(QtWidgets.QWidget):
         """Show ``spec`` in the matching page (unrecognised specs go to the Spec page)."""
         spec = (spec or "").strip()
         try:
-            from bci_valence.sources import parse_source_spec
+            from bci_valence.streams.spec import parse_source_spec
 
             parsed = parse_source_spec(spec)
         except Exception:  # noqa: BLE001 - keep it as a custom spec

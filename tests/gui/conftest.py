@@ -15,9 +15,9 @@ def _build_small_bundle(folder: Path) -> Path:
     """A random but well-formed bundle (projection + one small classifier)."""
     import torch
 
-    from bci_valence.bundle import BundleConfig, ModelBundle
-    from bci_valence.faced import EMOTION_CLASSES
-    from bci_valence.models import ClassifierSettings, DEClassifier, LinearProjection
+    from bci_valence.model.bundle import BundleConfig, ModelBundle
+    from bci_valence.constants import EMOTION_CLASSES
+    from bci_valence.model.networks import ClassifierSettings, DEClassifier, LinearProjection
 
     torch.manual_seed(0)
     projection = LinearProjection()
@@ -39,7 +39,7 @@ def _build_small_bundle(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def bundle_path(tmp_path_factory) -> str:
     """The shipped default bundle ("" = default) or, while none is shipped, a small one."""
-    from bci_valence.bundle import ModelBundle
+    from bci_valence.model.bundle import ModelBundle
 
     try:
         ModelBundle.load(None)

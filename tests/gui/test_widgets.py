@@ -9,7 +9,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def test_projection_and_grid_are_linear_and_exact():
-    from bci_valence.montage import FACED_CHANNELS
+    from bci_valence.constants import FACED_CHANNELS
     from gui.topo_geometry import faced_positions_2d, interpolation_grid
 
     xy = faced_positions_2d()
@@ -31,7 +31,7 @@ def test_projection_and_grid_are_linear_and_exact():
 
 
 def test_topomap_panel_draws_and_marks_channels(qtbot):
-    from bci_valence.montage import FACED_CHANNELS
+    from bci_valence.constants import FACED_CHANNELS
     from gui.topo_geometry import faced_positions_2d
     from gui.widgets.topomap import TopomapPanel
 

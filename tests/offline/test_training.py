@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bci_valence.bundle import ModelBundle
-from bci_valence.normalization import RunningStandardizer
+from bci_valence.model.bundle import ModelBundle
+from bci_valence.signal.normalization import RunningStandardizer
 from offline import training as T
 
 TRAIN = list(range(0, 20))
@@ -36,7 +36,7 @@ def trained(faced_root: Path, tmp_path_factory) -> tuple[Path, dict]:
 
 
 def test_default_architecture_is_the_models_own():
-    from bci_valence.models import ClassifierSettings
+    from bci_valence.model.networks import ClassifierSettings
 
     model = ClassifierSettings()
     recipe = T.TrainSettings()

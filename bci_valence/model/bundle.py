@@ -17,7 +17,7 @@ name and shape, and raises :class:`BundleError` naming the file and tensor on a
 mismatch.
 
 Inputs are DE features standardized per subject/session (z-score per channel × band
-from the subject's own unlabeled data; online: :class:`~bci_valence.normalization.RunningStandardizer`
+from the subject's own unlabeled data; online: :class:`~bci_valence.signal.normalization.RunningStandardizer`
 over a calibration period), channels in :attr:`BundleConfig.channels` order.
 
 Example
@@ -35,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..constants import EMOTION_CLASSES, FACED_BANDS, FACED_CHANNELS
+from ..device import resolve_device
 
 __all__ = [
     "BUNDLE_FORMAT_VERSION",
@@ -61,7 +64,7 @@ class BundleError(ValueError):
 
 def default_bundle_path() -> Path:
     """The bundle shipped with the package (``bci_valence/data/default_bundle``)."""
-    return Path(__file__).resolve().parent / "data" / "default_bundle"
+    return Path(__file__).resolve().parents[1] / "data" / "default_bundle"
 
 
 def library_versions() -> dict[str, str]:
@@ -70,7 +73,7 @@ def library_versions() -> dict[str, str]:
 
     out = {"python": platform.python_version(), "numpy": np.__version__}
     try:
-        from . import __version__
+        from .. import __version__
 
         out["bci_valence"] = __version__
     except ImportError:  # pragma: no cover
@@ -82,29 +85,6 @@ def library_versions() -> dict[str, str]:
         except ImportError:  # pragma: no cover
             pass
     return out
-
-
-def _default_channels() -> tuple[str, ...]:
-    from .montage import FACED_CHANNELS
-
-    return tuple(FACED_CHANNELS)
-
-
-def _default_bands() -> dict[str, tuple[float, float]]:
-    return {
-        "delta": (1.0, 4.0),
-        "theta": (4.0, 8.0),
-        "alpha": (8.0, 14.0),
-        "beta": (14.0, 30.0),
-        "gamma": (30.0, 47.0),
-    }
-
-
-def _default_classes() -> tuple[str, ...]:
-    return (
-        "anger", "disgust", "fear", "sadness", "neutral",
-        "amusement", "inspiration", "joy", "tenderness",
-    )
 
 
 @dataclass(frozen=True)
@@ -140,7 +120,7 @@ class BundleConfig:
     projection : dict
         How the projection was fitted (ridge alpha, input, subjects).
     classifier : dict or None
-        :class:`~bci_valence.models.ClassifierSettings` as a dict; None = no classifier.
+        :class:`~bci_valence.model.networks.ClassifierSettings` as a dict; None = no classifier.
     n_members : int
         Number of ensemble members (0 = projection only).
     training : dict
@@ -154,8 +134,8 @@ class BundleConfig:
     """
 
     format_version: int = BUNDLE_FORMAT_VERSION
-    channels: tuple[str, ...] = field(default_factory=_default_channels)
-    bands: dict[str, tuple[float, float]] = field(default_factory=_default_bands)
+    channels: tuple[str, ...] = field(default_factory=lambda: tuple(FACED_CHANNELS))
+    bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(FACED_BANDS))
     sfreq: float = 250.0
     window_s: float = 1.0
     sequence_seconds: int = 10
@@ -169,7 +149,7 @@ class BundleConfig:
             "the subject's own unlabeled 1-s DE vectors (online: a calibration period)",
         }
     )
-    class_names: tuple[str, ...] = field(default_factory=_default_classes)
+    class_names: tuple[str, ...] = field(default_factory=lambda: tuple(EMOTION_CLASSES))
     class_coordinates: dict[str, float] = field(default_factory=dict)
     axis: dict[str, Any] = field(default_factory=dict)
     projection: dict[str, Any] = field(default_factory=dict)
@@ -265,20 +245,12 @@ class BundleConfig:
             raise BundleError(f"{source}: sequence_seconds and valence_average must be >= 1")
 
     def classifier_settings(self):
-        """The members' :class:`~bci_valence.models.ClassifierSettings` (None if none)."""
-        from .models import ClassifierSettings
+        """The members' :class:`~bci_valence.model.networks.ClassifierSettings` (None if none)."""
+        from .networks import ClassifierSettings
 
         if self.classifier is None:
             return None
         return ClassifierSettings.from_dict(self.classifier)
-
-
-def _resolve_device(device: Any = None):
-    import torch
-
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _check_state(
@@ -307,8 +279,8 @@ class ModelBundle:
     Parameters
     ----------
     config : BundleConfig
-    projection : bci_valence.models.LinearProjection
-    members : list of bci_valence.models.DEClassifier
+    projection : bci_valence.model.networks.LinearProjection
+    members : list of bci_valence.model.networks.DEClassifier
     path : Path or None
         Folder it was loaded from.
     """
@@ -346,7 +318,7 @@ class ModelBundle:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        from .models import DEClassifier, LinearProjection
+        from .networks import DEClassifier, LinearProjection
 
         folder = Path(path) if path is not None else default_bundle_path()
         if not folder.is_dir():
@@ -438,7 +410,7 @@ class ModelBundle:
 
     def to(self, device: Any = None) -> ModelBundle:
         """Move the ensemble to ``device`` (None/"auto" = CUDA when available); returns self."""
-        dev = _resolve_device(device)
+        dev = resolve_device(device)
         self.projection.to(dev)
         for member in self.members:
             member.to(dev)
@@ -556,7 +528,7 @@ def _stack_members(members: list) -> Any:
     Members trained later (``save`` after training) stay the source of truth; the fused
     copy is rebuilt whenever a bundle is constructed.
     """
-    from .models import DEClassifier, StackedEnsemble
+    from .networks import DEClassifier, StackedEnsemble
 
     if len(members) < 2 or not all(type(m) is DEClassifier for m in members):
         return None

@@ -16,132 +16,21 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import torch
 
-#: FACED's bands (Hz), in the release's order.
-FACED_BANDS: dict[str, tuple[float, float]] = {
-    "delta": (1.0, 4.0),
-    "theta": (4.0, 8.0),
-    "alpha": (8.0, 14.0),
-    "beta": (14.0, 30.0),
-    "gamma": (30.0, 47.0),
-}
-BAND_NAMES: tuple[str, ...] = tuple(FACED_BANDS)
+from ..device import resolve_device
+from .filter_design import (
+    CPU_BLOCK_FFT,
+    FeatureSettings,
+    design_band_filters,
+    fast_length,
+)
 
 _LOG_2PIE = math.log(2.0 * math.pi * math.e)
-#: FFT length of one block of :meth:`BandFilterBank.continuous_de` on CPU (overlap-save):
-#: measured fastest per useful sample here, 2048 wastes more on context, 8192 falls
-#: out of cache.
-CPU_BLOCK_FFT = 4096
 
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` → CUDA when present, else CPU; anything else as given."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-@dataclass(frozen=True)
-class FeatureSettings:
-    """Settings of the band-feature extractor.
-
-    Parameters
-    ----------
-    sfreq : float
-        Sampling rate of the signal (Hz).
-    window_s : float
-        Length of one DE window (s); FACED uses 1 s.
-    bands : dict
-        Band name → (low, high) edges in Hz.
-    method : {"fir", "fft"}
-        ``"fir"`` follows the release's definition (band-pass, then variance);
-        ``"fft"`` sums the periodogram of the window over each band.
-    device : str
-        ``"auto"``, ``"cpu"``, ``"cuda"``...
-    """
-
-    sfreq: float = 250.0
-    window_s: float = 1.0
-    bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(FACED_BANDS))
-    method: str = "fir"
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.method not in ("fir", "fft"):
-            raise ValueError(f"method must be 'fir' or 'fft', got {self.method!r}")
-        if self.sfreq <= 0 or self.window_s <= 0:
-            raise ValueError(f"sfreq and window_s must be positive, got {self.sfreq}, {self.window_s}")
-        nyquist = self.sfreq / 2.0
-        for name, (low, high) in self.bands.items():
-            if not 0 < low < high < nyquist:
-                raise ValueError(
-                    f"band {name!r} ({low}-{high} Hz) must satisfy 0 < low < high < "
-                    f"Nyquist ({nyquist} Hz)"
-                )
-
-    @property
-    def window_samples(self) -> int:
-        """Samples in one DE window."""
-        return int(round(self.window_s * self.sfreq))
-
-
-def design_band_filters(settings: FeatureSettings) -> np.ndarray:
-    """Zero-phase FIR taps per band (cached per rate and bands); see :func:`_design`."""
-    bands = tuple((float(low), float(high)) for low, high in settings.bands.values())
-    return _design(float(settings.sfreq), bands).copy()
-
-
-@lru_cache(maxsize=16)
-def _design(sfreq: float, bands: tuple[tuple[float, float], ...]) -> np.ndarray:
-    """Zero-phase FIR taps per band, centred and zero-padded to one odd length.
-
-    Uses :func:`mne.filter.create_filter` with MNE's default (firwin, Hamming window,
-    automatic transition bands and length), i.e. the filter ``mne.filter.filter_data``
-    applies with ``method="fir", phase="zero"``.
-
-    Returns
-    -------
-    ndarray, shape (n_bands, n_taps)
-    """
-    import mne
-
-    taps = [
-        mne.filter.create_filter(
-            None, sfreq, low, high, method="fir", phase="zero",
-            fir_design="firwin", verbose="error",
-        )
-        for low, high in bands
-    ]  # fmt: skip
-    length = max(len(h) for h in taps)
-    bank = np.zeros((len(taps), length))
-    for row, h in enumerate(taps):
-        offset = (length - len(h)) // 2
-        bank[row, offset : offset + len(h)] = h
-    return bank
-
-
-def _fast_length(n: int) -> int:
-    """Smallest multiple of 8 ≥ n with no prime factor above 5 (fast real FFT sizes).
-
-    Odd sizes, 5-smooth or not, run 3-4 times slower per sample in torch's CPU real FFTs
-    here (3375: 7 ns/sample, 3456: 2 ns, 4000: 1.4 ns), hence the factor 8.
-    """
-    n = max(8, -(-n // 8) * 8)
-    while True:
-        m = n
-        for p in (2, 3, 5):
-            while m % p == 0:
-                m //= p
-        if m == 1:
-            return n
-        n += 8
+__all__ = ["BandFilterBank", "de_sequence", "population_variance", "variance_to_de"]
 
 
 class BandFilterBank:
@@ -218,7 +107,7 @@ class BandFilterBank:
         if self.settings.method == "fft":
             power = torch.fft.rfft(x - x.mean(-1, keepdim=True), dim=-1).abs().square()
             return power.to(self._band_weights.dtype) @ self._band_weights.T
-        return _population_variance(self._filter_valid(x, reuse=True))
+        return population_variance(self._filter_valid(x, reuse=True))
 
     def _response(self, n_fft: int) -> torch.Tensor:
         """The bands' frequency responses for an FFT of ``n_fft`` points, divided by
@@ -255,7 +144,7 @@ class BandFilterBank:
         measured as long as the FFTs themselves.
         """
         n_times = x.shape[-1]
-        n_fft = _fast_length(n_times)
+        n_fft = fast_length(n_times)
         if not reuse or self.device.type != "cpu":
             spectrum = torch.fft.rfft(x.to(torch.float32), n=n_fft, dim=-1)
             product = spectrum.unsqueeze(-2) * self._response(n_fft)
@@ -346,7 +235,7 @@ class BandFilterBank:
                 windows = valid[..., : count * hop_samples].unflatten(-1, (count, hop_samples))
             else:
                 windows = valid.unfold(-1, self.window_samples, hop_samples)  # (ch, band, n, W)
-            out.append(variance_to_de(_population_variance(windows)).permute(2, 0, 1))
+            out.append(variance_to_de(population_variance(windows)).permute(2, 0, 1))
         return out[0] if len(out) == 1 else torch.cat(out)
 
     __call__ = band_variance
@@ -373,7 +262,7 @@ class BandFilterBank:
         return data.unfold(-1, self.n_input, hop_samples).transpose(0, 1)
 
 
-def _population_variance(x: torch.Tensor) -> torch.Tensor:
+def population_variance(x: torch.Tensor) -> torch.Tensor:
     """Variance over the last axis (ddof=0) as E[x²] - E[x]², in two reading passes.
 
     About 2.5 times as fast on CPU as the centred form (no centred copy), and an order
@@ -465,164 +354,3 @@ def de_sequence(
                     bar.update(count)
     window_start = np.arange(n_windows) * hop + bank.context_samples // 2
     return out, window_start
-
-
-class StreamingBandVariance:
-    """Band variance of the newest window of continuous streams, filtering each sample once.
-
-    Online, consecutive windows overlap (a 0.25-s hop keeps 3/4 of the 1-s window), and
-    the zero-phase filter's output at a sample depends only on the signal around it, so
-    the band-passed samples of the previous windows stay valid. This keeps them and
-    filters only the samples new since the last window of each stream: about 63 outputs
-    per band at 250 Hz, done as one matrix product per band with the band's own FIR
-    length (a Toeplitz matrix of its taps), instead of five inverse FFTs of the whole
-    context + window. The values are those of :meth:`BandFilterBank.band_variance` on
-    the same input (the same taps, summed directly instead of through FFTs).
-
-    CPU only (numpy BLAS): on a GPU the batched FFT of whole windows is the better fit.
-
-    Parameters
-    ----------
-    settings : FeatureSettings
-        Rate, window and bands (``method="fir"``).
-    n_channels : int
-        Channels of every stream.
-    """
-
-    def __init__(self, settings: FeatureSettings | None = None, n_channels: int = 32) -> None:
-        self.settings = settings or FeatureSettings()
-        if self.settings.method != "fir":
-            raise ValueError("StreamingBandVariance follows the release's FIR definition only")
-        bank = design_band_filters(self.settings)  # (n_bands, context + 1), centred
-        self.n_channels = int(n_channels)
-        self.window_samples = self.settings.window_samples
-        self.context_samples = bank.shape[1] - 1
-        self.n_input = self.context_samples + self.window_samples
-        self._taps: list[np.ndarray] = []
-        self._offsets: list[int] = []
-        for row in bank:
-            nonzero = np.flatnonzero(row)
-            first, last = int(nonzero[0]), int(nonzero[-1]) + 1
-            self._taps.append(row[first:last].astype(np.float32))
-            self._offsets.append(first)
-        self._toeplitz: dict[tuple[int, int], np.ndarray] = {}
-        self._state: dict[Any, _BandHistory] = {}
-
-    @property
-    def n_bands(self) -> int:
-        """Number of bands."""
-        return len(self._taps)
-
-    def _matrix(self, band: int, n_out: int) -> np.ndarray:
-        """``(n_out + n_taps - 1, n_out)`` matrix whose product filters ``n_out`` samples."""
-        key = (band, n_out)
-        if key not in self._toeplitz:
-            taps = self._taps[band]
-            width = n_out + len(taps) - 1
-            matrix = np.zeros((width, n_out), np.float32)
-            for i in range(n_out):
-                matrix[i : i + len(taps), i] = taps[::-1]
-            if len(self._toeplitz) > 64:
-                self._toeplitz.clear()
-            self._toeplitz[key] = matrix
-        return self._toeplitz[key]
-
-    def forget(self, stream: Any) -> None:
-        """Drop a stream's kept samples (it ended or restarts)."""
-        self._state.pop(stream, None)
-
-    def update(self, windows: Sequence[tuple[Any, np.ndarray, int, int]]) -> np.ndarray:
-        """Band variance of each stream's newest window.
-
-        Parameters
-        ----------
-        windows : sequence of (stream, data, end, segment)
-            ``stream``: any hashable key; ``data``: ``(n_channels, n_input)`` float
-            signal, the window with its filter context; ``end``: index one past the
-            newest sample of ``data`` in the stream's own count; ``segment``: changes
-            whenever the signal restarts (nothing is kept across it). A stream may
-            appear once per call.
-
-        Returns
-        -------
-        ndarray, shape (n_windows, n_channels, n_bands), float64
-        """
-        half = self.context_samples // 2
-        jobs: dict[int, list[tuple[int, np.ndarray, int]]] = {}
-        histories = []
-        seen: set = set()
-        for row, (stream, data, end, segment) in enumerate(windows):
-            data = np.asarray(data)
-            if data.shape != (self.n_channels, self.n_input):
-                raise ValueError(
-                    f"windows must be ({self.n_channels}, {self.n_input}), got {data.shape}"
-                )
-            if stream in seen:
-                raise ValueError(f"stream {stream!r} appears twice in one update")
-            seen.add(stream)
-            core_end = int(end) - half
-            hist = self._state.get(stream)
-            if hist is None or hist.segment != segment or not (
-                core_end - self.window_samples <= hist.next_index <= core_end
-            ):
-                hist = _BandHistory(
-                    self.n_bands, self.n_channels, self.window_samples, segment,
-                    next_index=core_end - self.window_samples,
-                )  # fmt: skip
-                self._state[stream] = hist
-            n_new = core_end - hist.next_index
-            # input offset in ``data`` of the first new output's filter support
-            first = hist.next_index - (int(end) - self.n_input) - half
-            if n_new:
-                jobs.setdefault(n_new, []).append((row, data, first))
-            histories.append((hist, n_new, core_end))
-        new: dict[int, list[np.ndarray]] = {}
-        for n_new, group in jobs.items():
-            for band, (taps, offset) in enumerate(zip(self._taps, self._offsets)):
-                width = n_new + len(taps) - 1
-                stacked = np.concatenate(
-                    [d[:, f + offset : f + offset + width] for _, d, f in group]
-                ).astype(np.float32, copy=False)
-                out = stacked @ self._matrix(band, n_new)  # (len(group)·C, n_new)
-                for k, (row, _, _) in enumerate(group):
-                    new.setdefault(row, [None] * self.n_bands)[band] = out[
-                        k * self.n_channels : (k + 1) * self.n_channels
-                    ]
-        result = np.empty((len(histories), self.n_channels, self.n_bands))
-        for row, (hist, n_new, core_end) in enumerate(histories):
-            if n_new:
-                hist.push(new[row])
-                hist.next_index = core_end
-            result[row] = hist.variance()
-        return result
-
-
-class _BandHistory:
-    """One stream's band-passed samples of its last window, ``(n_bands, n_channels, W)``.
-
-    A circular buffer: the variance does not depend on the samples' order.
-    """
-
-    def __init__(self, n_bands: int, n_channels: int, window: int, segment: int, next_index: int) -> None:
-        self.samples = np.zeros((n_bands, n_channels, window), np.float32)
-        self.segment = segment
-        self.next_index = next_index  # the stream's index of the next sample to filter
-        self._write = 0
-
-    def push(self, per_band: list[np.ndarray]) -> None:
-        window = self.samples.shape[-1]
-        n_new = min(per_band[0].shape[-1], window)
-        first = min(n_new, window - self._write)
-        for band, values in enumerate(per_band):
-            values = values[..., -n_new:]
-            self.samples[band, :, self._write : self._write + first] = values[..., :first]
-            self.samples[band, :, : n_new - first] = values[..., first:]
-        self._write = (self._write + n_new) % window
-
-    def variance(self) -> np.ndarray:
-        """Population variance over the window, ``(n_channels, n_bands)`` float64."""
-        x = self.samples
-        n = x.shape[-1]
-        mean = x.sum(axis=-1) / n
-        power = np.einsum("bci,bci->bc", x, x) / n
-        return np.maximum(power - mean * mean, 0.0).T.astype(np.float64)

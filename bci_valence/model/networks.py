@@ -1,7 +1,7 @@
 """Torch networks of the model bundle (inference side; training lives in ``offline``).
 
 Two models read standardized DE features (channels × bands, z-scored per subject or
-per calibrated session, see :mod:`bci_valence.normalization`):
+per calibrated session, see :mod:`bci_valence.signal.normalization`):
 
 * :class:`LinearProjection` — the EEG→V-axis projection: one linear map from a
   ``(32, 5)`` DE vector to a scalar valence coordinate.  It works on a single 1-s

@@ -23,15 +23,14 @@ True) until :meth:`stop`.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ._streaming import OutletThread
-from .recordings import Recording, read_recording
+from ..io.recordings import Recording, read_recording
+from ._outlet_thread import OutletThread, wait_for_consumer
 
 logger = logging.getLogger(__name__)
 
@@ -81,17 +80,6 @@ def _marker_offsets(recording: Recording, offsets: np.ndarray) -> list[tuple[flo
         out.append((pos, label))
     out.sort(key=lambda m: m[0])
     return out
-
-
-def _wait_for_consumer(outlet: Any, timeout: float, stop: threading.Event) -> bool:
-    """Wait up to ``timeout`` s for an inlet on ``outlet`` (False on timeout/stop)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while timeout > 0 and not stop.is_set() and time.monotonic() < deadline:
-        if outlet.wait_for_consumers(timeout=0.1):
-            return True
-    return False
 
 
 class XDFPlayer(OutletThread):
@@ -197,7 +185,7 @@ class XDFPlayer(OutletThread):
         offsets = self.offsets
         n = offsets.size
         speed = self.speed
-        _wait_for_consumer(self._outlet, self.wait_for_consumer, self._stop)
+        wait_for_consumer(self._outlet, self.wait_for_consumer, self._stop)
         t0 = local_clock() + 0.05
         pos = 0
         mpos = 0

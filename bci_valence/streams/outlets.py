@@ -2,7 +2,7 @@
 
 :class:`ValenceOutlet` publishes one stream per EEG stream, named ``bci_valence``,
 type ``Valence``, with 11 float32 channels: ``valence``, ``p_<class>`` × 9 and
-``quality`` (the :class:`~bci_valence.quality.QualityFlag` bitmask as a number).
+``quality`` (the :class:`~bci_valence.signal.quality.QualityFlag` bitmask as a number).
 Every sample carries the step's source timestamp, so it lines up with the EEG in
 any LSL recording. Probabilities are NaN until the classifier has 10 s of DE.
 
@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .quality import flag_names
+from ..signal.quality import flag_names
 
 __all__ = [
     "OutletSettings",

@@ -20,6 +20,16 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from ..constants import (
+    CLIP_LABELS,
+    CLIP_MEAN_VALENCE,
+    CLIP_VALENCE_GROUP,
+    EMOTION_CLASSES,
+    FACED_BANDS,
+    FACED_CHANNELS,
+    N_CLIPS,
+)
+
 __all__ = [
     "CLIP_LABELS",
     "CLIP_MEAN_VALENCE",
@@ -46,40 +56,8 @@ __all__ = [
     "ratings_path",
 ]
 
-#: The nine emotion classes, in label order.
-EMOTION_CLASSES: tuple[str, ...] = (
-    "anger",
-    "disgust",
-    "fear",
-    "sadness",
-    "neutral",
-    "amusement",
-    "inspiration",
-    "joy",
-    "tenderness",
-)
-
-N_CLIPS = 28
-
 #: Expected shape of one subject's DE array: (clip, channel, second, band).
-DE_SHAPE: tuple[int, int, int, int] = (N_CLIPS, 32, 30, 5)
-
-_CLIPS_PER_CLASS = (3, 3, 3, 3, 4, 3, 3, 3, 3)
-
-#: Emotion label (index into :data:`EMOTION_CLASSES`) of each clip, clip 1 first.
-CLIP_LABELS: np.ndarray = np.repeat(np.arange(len(EMOTION_CLASSES)), _CLIPS_PER_CLASS)
-
-#: Valence group of each clip: -1 negative (1-12), 0 neutral (13-16), +1 positive (17-28).
-CLIP_VALENCE_GROUP: np.ndarray = np.repeat(np.array([-1, 0, 1]), (12, 4, 12))
-
-#: Mean rated valence (0-7) per clip over the release's 123 subjects (data README).
-CLIP_MEAN_VALENCE: np.ndarray = np.array(
-    [
-        2.00, 1.51, 1.60, 1.64, 1.71, 1.57, 1.65, 1.48, 1.57, 1.57, 1.96, 2.05,
-        3.05, 3.24, 3.33, 3.09,
-        4.04, 4.22, 4.42, 5.23, 4.93, 4.21, 4.39, 4.43, 4.30, 4.42, 4.25, 4.62,
-    ]
-)  # fmt: skip
+DE_SHAPE: tuple[int, int, int, int] = (N_CLIPS, len(FACED_CHANNELS), 30, len(FACED_BANDS))
 
 #: The 12 rating items of ``After_remark(k).score``, in file order (each 0-7).
 RATING_ITEMS: tuple[str, ...] = (

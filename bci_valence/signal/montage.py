@@ -17,13 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-#: The FACED release's channel order (its ``FP1 … A1`` written in MNE's case).
-#: A2 and A1 are the right and left mastoids.
-FACED_CHANNELS: tuple[str, ...] = (
-    "Fp1", "Fp2", "Fz", "F3", "F4", "F7", "F8", "FC1", "FC2", "FC5", "FC6",
-    "Cz", "C3", "C4", "T7", "T8", "CP1", "CP2", "CP5", "CP6", "Pz", "P3", "P4",
-    "P7", "P8", "PO3", "PO4", "Oz", "O1", "O2", "A2", "A1",
-)  # fmt: skip
+from ..constants import FACED_CHANNELS
 
 #: The MNE template whose positions place every electrode name we accept.
 POSITION_TEMPLATE = "colin27_1005"

@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._streaming import OutletThread
+from ._outlet_thread import OutletThread, wait_for_consumer
 
 if TYPE_CHECKING:
-    from .sources import SourceSpec
+    from .spec import SourceSpec
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def parse_script(text: str | None) -> tuple[tuple[str, float], ...]:
     """
     if text is None or not text.strip():
         return DEFAULT_SCRIPT
-    from .faced import EMOTION_CLASSES
+    from ..constants import EMOTION_CLASSES
 
     out = []
     for item in text.split(","):
@@ -390,9 +390,8 @@ class SimulatedHeadset(OutletThread):
         period = 1.0 / s.sfreq
         total_s = s.duration if s.duration is not None else (None if s.loop else float(synth.cycle_seconds))
         total_n = None if total_s is None else int(round(total_s * s.sfreq))
-        from .players import _wait_for_consumer
 
-        _wait_for_consumer(self._outlet, s.wait_for_consumer, self._stop)
+        wait_for_consumer(self._outlet, s.wait_for_consumer, self._stop)
         t0 = local_clock() + 0.05
         pending = np.zeros((synth.n_ch, 0), dtype=np.float32)
         sent = 0

@@ -87,3 +87,14 @@ class OutletThread:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def wait_for_consumer(outlet: Any, timeout: float, stop: threading.Event) -> bool:
+    """Wait up to ``timeout`` s for an inlet on ``outlet`` (False on timeout/stop)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while timeout > 0 and not stop.is_set() and time.monotonic() < deadline:
+        if outlet.wait_for_consumers(timeout=0.1):
+            return True
+    return False

@@ -1,0 +1,637 @@
+"""The online pipeline: EEG streams in, valence and emotion probabilities out.
+
+Per stream (:class:`StreamProcessor`, pure state machine on arrays)::
+
+    chunk (source channels, source rate, LSL timestamps)
+      -> RingBuffer (raw, timestamps, gap detection)
+      -> Resampler (to the bundle's 250 Hz) -> CausalFilter (band-pass + notch)
+      -> montage mapping (32 FACED channels, interpolation) -> common average reference
+      -> processed RingBuffer -> due windows (context + 1 s, every ``hop_s``)
+
+Across streams (:class:`Pipeline`): every due window of every stream goes to the
+device in one batched :class:`~bci_valence.features.BandFilterBank` call; each
+stream's :class:`~bci_valence.signal.normalization.RunningStandardizer` z-scores the DE
+(bad windows are kept out of the statistics); the bundle projects every step on the
+valence axis (one batched call) and, once ``sequence_seconds`` of DE exist, predicts
+the nine class probabilities from the DE vectors spaced 1 s apart ending at the step
+(one batched call).
+
+The GUI runs a :class:`Pipeline` in a worker thread::
+
+    pipe = Pipeline([source], bundle, PipelineSettings(notch_hz=60))
+    pipe.start()
+    while running:
+        for step in pipe.poll():   # non-blocking; does the work
+            ...
+        data, times, names = pipe.latest_raw(5.0)
+        status = pipe.status()     # list[StreamStatus]
+    pipe.stop()
+
+:func:`~bci_valence.online.replay.run_offline` feeds a whole recording through the very same processors.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..constants import FACED_CHANNELS
+from ..signal.quality import BAD_FLAGS, QualityFlag
+
+log = logging.getLogger(__name__)
+from .markers import marker_to_class, normalize_markers
+from .processor import StreamProcessor
+from .settings import PipelineSettings
+from .steps import DueWindow, StreamStatus, ValenceStep
+from .tuning import tune_malloc
+
+__all__ = ["Pipeline", "QualityFlag"]
+
+
+# --------------------------------------------------------------------------- pipeline
+class _StreamState:
+    """Everything the pipeline holds for one source."""
+
+    def __init__(self, source: Any, name: str) -> None:
+        self.source = source
+        self.name = name
+        self.proc: StreamProcessor | None = None
+        self.cal_path: Path | None = None
+        self.standardizer = None
+        self.calibrated = False
+        self.good_windows = 0
+        self.de_history: deque[tuple[int, int, np.ndarray]] = deque()  # (segment, end, de)
+        self.z_history: deque[tuple[int, int, np.ndarray]] = deque()
+        self.connected = False
+        self.started = False
+        self.lost = False
+        self.last_data_wall: float | None = None
+        self.reconnects = 0
+        self.steps = 0
+        self.markers: list[tuple[float, str]] = []
+        self.message = ""
+        self.simulated = bool(getattr(source, "simulated", False))
+        self.last_timestamp: float | None = None
+
+
+class Pipeline:
+    """Many streams in, :class:`ValenceStep` s out; all device work batched.
+
+    Parameters
+    ----------
+    sources : Source | sequence of Source
+        Objects with ``start()``, non-blocking ``read() -> Chunk | None``,
+        ``read_markers()``, ``stop()``, ``connected``, ``ch_names``, ``sfreq``,
+        ``simulated`` (see :mod:`bci_valence.sources`).
+    bundle : ModelBundle | str | Path | None
+        The model bundle, a path to one, or None for the shipped default.
+    settings : PipelineSettings
+    names : sequence of str | None
+        Stream names (default: the sources' ``name`` attribute, else ``stream<i>``).
+    """
+
+    def __init__(
+        self,
+        sources: Any,
+        bundle: Any = None,
+        settings: PipelineSettings | None = None,
+        names: Sequence[str] | None = None,
+    ) -> None:
+        from ..device import resolve_device
+        from ..signal.de import BandFilterBank
+        from ..signal.filter_design import FeatureSettings
+        from ..signal.streaming_de import StreamingBandVariance
+
+        if not isinstance(sources, (list, tuple)):
+            sources = [sources]
+        self.settings = settings or PipelineSettings()
+        if bundle is None or isinstance(bundle, (str, Path)):
+            from ..model.bundle import ModelBundle
+
+            bundle = ModelBundle.load(bundle)
+        self.bundle = bundle
+        self.device = resolve_device(self.settings.device)
+        if self.settings.tune_malloc:
+            tune_malloc()
+        if self.device.type == "cpu" and self.settings.torch_threads:
+            import torch
+            from threadpoolctl import threadpool_limits
+
+            torch.set_num_threads(int(self.settings.torch_threads))
+            # numpy's BLAS too (the CPU ensemble's products): its spinning worker
+            # threads otherwise fight the stream's own threads for the cores.
+            threadpool_limits(int(self.settings.torch_threads), user_api="blas")
+        if hasattr(bundle, "to"):
+            try:
+                bundle.to(self.device)
+            except Exception as err:  # pragma: no cover - depends on bundle
+                log.warning("bundle.to(%s) failed (%s); running it where it is", self.device, err)
+        cfg = bundle.config
+        self.class_names: tuple[str, ...] = tuple(cfg.class_names)
+        self.target_channels: tuple[str, ...] = tuple(getattr(cfg, "channels", None) or FACED_CHANNELS)
+        self.target_sfreq = float(getattr(cfg, "sfreq", 250.0) or 250.0)
+        self.sequence_len = int(round(float(getattr(cfg, "sequence_seconds", 10) or 10)))
+        self.sequence_spacing = float(getattr(cfg, "sequence_spacing_s", 1.0) or 1.0)
+        va = self.settings.valence_average
+        if va is None:
+            va = int(getattr(cfg, "valence_average", 1) or 1)
+        self.valence_average = max(1, int(va))
+        bands = getattr(cfg, "bands", None)
+        self.has_classifier = bool(getattr(bundle, "has_classifier", True))
+        self.bank = BandFilterBank(
+            FeatureSettings(
+                sfreq=self.target_sfreq,
+                window_s=1.0,
+                method=self.settings.feature_method,
+                device=str(self.device),
+                **({"bands": {k: tuple(v) for k, v in dict(bands).items()}} if bands else {}),
+            )
+        )
+        # On CPU the FIR DE of consecutive windows filters each new sample once
+        # (StreamingBandVariance); elsewhere whole windows go to the batched FFT.
+        self.streaming = (
+            StreamingBandVariance(self.bank.settings, len(self.target_channels))
+            if self.settings.incremental_de
+            and self.device.type == "cpu"
+            and self.bank.settings.method == "fir"
+            else None
+        )
+        n_bands = self.bank.n_bands
+        self.feature_shape = (len(self.target_channels), n_bands)
+        self._auto_names = names is None
+        if names is None:
+            names = [str(getattr(s, "name", None) or f"stream{i}") for i, s in enumerate(sources)]
+        self.streams = [_StreamState(s, n) for s, n in zip(sources, _unique(names))]
+        self._lock = threading.RLock()
+        self._running = False
+        self._chunk_listeners: list = []
+
+    def add_chunk_listener(self, fn) -> None:
+        """Call ``fn(stream_name, data, timestamps)`` with every raw chunk read."""
+        self._chunk_listeners.append(fn)
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        """Start every source and build its processor.
+
+        Raises
+        ------
+        bci_valence.signal.montage.ChannelMappingError
+            A stream's labels place fewer than ``min_channels`` model channels.
+        Exception
+            Whatever a source raises when it cannot start (``SourceError``: stream
+            not found, board not answering...). Sources already started are stopped.
+        """
+        with self._lock:
+            self._running = True
+            for st in self.streams:
+                try:
+                    self._try_start(st)
+                except Exception:
+                    self.stop()  # leave no source half-started
+                    raise
+            if self._auto_names:  # sources know their real names once started
+                names = [str(getattr(st.source, "name", "") or st.name) for st in self.streams]
+                for st, name in zip(self.streams, _unique(names)):
+                    st.name = name
+                    if st.proc is not None:
+                        st.proc.name = name
+
+    def _try_start(self, st: _StreamState) -> None:
+        """Start one source and build its processor; errors propagate (and name it)."""
+        if not st.started:
+            try:
+                st.source.start()
+            except Exception:
+                st.message = "could not start"
+                raise
+            st.started = True
+        st.simulated = bool(getattr(st.source, "simulated", False))  # known once started
+        if st.proc is None:
+            try:
+                self._build_processor(st)
+            except Exception:
+                st.source.stop()
+                st.started = False
+                raise
+        st.connected = bool(getattr(st.source, "connected", True))
+        st.last_data_wall = time.perf_counter()
+
+    def _build_processor(self, st: _StreamState) -> None:
+        from ..signal.normalization import RunningStandardizer
+
+        src = st.source
+        sfreq = float(getattr(src, "sfreq"))
+        names = list(getattr(src, "ch_names", None) or [])
+        n_ch = int(getattr(src, "n_channels", 0) or len(names))
+        if self.settings.channels:
+            from ..signal.montage import resolve_channel_labels
+
+            names = resolve_channel_labels(self.settings.channels, n_ch)
+        elif not names:
+            names = [""] * n_ch
+        if st.proc is not None and self.streaming is not None:
+            self.streaming.forget(st.proc)
+        st.proc = StreamProcessor(
+            st.name,
+            sfreq,
+            names,
+            self.settings,
+            self.target_channels,
+            self.target_sfreq,
+            self.bank.context_samples,
+            self.bank.window_samples,
+            unit=getattr(src, "unit", None),
+        )
+        cal = self.settings.calibration_file(str(getattr(src, "name", "") or st.name), len(self.streams))
+        st.cal_path = cal
+        if cal is not None and cal.exists():
+            st.standardizer = RunningStandardizer.load(cal)
+            if tuple(st.standardizer.shape) != self.feature_shape:
+                raise ValueError(
+                    f"calibration {cal} has shape {st.standardizer.shape}, expected {self.feature_shape}"
+                )
+            st.calibrated = True
+            log.info("stream %r: calibration loaded from %s", st.name, cal)
+        else:
+            st.standardizer = RunningStandardizer(self.feature_shape)
+            st.calibrated = False
+        log.info("stream %r: %s", st.name, st.proc.mapping.describe())
+
+    def stop(self) -> None:
+        """Stop every source (idempotent)."""
+        with self._lock:
+            self._running = False
+            for st in self.streams:
+                if st.started:
+                    try:
+                        st.source.stop()
+                    except Exception as err:  # pragma: no cover
+                        log.warning("stream %r: stop failed: %s", st.name, err)
+                    st.started = False
+
+    def __enter__(self) -> Pipeline:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ work
+    def poll(self) -> list[ValenceStep]:
+        """Read everything available, process it, return the new steps (non-blocking)."""
+        with self._lock:
+            pending: list[tuple[_StreamState, DueWindow]] = []
+            stale_steps: list[ValenceStep] = []
+            now = time.perf_counter()
+            for st in self.streams:
+                if st.proc is None or not st.started:
+                    continue  # not started (call start()) or stopped
+                got = self._read_stream(st, pending)
+                if got:
+                    st.last_data_wall = now
+                if bool(getattr(st.source, "finished", False)):
+                    st.connected = False
+                    st.message = "finished"
+                    continue
+                connected = bool(getattr(st.source, "connected", True))
+                silent = st.last_data_wall is not None and now - st.last_data_wall > self.settings.stale_after_s
+                if (not connected or silent) and not st.lost and not got:
+                    st.lost = True
+                    st.message = "stream lost; waiting for it to come back"
+                    log.warning("stream %r lost; waiting for it to come back", st.name)
+                    stale_steps.append(self._stale_step(st))
+                st.connected = connected and not st.lost
+            steps = self._compute(pending)
+            return stale_steps + steps
+
+    def _read_stream(self, st: _StreamState, pending: list) -> bool:
+        """Read one stream: at least one ``read()``, more while its share of
+        ``max_batch`` is not pending yet (every stream is read on every poll)."""
+        got = False
+        cap = max(4, self.settings.max_batch // max(1, len(self.streams)))
+        mine = 0
+        while mine < cap:
+            try:
+                chunk = st.source.read()
+            except Exception as err:
+                if not st.lost:
+                    log.warning("stream %r: read failed: %s", st.name, err)
+                break
+            if chunk is None:
+                break
+            data = np.asarray(chunk.data)
+            if data.ndim != 2 or data.shape[1] == 0:
+                continue
+            got = True
+            for fn in self._chunk_listeners:
+                fn(st.name, data, np.asarray(chunk.timestamps))
+            if st.lost:
+                st.lost = False
+                st.reconnects += 1
+                st.message = "stream back"
+                log.warning("stream %r is back", st.name)
+            for win in st.proc.push(data, chunk.timestamps):
+                pending.append((st, win))
+                mine += 1
+            st.last_timestamp = st.proc.raw.last_timestamp
+        try:
+            markers = st.source.read_markers()
+        except Exception:
+            markers = None
+        for ts, label in normalize_markers(markers):
+            st.markers.append((ts, label))
+        if len(st.markers) > 1000:
+            del st.markers[:-1000]
+        return got
+
+    def _stale_step(self, st: _StreamState) -> ValenceStep:
+        flags = QualityFlag.STALE | QualityFlag.GAP
+        if st.simulated:
+            flags |= QualityFlag.SIMULATED
+        return ValenceStep(
+            stream=st.name,
+            timestamp=float(st.last_timestamp if st.last_timestamp is not None else float("nan")),
+            valence=float("nan"),
+            probabilities=None,
+            de_z=np.full(self.feature_shape, np.nan, dtype=np.float32),
+            flags=int(flags),
+            calibration_progress=self._progress(st),
+            latency_ms=0.0,
+            true_label=None,
+        )
+
+    def _progress(self, st: _StreamState) -> float:
+        if st.calibrated:
+            return 1.0
+        if self.settings.calibration_s <= 0:
+            return 1.0
+        return min(1.0, st.good_windows * self.settings.hop_s / self.settings.calibration_s)
+
+    def _compute(self, pending: list[tuple[_StreamState, DueWindow]]) -> list[ValenceStep]:
+        steps: list[ValenceStep] = []
+        size = max(1, self.settings.max_batch)
+        for i in range(0, len(pending), size):
+            steps.extend(self._compute_batch(pending[i : i + size]))
+        return steps
+
+    def _compute_batch(self, pending: list[tuple[_StreamState, DueWindow]]) -> list[ValenceStep]:
+        if not pending:
+            return []
+
+        if self.streaming is not None:
+            de = self._streaming_de(pending)
+        else:
+            de = self._differential_entropy(np.stack([w.data for _, w in pending]))
+        n = len(pending)
+        de_z = np.empty_like(de)
+        flags = np.zeros(n, dtype=np.int64)
+        progress = np.zeros(n)
+        seq_rows: list[int] = []
+        seqs: list[np.ndarray] = []
+        vz = np.empty_like(de)
+        for i, (st, win) in enumerate(pending):
+            f = win.flags
+            if not np.isfinite(de[i]).all():
+                f |= QualityFlag.NONFINITE
+            std = st.standardizer
+            adapt = self.settings.calibration_s <= 0
+            if not st.calibrated and not (f & BAD_FLAGS):
+                std.update(de[i])
+                st.good_windows += 1
+                if not adapt and self._progress(st) >= 1.0:
+                    st.calibrated = True
+                    self._save_calibration(st)
+            if not st.calibrated and not adapt:
+                f |= QualityFlag.CALIBRATING
+            if st.simulated:
+                f |= QualityFlag.SIMULATED
+            z = std.transform(de[i])
+            z = np.where(np.isfinite(z), z, 0.0)
+            de_z[i] = z
+            flags[i] = int(f)
+            progress[i] = self._progress(st)
+            st.de_history.append((win.segment, win.end, de[i]))
+            st.z_history.append((win.segment, win.end, z))
+            horizon = int(math.ceil((self.sequence_len * self.sequence_spacing + 2) / self.settings.hop_s))
+            while len(st.de_history) > horizon:
+                st.de_history.popleft()
+            while len(st.z_history) > max(self.valence_average, 1):
+                st.z_history.popleft()
+            recent = [zz for seg, _, zz in st.z_history if seg == win.segment]
+            vz[i] = np.mean(recent[-self.valence_average :], axis=0)
+            seq = self._sequence(st, win) if self.has_classifier else None
+            if seq is not None:
+                seq_rows.append(i)
+                seqs.append(std.transform(seq))
+        valence = np.asarray(self.bundle.project(vz.astype(np.float32)), dtype=np.float64).reshape(n)
+        probs: dict[int, np.ndarray] = {}
+        if seqs:
+            seq_arr = np.nan_to_num(np.stack(seqs)).astype(np.float32)
+            p = np.asarray(self.bundle.predict_proba(seq_arr), dtype=np.float64)
+            for row, i in enumerate(seq_rows):
+                probs[i] = p[row]
+        done = time.perf_counter()
+        steps = []
+        for i, (st, win) in enumerate(pending):
+            st.steps += 1
+            steps.append(
+                ValenceStep(
+                    stream=st.name,
+                    timestamp=win.timestamp,
+                    valence=float(valence[i]),
+                    probabilities=probs.get(i),
+                    de_z=de_z[i].astype(np.float32),
+                    flags=int(flags[i]),
+                    calibration_progress=float(progress[i]),
+                    latency_ms=(done - win.arrival) * 1e3,
+                    true_label=self._label_at(st, win.timestamp),
+                )
+            )
+        return steps
+
+    def _differential_entropy(self, batch: np.ndarray) -> np.ndarray:
+        """DE of a batch of windows ``(b, 32, n_input)`` -> ``(b, 32, n_bands)`` float64.
+
+        On CUDA the whole batch is one device call. On CPU it is cut into sub-batches
+        of ``cpu_sub_batch`` windows, which keeps the FFT working set in cache (a large
+        batch is several times slower per window).
+        """
+        import torch
+
+        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+        step = len(x) if self.device.type != "cpu" else max(1, self.settings.cpu_sub_batch)
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(x), step):
+                xs = x[i : i + step].to(self.device)
+                out.append(self.bank.differential_entropy(xs).cpu())
+        return torch.cat(out).numpy().astype(np.float64)
+
+    def _streaming_de(self, pending: list[tuple[_StreamState, DueWindow]]) -> np.ndarray:
+        """DE of the pending windows through :class:`StreamingBandVariance`.
+
+        A stream's windows are handed over oldest first, one per call (several may be
+        pending after a pause); the kept samples belong to the processor that made them.
+        """
+        import torch
+
+        from ..signal.de import variance_to_de
+
+        variance = np.empty((len(pending), *self.feature_shape))
+        seen: dict[int, int] = {}
+        rounds: list[list[int]] = []
+        for i, (st, _) in enumerate(pending):
+            r = seen.get(id(st), 0)
+            seen[id(st)] = r + 1
+            if r == len(rounds):
+                rounds.append([])
+            rounds[r].append(i)
+        for rows in rounds:
+            windows = [
+                (pending[i][0].proc, pending[i][1].data, pending[i][1].end, pending[i][1].segment)
+                for i in rows
+            ]
+            variance[rows] = self.streaming.update(windows)
+        return variance_to_de(torch.from_numpy(variance)).numpy()
+
+    def _sequence(self, st: _StreamState, win: DueWindow) -> np.ndarray | None:
+        """Raw DE of the ``sequence_len`` windows spaced ``sequence_spacing`` s ending at ``win``."""
+        spacing = self.sequence_spacing * self.target_sfreq
+        tol = max(1.0, self.settings.hop_s * self.target_sfreq / 2.0)
+        by_end = {end: de for seg, end, de in st.de_history if seg == win.segment}
+        ends: np.ndarray | None = None
+        out = []
+        for j in range(self.sequence_len - 1, -1, -1):
+            target = win.end - j * spacing
+            de = by_end.get(int(target)) if target == int(target) else None
+            if de is None:  # hops that are not whole samples: the nearest window
+                if ends is None:
+                    ends = np.fromiter(by_end.keys(), dtype=np.int64, count=len(by_end))
+                if ends.size == 0:
+                    return None
+                k = int(ends[np.argmin(np.abs(ends - target))])
+                if abs(k - target) > tol:
+                    return None
+                de = by_end[k]
+            out.append(de)
+        return np.stack(out)
+
+    def _label_at(self, st: _StreamState, ts: float) -> str | None:
+        label = None
+        for mts, mlabel in st.markers:
+            if mts <= ts:
+                label = mlabel
+            else:
+                break
+        if label is None:
+            return None
+        return marker_to_class(label, self.class_names)
+
+    def _save_calibration(self, st: _StreamState) -> None:
+        path = st.cal_path
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            st.standardizer.save(path)
+            log.info("stream %r: calibration saved to %s", st.name, path)
+        except OSError as err:
+            log.warning("stream %r: cannot save calibration to %s: %s", st.name, path, err)
+
+    # ------------------------------------------------------------------ views
+    def latest_raw(self, seconds: float, stream: int | str = 0) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+        """The newest ``seconds`` of one stream's mapped signal for trace displays.
+
+        Returns
+        -------
+        data : ndarray (32, n) float32
+            Filtered, mapped, re-referenced EEG in microvolts at the bundle's rate.
+        times : ndarray (n,)
+            Source timestamps.
+        ch_names : tuple of str
+            The model's channel names.
+        """
+        with self._lock:
+            st = self._stream(stream)
+            if st.proc is None:
+                return (
+                    np.zeros((len(self.target_channels), 0), np.float32),
+                    np.zeros(0),
+                    self.target_channels,
+                )
+            data, times = st.proc.latest(seconds)
+            return data, times, self.target_channels
+
+    def _stream(self, stream: int | str) -> _StreamState:
+        if isinstance(stream, int):
+            return self.streams[stream]
+        for st in self.streams:
+            if st.name == stream:
+                return st
+        raise KeyError(f"no stream named {stream!r}; streams: {[s.name for s in self.streams]}")
+
+    def status(self) -> list[StreamStatus]:
+        """One :class:`StreamStatus` per stream."""
+        with self._lock:
+            out = []
+            for st in self.streams:
+                p = st.proc
+                m = p.mapping if p is not None else None
+                out.append(
+                    StreamStatus(
+                        name=st.name,
+                        connected=bool(st.connected and not st.lost and p is not None),
+                        sfreq=p.sfreq if p is not None else None,
+                        n_channels=len(m.source_names) if m is not None else 0,
+                        n_real=m.n_real if m is not None else 0,
+                        real=m.real if m is not None else (),
+                        interpolated=m.interpolated if m is not None else (),
+                        non_eeg=m.non_eeg if m is not None else (),
+                        unplaced=m.unplaced if m is not None else (),
+                        lost_samples=p.raw.missing_samples if p is not None else 0,
+                        gaps=p.raw.n_gaps if p is not None else 0,
+                        reconnects=st.reconnects,
+                        samples=p.raw.pushed if p is not None else 0,
+                        steps=st.steps,
+                        calibration_progress=self._progress(st),
+                        calibrated=st.calibrated,
+                        simulated=st.simulated,
+                        device=str(self.device),
+                        last_timestamp=st.last_timestamp,
+                        message=st.message,
+                    )
+                )
+            return out
+
+    @property
+    def finished(self) -> bool:
+        """True when every source is finite and has delivered everything (replays)."""
+        return all(bool(getattr(st.source, "finished", False)) for st in self.streams)
+
+    def calibration(self, stream: int | str = 0) -> dict | None:
+        """The stream's standardizer state (JSON-able), or None before it starts."""
+        with self._lock:
+            st = self._stream(stream)
+            return st.standardizer.to_dict() if st.standardizer is not None else None
+
+
+#: Alias (the name used in the design notes).
+
+
+# --------------------------------------------------------------------------- helpers
+def _unique(names: Sequence[str]) -> list[str]:
+    """Names made unique by suffixing ``#i`` to repeats."""
+    out, seen = [], set()
+    for i, n in enumerate(names):
+        name = n if n not in seen else f"{n}#{i}"
+        seen.add(name)
+        out.append(name)
+    return out

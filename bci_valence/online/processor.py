@@ -1,0 +1,283 @@
+"""One stream's signal path from raw chunks to windows due for features (pure arrays, no device work)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from typing import Sequence
+
+import numpy as np
+
+from ..signal.buffer import RingBuffer
+from ..signal.preprocessing import (
+    CausalFilter,
+    FilterSettings,
+    Resampler,
+    ResamplerSettings,
+    common_average_reference,
+)
+from ..signal.quality import QualityFlag, assess_window
+
+log = logging.getLogger(__name__)
+from .settings import PipelineSettings
+from .steps import DueWindow
+
+__all__ = ['StreamProcessor']
+
+
+class StreamProcessor:
+    """One stream's signal path from raw chunks to due windows (no device work).
+
+    Parameters
+    ----------
+    name : str
+        Stream name.
+    sfreq : float
+        Stream's nominal rate.
+    ch_names : sequence of str
+        Stream's labels (after any ``--channels`` relabelling).
+    settings : PipelineSettings
+    target_channels : sequence of str
+        The model's channels (the bundle's order).
+    target_sfreq : float
+        The model's rate.
+    context_samples, window_samples : int
+        From the feature extractor: each window is ``context + window`` samples.
+    unit : str | None
+        The source's unit (``"V"`` when it states volts); used when
+        ``settings.units`` is ``"auto"``.
+
+    Raises
+    ------
+    bci_valence.signal.montage.ChannelMappingError
+        When fewer than ``settings.min_channels`` can be placed.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        sfreq: float,
+        ch_names: Sequence[str],
+        settings: PipelineSettings,
+        target_channels: Sequence[str],
+        target_sfreq: float,
+        context_samples: int,
+        window_samples: int,
+        unit: str | None = None,
+    ) -> None:
+        from ..signal.montage import map_channels
+
+        if not sfreq or sfreq <= 0:
+            raise ValueError(f"stream {name!r} has no regular sampling rate ({sfreq})")
+        self.name = name
+        self.sfreq = float(sfreq)
+        self.settings = settings
+        self.target_sfreq = float(target_sfreq)
+        self.mapping = map_channels(
+            list(ch_names), tuple(target_channels), min_channels=settings.min_channels
+        )
+        used = np.flatnonzero(np.abs(self.mapping.matrix).sum(axis=0) > 0)
+        self.picks = used  # source channels that feed the model
+        self.matrix = self.mapping.matrix[:, used]
+        self.n_src = len(used)
+        self.n_target = self.matrix.shape[0]
+        self.context_samples = int(context_samples)
+        self.window_samples = int(window_samples)
+        self.n_input = self.context_samples + self.window_samples
+        self.hop = settings.hop_s * self.target_sfreq  # in processed samples (fractional)
+        self.raw = RingBuffer(
+            self.n_src,
+            max(int(math.ceil(settings.buffer_s * self.sfreq)), int(self.n_input * self.sfreq / self.target_sfreq) + 1024),
+            sfreq=self.sfreq,
+            gap_min_s=settings.gap_min_s,
+        )
+        proc_cap = max(int(math.ceil(settings.buffer_s * self.target_sfreq)), self.n_input + 512)
+        self.proc = RingBuffer(self.n_target, proc_cap, dtype=np.float32)
+        self.resampler = Resampler(ResamplerSettings(self.sfreq, self.target_sfreq), self.n_src)
+        self.filter = CausalFilter(
+            FilterSettings(
+                sfreq=self.target_sfreq,
+                bandpass=tuple(settings.bandpass),
+                order=settings.filter_order,
+                notch_hz=settings.notch_hz or None,
+            ),
+            self.n_src,
+        )
+        self.scale: float | None = {"uV": 1.0, "V": 1e6}.get(settings.units)
+        if self.scale is None and unit == "V":
+            self.scale = 1e6
+        self.segment = -1
+        self._hold = np.zeros(self.n_src)
+        self._arrivals: deque[tuple[int, float]] = deque()
+        self._nonfinite: deque[tuple[int, int]] = deque(maxlen=1000)  # raw index ranges
+        self._new_segment(first=True)
+
+    # ------------------------------------------------------------------ segments
+    def _new_segment(self, first: bool = False) -> None:
+        self.segment += 1
+        self.resampler.reset()
+        self.filter.reset()
+        self.raw.clear_history()
+        self.proc.clear_history()
+        self.seg_raw_start = self.raw.pushed
+        self.seg_proc_start = self.proc.pushed
+        self._win_count = 0
+        self._restarted = not first
+
+    def reset(self) -> None:
+        """Restart the signal state (after a long gap or a reconnection)."""
+        self._new_segment()
+
+    def _next_end(self) -> int:
+        return self.seg_proc_start + self.n_input + int(round(self._win_count * self.hop))
+
+    def _raw_index(self, proc_index: np.ndarray | int) -> np.ndarray | int:
+        """Absolute raw index of the newest input behind processed sample(s)."""
+        return self.seg_raw_start + self.resampler.source_index(
+            np.asarray(proc_index) - self.seg_proc_start
+        )
+
+    # ------------------------------------------------------------------ input
+    def push(self, data: np.ndarray, timestamps: np.ndarray, arrival: float | None = None) -> list[DueWindow]:
+        """Process one chunk ``(n_source_channels, n)``; returns the windows now due."""
+        data = np.asarray(data)
+        timestamps = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+        if data.ndim != 2 or data.shape[0] != len(self.mapping.source_names):
+            raise ValueError(
+                f"stream {self.name!r}: chunk has shape {data.shape}, expected "
+                f"({len(self.mapping.source_names)}, n)"
+            )
+        if data.shape[1] == 0:
+            return []
+        arrival = time.perf_counter() if arrival is None else arrival
+        x = np.asarray(data[self.picks], dtype=np.float64)
+        if self.scale is None:
+            with np.errstate(all="ignore"):
+                level = np.nanmedian(np.abs(x[np.isfinite(x)])) if np.isfinite(x).any() else np.nan
+            if np.isfinite(level) and level > 0:
+                self.scale = 1e6 if level < 1e-2 else 1.0
+                log.info("stream %r: units taken as %s", self.name, "V" if self.scale != 1 else "uV")
+        x = x * (self.scale or 1.0)
+        # gaps: split the chunk at long gaps so no window straddles them
+        out: list[DueWindow] = []
+        start = 0
+        base = self.raw.pushed
+        long_gaps = [
+            g
+            for g in self.raw._find_gaps(timestamps)
+            if (g.t_after - g.t_before) > self.settings.reset_gap_s or g.backwards
+        ]
+        for g in long_gaps + [None]:
+            cut = x.shape[1] if g is None else g.index - base
+            if cut > start:
+                out.extend(self._push_segment(x[:, start:cut], timestamps[start:cut], arrival))
+            if g is not None:
+                self.raw.record_gap(g)
+                self._new_segment()
+            start = cut
+        return out
+
+    def _push_segment(self, x: np.ndarray, ts: np.ndarray, arrival: float) -> list[DueWindow]:
+        # a long chunk goes in pieces, so each window is cut before the ring buffers
+        # overwrite its samples
+        room = (self.proc.capacity - self.n_input - 8) * self.sfreq / self.target_sfreq
+        piece = max(1, min(int(room), self.raw.capacity - 8))
+        if x.shape[1] > piece:
+            due = []
+            for i in range(0, x.shape[1], piece):
+                due.extend(self._push_piece(x[:, i : i + piece], ts[i : i + piece], arrival))
+            return due
+        return self._push_piece(x, ts, arrival)
+
+    def _push_piece(self, x: np.ndarray, ts: np.ndarray, arrival: float) -> list[DueWindow]:
+        self.raw.push(x, ts)
+        # non-finite samples: hold the last finite value so the IIR state survives
+        finite = np.isfinite(x)
+        if not finite.all():
+            bad_cols = np.flatnonzero(~finite.all(axis=0))
+            first = self.raw.pushed - x.shape[1]
+            self._nonfinite.append((first + int(bad_cols[0]), first + int(bad_cols[-1]) + 1))
+            x = x.copy()
+            for c in np.flatnonzero(~finite.all(axis=1)):
+                row = x[c]
+                bad = ~np.isfinite(row)
+                idx = np.where(~bad, np.arange(row.size), -1)
+                np.maximum.accumulate(idx, out=idx)
+                filled = np.where(idx >= 0, row[np.maximum(idx, 0)], self._hold[c])
+                x[c] = filled
+        self._hold = x[:, -1].copy()
+        n_in_before = self.resampler.n_in
+        y = self.resampler.process(x)
+        if y.shape[1] == 0:
+            return []
+        k = np.arange(self.resampler.n_out - y.shape[1], self.resampler.n_out)
+        src = self.resampler.source_index(k) - n_in_before
+        out_ts = ts[src]
+        y = self.filter.process(y)
+        y = common_average_reference(self.matrix @ y)
+        self.proc.push(y.astype(np.float32), out_ts)
+        self._arrivals.append((self.proc.pushed, arrival))
+        if len(self._arrivals) > 4096:  # no window for a long time (restarting segments)
+            self._arrivals.popleft()
+        due = []
+        while self._next_end() <= self.proc.pushed:
+            end = self._next_end()
+            due.append(self._make_window(end))
+            self._win_count += 1
+            while len(self._arrivals) > 1 and self._arrivals[0][0] < end:
+                self._arrivals.popleft()
+        return due
+
+    def _arrival_of(self, end: int) -> float:
+        for idx, t in self._arrivals:
+            if idx >= end:
+                return t
+        return self._arrivals[-1][1] if self._arrivals else time.perf_counter()
+
+    def _make_window(self, end: int) -> DueWindow:
+        start = end - self.n_input
+        data, times = self.proc.get(start, end, copy=False)
+        flags = QualityFlag.NONE
+        # raw spans (delay-compensated) of the whole input and of the 1-s core
+        delay = int(math.ceil(self.resampler.delay_in))
+        core_start = end - self.context_samples // 2 - self.window_samples
+        core_end = end - self.context_samples // 2
+        r_full0 = max(self.seg_raw_start, int(self._raw_index(start)) - delay)
+        r_full1 = int(self._raw_index(end - 1)) + 1
+        r_core0 = max(self.seg_raw_start, int(self._raw_index(core_start)) - delay)
+        r_core1 = max(r_core0 + 1, int(self._raw_index(core_end - 1)) - delay + 1)
+        r_full0 = max(r_full0, self.raw.first_index)
+        r_core0 = max(r_core0, self.raw.first_index)
+        for g in reversed(self.raw.gaps):
+            if g.index <= r_full0:
+                break
+            if g.index < r_full1 and g.index > self.seg_raw_start:
+                flags |= QualityFlag.GAP
+                break
+        if self._restarted and self._win_count == 0:
+            flags |= QualityFlag.GAP
+        while self._nonfinite and self._nonfinite[0][1] <= self.raw.first_index:
+            self._nonfinite.popleft()
+        if any(a < r_full1 and b > r_full0 for a, b in self._nonfinite):
+            flags |= QualityFlag.NONFINITE
+        raw_core, _ = self.raw.get(r_core0, min(r_core1, self.raw.pushed), copy=False)
+        core = data[:, core_start - start : core_end - start]
+        flags |= assess_window(raw_core, core, self.settings.quality)
+        if self.mapping.interpolated:
+            flags |= QualityFlag.INTERPOLATED
+        return DueWindow(
+            data=data.copy(),  # the ring buffer may be overwritten before the batch runs
+            timestamp=float(times[-1]),
+            end=end,
+            segment=self.segment,
+            flags=flags,
+            arrival=self._arrival_of(end),
+        )
+
+    # ------------------------------------------------------------------ display
+    def latest(self, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        """Newest processed (filtered, mapped, re-referenced) signal, µV."""
+        n = int(round(seconds * self.target_sfreq))
+        return self.proc.latest(n)

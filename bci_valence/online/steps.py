@@ -1,0 +1,113 @@
+"""What the pipeline hands out: a valence step per window, a status per stream, and the windows due for features."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..signal.quality import QualityFlag
+
+log = logging.getLogger(__name__)
+
+__all__ = ['DueWindow', 'StreamStatus', 'ValenceStep']
+
+
+@dataclass(frozen=True, eq=False)
+class ValenceStep:
+    """One output of the pipeline for one stream.
+
+    Attributes
+    ----------
+    stream : str
+        Name of the stream.
+    timestamp : float
+        Source-clock (LSL) timestamp of the newest sample the step used. The 1-s DE
+        window ends half the feature filter's context (about 1.65 s at 250 Hz) before it.
+    valence : float
+        Projection on the valence axis (NaN for a STALE marker step).
+    probabilities : ndarray (9,) | None
+        Class probabilities in ``bundle.config.class_names`` order; None until
+        ``sequence_seconds`` of DE exist.
+    de_z : ndarray (32, 5)
+        Standardized DE of this window.
+    flags : int
+        :class:`QualityFlag` bitmask.
+    calibration_progress : float
+        0..1, fraction of the calibration period gathered.
+    latency_ms : float
+        Processing latency: from the arrival of the newest sample to this step.
+    true_label : str | None
+        The class named by the last marker, when the stream has markers.
+    """
+
+    stream: str
+    timestamp: float
+    valence: float
+    probabilities: np.ndarray | None
+    de_z: np.ndarray
+    flags: int
+    calibration_progress: float
+    latency_ms: float
+    true_label: str | None = None
+
+    @property
+    def quality(self) -> QualityFlag:
+        """``flags`` as a :class:`QualityFlag`."""
+        return QualityFlag(self.flags)
+
+
+@dataclass(frozen=True)
+class StreamStatus:
+    """What the pipeline knows about one stream (for status displays)."""
+
+    name: str
+    connected: bool
+    sfreq: float | None
+    n_channels: int
+    n_real: int
+    real: tuple[str, ...]
+    interpolated: tuple[str, ...]
+    non_eeg: tuple[str, ...]
+    unplaced: tuple[str, ...]
+    lost_samples: int
+    gaps: int
+    reconnects: int
+    samples: int
+    steps: int
+    calibration_progress: float
+    calibrated: bool
+    simulated: bool
+    device: str
+    last_timestamp: float | None
+    message: str = ""
+
+
+
+@dataclass(frozen=True, eq=False)
+class DueWindow:
+    """A window ready for the feature extractor.
+
+    Attributes
+    ----------
+    data : ndarray (32, n_input) float32
+        Filtered, mapped, re-referenced signal: feature context + 1-s window.
+    timestamp : float
+        Source timestamp of the newest sample.
+    end : int
+        Absolute processed-sample index one past the window (its identity).
+    segment : int
+        Signal segment (increments on every reset).
+    flags : QualityFlag
+        Window-level quality flags.
+    arrival : float
+        ``time.perf_counter()`` when the newest sample arrived.
+    """
+
+    data: np.ndarray
+    timestamp: float
+    end: int
+    segment: int
+    flags: QualityFlag
+    arrival: float

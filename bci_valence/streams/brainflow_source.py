@@ -1,0 +1,152 @@
+"""A BrainFlow board (the synthetic board included) as a :class:`~.base.Source`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+from .base import Chunk, Source
+from .spec import SourceError, SourceSpecError
+
+__all__ = ["BrainFlowSource"]
+
+
+# --------------------------------------------------------------------------- BrainFlow
+def _board_id(board: str | int) -> int:
+    import warnings
+
+    with warnings.catch_warnings():  # brainflow 5.23 imports the deprecated pkg_resources
+        warnings.simplefilter("ignore")
+        from brainflow.board_shim import BoardIds
+
+    text = str(board).strip()
+    try:
+        value = int(text)
+    except ValueError:
+        pass
+    else:
+        if value not in {b.value for b in BoardIds}:
+            raise SourceSpecError(f"unknown BrainFlow board_id {value}")
+        return value
+    key = text.upper().replace("-", "_").replace(" ", "_")
+    names = {b.name: b.value for b in BoardIds}
+    for candidate in (key, f"{key}_BOARD"):
+        if candidate in names:
+            return names[candidate]
+    close = sorted(n for n in names if key in n)[:8]
+    raise SourceSpecError(
+        f"unknown BrainFlow board {text!r}"
+        + (f"; did you mean {', '.join(close)}?" if close else "")
+        + " (names from brainflow.board_shim.BoardIds, e.g. synthetic, cyton, ganglion)"
+    )
+
+
+class BrainFlowSource(Source):
+    """A BrainFlow board (``BoardShim``); the synthetic board needs no hardware.
+
+    Data are converted from BrainFlow's microvolts to volts (``unit == "V"``).
+    Timestamps come from the board's timestamp channel (UNIX time) mapped to this
+    machine's LSL clock.
+
+    Parameters
+    ----------
+    board : str or int
+        Board name (``"synthetic"``, ``"cyton"``, ``"CYTON_DAISY_BOARD"``) or id.
+    params : mapping, optional
+        :class:`brainflow.board_shim.BrainFlowInputParams` fields (serial_port,
+        mac_address, ip_address, ip_port, serial_number, timeout, file...).
+    """
+
+    def __init__(self, board: str | int = "synthetic", params: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self.board_id = _board_id(board)
+        self.params = dict(params or {})
+        self._board: Any = None
+        self._offset = 0.0
+
+    def start(self) -> None:
+        """Prepare the session and start streaming.
+
+        Raises
+        ------
+        SourceError
+            The board could not be prepared (not connected, wrong port...).
+        """
+        if self._board is not None:
+            return
+        import warnings
+
+        from mne_lsl.lsl import local_clock
+
+        with warnings.catch_warnings():  # loading its library imports pkg_resources
+            warnings.simplefilter("ignore")
+            from brainflow.board_shim import BoardIds, BoardShim, BrainFlowInputParams
+
+            BoardShim.disable_board_logger()
+        inputs = BrainFlowInputParams()
+        for key, value in self.params.items():
+            if not hasattr(inputs, key):
+                raise SourceSpecError(f"unknown BrainFlow input parameter {key!r}")
+            default = getattr(inputs, key)
+            setattr(inputs, key, int(value) if isinstance(default, int) else str(value))
+        board_name = BoardIds(self.board_id).name
+        self.name = f"brainflow:{board_name.lower()}"
+        board = BoardShim(self.board_id, inputs)
+        try:
+            board.prepare_session()
+            board.start_stream(450000)
+        except Exception as err:  # noqa: BLE001 - BrainFlowError and friends
+            try:
+                board.release_session()
+            except Exception:  # noqa: BLE001
+                pass
+            raise SourceError(
+                f"BrainFlow board {board_name} (id {self.board_id}) with {self.params} "
+                f"could not start: {err}"
+            ) from err
+        self._board = board
+        self._offset = local_clock() - time.time()
+        self.sfreq = float(BoardShim.get_sampling_rate(self.board_id))
+        self._eeg_rows = list(BoardShim.get_eeg_channels(self.board_id))
+        self._ts_row = int(BoardShim.get_timestamp_channel(self.board_id))
+        try:
+            names = list(BoardShim.get_eeg_names(self.board_id))
+        except Exception:  # noqa: BLE001 - boards without names
+            names = []
+        self.ch_names = names if len(names) == len(self._eeg_rows) else [""] * len(self._eeg_rows)
+        self.ch_types = ["eeg"] * len(self._eeg_rows)
+        self.unit = "V"
+        self.simulated = False
+        logger.info("BrainFlow %s started: %s", board_name, self.status)
+
+    def read(self) -> Chunk | None:
+        """Everything the board buffered since the last call, or None."""
+        if self._board is None:
+            raise SourceError(f"BrainFlow source {self.name or self.board_id} is not started")
+        data = self._board.get_board_data()
+        if data.shape[1] == 0:
+            return None
+        eeg = np.asarray(data[self._eeg_rows], dtype=np.float64) * 1e-6
+        ts = np.asarray(data[self._ts_row], dtype=np.float64) + self._offset
+        return Chunk(data=eeg, timestamps=ts)
+
+    def stop(self) -> None:
+        """Stop streaming and release the session."""
+        board, self._board = self._board, None
+        if board is None:
+            return
+        for call in (board.stop_stream, board.release_session):
+            try:
+                call()
+            except Exception:  # noqa: BLE001
+                pass
+
+    @property
+    def connected(self) -> bool:
+        return self._board is not None and bool(self._board.is_prepared())
