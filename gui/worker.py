@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from PySide6 import QtCore  # noqa: E402
 
 from . import qt_compat  # noqa: F401  (before any widget)
-from PySide6 import QtCore  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +184,8 @@ class PipelineWorker(QtCore.QObject):
         self.started.emit(info)
 
     def _open(self, request: SessionRequest) -> SessionInfo:
-        from bci_valence.model.bundle import ModelBundle
         from bci_valence.constants import BAND_NAMES
+        from bci_valence.model.bundle import ModelBundle
         from bci_valence.online.pipeline import Pipeline
         from bci_valence.online.settings import PipelineSettings
         from bci_valence.streams.factory import open_source
@@ -254,17 +254,18 @@ class PipelineWorker(QtCore.QObject):
             # a unique source_id: other sessions on this machine may publish theirs
             outlet = ValenceOutlet(pipeline.class_names, OutletSettings(rate=1.0 / hop),
                                    source_id_prefix=f"bci_valence-gui-{uuid.uuid4().hex[:8]}")
-            names = [st.name for st in pipeline.streams]
+            names = list(pipeline.stream_names)
             outlet.open(names)
             streams = [{"source_id": outlet.source_id(n)} for n in names]
             skipped = []
-            for st in pipeline.streams:
-                key = lsl_stream_key(st.source)
+            for name in names:
+                source = pipeline.source(name)
+                key = lsl_stream_key(source)
                 if key is None:
-                    skipped.append(st.name)
+                    skipped.append(name)
                     continue
                 streams.append(key)
-                marker_key = _marker_stream_key(st.source)
+                marker_key = _marker_stream_key(source)
                 if marker_key is not None:
                     streams.append(marker_key)
             recorder = XdfRecorder(path)

@@ -185,11 +185,11 @@ def run_session(
             return _error(f"stream refused: {err}")
         except Exception as err:  # SourceError, board errors: name the source
             return _error(f"{type(err).__name__}: {err}")
-        names = [st.name for st in pipe.streams]
+        names = list(pipe.stream_names)
         for st in pipe.status():
             console.print(
                 f"[bold]{st.name}[/bold]: {st.sfreq:g} Hz, {st.n_channels} ch; "
-                f"{pipe.streams[names.index(st.name)].proc.mapping.describe()}"
+                f"{pipe.mapping(st.name).describe()}"
                 + (" [yellow]SIMULATED[/yellow]" if st.simulated else "")
             )
         console.print(f"device: {pipe.device}; hop {settings.hop_s} s; calibration {settings.calibration_s:g} s")
@@ -204,15 +204,16 @@ def run_session(
             if Path(record).suffix.lower() != ".xdf":
                 return _error(f"--record expects a .xdf file name, got {record}")
             preds = []
-            for st in pipe.streams:
-                key = lsl_stream_key(st.source)
+            for name in pipe.stream_names:
+                source = pipe.source(name)
+                key = lsl_stream_key(source)
                 if key is None:
-                    m = RawMirror(f"bci_valence_raw-{st.name}", st.proc.mapping.source_names,
-                                  st.proc.sfreq, getattr(st.source, "unit", "unknown"))  # fmt: skip
-                    mirrors[st.name] = m
+                    m = RawMirror(f"bci_valence_raw-{name}", pipe.mapping(name).source_names,
+                                  source.sfreq, source.unit)  # fmt: skip
+                    mirrors[name] = m
                     key = {"source_id": m.source_id}
                 preds.append(key)
-                preds.append({"source_id": vo.source_id(st.name)})
+                preds.append({"source_id": vo.source_id(name)})
             if mirrors:
                 pipe.add_chunk_listener(lambda name, data, ts: mirrors[name].push(data, ts) if name in mirrors else None)
             rec = XdfRecorder(record)

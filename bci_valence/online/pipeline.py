@@ -43,7 +43,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..constants import FACED_CHANNELS
+from ..signal.montage import MontageMapping
 from ..signal.quality import BAD_FLAGS, QualityFlag
+from ..streams.base import Source
 
 log = logging.getLogger(__name__)
 from .markers import marker_to_class, normalize_markers
@@ -168,7 +170,7 @@ class Pipeline:
         self._auto_names = names is None
         if names is None:
             names = [str(getattr(s, "name", None) or f"stream{i}") for i, s in enumerate(sources)]
-        self.streams = [_StreamState(s, n) for s, n in zip(sources, _unique(names))]
+        self._streams = [_StreamState(s, n) for s, n in zip(sources, _unique(names))]
         self._lock = threading.RLock()
         self._running = False
         self._chunk_listeners: list = []
@@ -191,15 +193,15 @@ class Pipeline:
         """
         with self._lock:
             self._running = True
-            for st in self.streams:
+            for st in self._streams:
                 try:
                     self._try_start(st)
                 except Exception:
                     self.stop()  # leave no source half-started
                     raise
             if self._auto_names:  # sources know their real names once started
-                names = [str(getattr(st.source, "name", "") or st.name) for st in self.streams]
-                for st, name in zip(self.streams, _unique(names)):
+                names = [str(getattr(st.source, "name", "") or st.name) for st in self._streams]
+                for st, name in zip(self._streams, _unique(names)):
                     st.name = name
                     if st.proc is not None:
                         st.proc.name = name
@@ -250,7 +252,7 @@ class Pipeline:
             self.bank.window_samples,
             unit=getattr(src, "unit", None),
         )
-        cal = self.settings.calibration_file(str(getattr(src, "name", "") or st.name), len(self.streams))
+        cal = self.settings.calibration_file(str(getattr(src, "name", "") or st.name), len(self._streams))
         st.cal_path = cal
         if cal is not None and cal.exists():
             st.standardizer = RunningStandardizer.load(cal)
@@ -269,7 +271,7 @@ class Pipeline:
         """Stop every source (idempotent)."""
         with self._lock:
             self._running = False
-            for st in self.streams:
+            for st in self._streams:
                 if st.started:
                     try:
                         st.source.stop()
@@ -291,7 +293,7 @@ class Pipeline:
             pending: list[tuple[_StreamState, DueWindow]] = []
             stale_steps: list[ValenceStep] = []
             now = time.perf_counter()
-            for st in self.streams:
+            for st in self._streams:
                 if st.proc is None or not st.started:
                     continue  # not started (call start()) or stopped
                 got = self._read_stream(st, pending)
@@ -316,7 +318,7 @@ class Pipeline:
         """Read one stream: at least one ``read()``, more while its share of
         ``max_batch`` is not pending yet (every stream is read on every poll)."""
         got = False
-        cap = max(4, self.settings.max_batch // max(1, len(self.streams)))
+        cap = max(4, self.settings.max_batch // max(1, len(self._streams)))
         mine = 0
         while mine < cap:
             try:
@@ -572,17 +574,49 @@ class Pipeline:
 
     def _stream(self, stream: int | str) -> _StreamState:
         if isinstance(stream, int):
-            return self.streams[stream]
-        for st in self.streams:
+            return self._streams[stream]
+        for st in self._streams:
             if st.name == stream:
                 return st
-        raise KeyError(f"no stream named {stream!r}; streams: {[s.name for s in self.streams]}")
+        raise KeyError(f"no stream named {stream!r}; streams: {[s.name for s in self._streams]}")
+
+    @property
+    def stream_names(self) -> tuple[str, ...]:
+        """The streams' names, in the order of the sources (unique)."""
+        return tuple(st.name for st in self._streams)
+
+    def source(self, stream: int | str) -> Source:
+        """The source a stream reads from."""
+        return self._stream(stream).source
+
+    def mapping(self, stream: int | str) -> MontageMapping:
+        """How a started stream's channels map onto the model's (measured, interpolated, left out).
+
+        Raises
+        ------
+        RuntimeError
+            The stream has not started yet (its channels are not known).
+        """
+        proc = self._stream(stream).proc
+        if proc is None:
+            raise RuntimeError(f"stream {self._stream(stream).name!r} has not started: its channels are not known yet")
+        return proc.mapping
+
+    def standardized_windows(self, stream: int | str) -> int:
+        """How many windows the stream's calibration statistics have taken in (bad ones are kept out)."""
+        standardizer = self._stream(stream).standardizer
+        return int(standardizer.count) if standardizer is not None else 0
+
+    def samples_read(self, stream: int | str) -> int:
+        """Samples the stream has delivered so far."""
+        proc = self._stream(stream).proc
+        return int(proc.raw.pushed) if proc is not None else 0
 
     def status(self) -> list[StreamStatus]:
         """One :class:`StreamStatus` per stream."""
         with self._lock:
             out = []
-            for st in self.streams:
+            for st in self._streams:
                 p = st.proc
                 m = p.mapping if p is not None else None
                 out.append(
@@ -614,16 +648,13 @@ class Pipeline:
     @property
     def finished(self) -> bool:
         """True when every source is finite and has delivered everything (replays)."""
-        return all(bool(getattr(st.source, "finished", False)) for st in self.streams)
+        return all(bool(getattr(st.source, "finished", False)) for st in self._streams)
 
     def calibration(self, stream: int | str = 0) -> dict | None:
         """The stream's standardizer state (JSON-able), or None before it starts."""
         with self._lock:
             st = self._stream(stream)
             return st.standardizer.to_dict() if st.standardizer is not None else None
-
-
-#: Alias (the name used in the design notes).
 
 
 # --------------------------------------------------------------------------- helpers

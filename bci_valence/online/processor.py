@@ -166,7 +166,7 @@ class StreamProcessor:
         base = self.raw.pushed
         long_gaps = [
             g
-            for g in self.raw._find_gaps(timestamps)
+            for g in self.raw.find_gaps(timestamps)
             if (g.t_after - g.t_before) > self.settings.reset_gap_s or g.backwards
         ]
         for g in long_gaps + [None]:

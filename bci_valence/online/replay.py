@@ -79,7 +79,7 @@ def run_offline(
         while not feed.finished:
             steps.extend(s for s in pipe.poll() if not (s.flags & QualityFlag.STALE))
             if bar is not None:
-                now = pipe.streams[0].proc.raw.pushed if pipe.streams[0].proc is not None else 0
+                now = pipe.samples_read(0)
                 bar.update(now - done)
                 done = now
         steps.extend(s for s in pipe.poll() if not (s.flags & QualityFlag.STALE))

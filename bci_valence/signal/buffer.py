@@ -140,7 +140,7 @@ class RingBuffer:
             raise ValueError(f"{n} samples but {timestamps.shape[0]} timestamps")
         if n == 0:
             return []
-        gaps = self._find_gaps(timestamps)
+        gaps = self.find_gaps(timestamps)
         if n >= self.capacity:
             data = data[:, -self.capacity :]
             ts = timestamps[-self.capacity :]
@@ -172,7 +172,7 @@ class RingBuffer:
         self.n_gaps += 1
         self.missing_samples += max(0, gap.missing)
 
-    def _find_gaps(self, ts: np.ndarray) -> list[Gap]:
+    def find_gaps(self, ts: np.ndarray) -> list[Gap]:
         if self._last_t is not None:
             full = np.concatenate(([self._last_t], ts))
             offset = self.pushed - 1

@@ -267,8 +267,6 @@ class LSLSource(Source):
 
     def read(self) -> Chunk | None:
         """All samples received since the last call (non-blocking), or None."""
-        from mne_lsl.lsl._utils import LostError
-
         if not self._started:
             raise SourceError(f"LSL source {self._criteria_text()} is not started: call start()")
         datas: list[np.ndarray] = []
@@ -287,7 +285,7 @@ class LSLSource(Source):
                     stamps.append(np.array(ts, dtype=np.float64, copy=True))
                     if ts.size < self._max_samples:
                         break
-            except LostError:
+            except RuntimeError:  # mne-lsl's LostError (a RuntimeError; not in its public API)
                 self._mark_lost("the connection was lost")
         if not stamps:
             return None
@@ -301,15 +299,13 @@ class LSLSource(Source):
 
     def read_markers(self) -> list[tuple[float, str]]:
         """Markers received since the last call, as (LSL time, label)."""
-        from mne_lsl.lsl._utils import LostError
-
         with self._lock:
             inlet = self._marker_inlet
             if inlet is None:
                 return []
             try:
                 values, ts = inlet.pull_chunk(timeout=0.0, max_samples=1024)
-            except LostError:
+            except RuntimeError:  # mne-lsl's LostError: the marker stream is gone
                 self._marker_inlet = None
                 return []
         out = []
