@@ -11,6 +11,10 @@ A bundle folder holds
 ``ensemble.safetensors``
     Every ensemble member's tensors, prefixed ``member{i:02d}.`` (absent when the
     bundle has no classifier).
+``protocols.safetensors``
+    Optional: the evaluation protocols' fold models (``seen-clips``, ``unseen-clips``;
+    :mod:`bci_valence.model.fold_models`), described by ``bundle.json``'s
+    ``protocols``; only ``bci-valence evaluate --protocol`` reads them.
 
 :meth:`ModelBundle.load` checks the format version, the config and every tensor's
 name and shape, and raises :class:`BundleError` naming the file and tensor on a
@@ -126,7 +130,12 @@ class BundleConfig:
     training : dict
         Data range, seed, stages, epochs, time.
     metrics : dict
-        Validation metrics measured at training time.
+        Validation metrics measured at training time (``metrics["protocols"]``: the
+        figures of both evaluation protocols).
+    protocols : dict
+        The evaluation protocols' fold models, per protocol: ``folds`` (the clips each
+        fold held out), ``train_subjects``, ``n_members``, ``classifier`` (architecture),
+        ``projection_alpha``, ``training``; empty when the bundle has none.
     versions : dict
         Library versions at training time.
     created : str
@@ -157,6 +166,7 @@ class BundleConfig:
     n_members: int = 0
     training: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    protocols: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=library_versions)
     created: str = ""
 
@@ -243,6 +253,11 @@ class BundleConfig:
             raise BundleError(f"{source}: n_members={self.n_members} but no classifier settings")
         if self.sequence_seconds < 1 or self.valence_average < 1:
             raise BundleError(f"{source}: sequence_seconds and valence_average must be >= 1")
+        unknown = sorted(set(self.protocols) - {"seen-clips", "unseen-clips"})
+        if unknown:
+            raise BundleError(
+                f"{source}: unknown protocol(s) {unknown} in 'protocols'; expected seen-clips, unseen-clips"
+            )
 
     def classifier_settings(self):
         """The members' :class:`~bci_valence.model.networks.ClassifierSettings` (None if none)."""
@@ -283,10 +298,13 @@ class ModelBundle:
     members : list of bci_valence.model.networks.DEClassifier
     path : Path or None
         Folder it was loaded from.
+    fold_models : dict of str to list of FoldModel, or None
+        The evaluation protocols' fold models (read from the folder on first use when
+        None, see :meth:`fold_models`).
     """
 
     def __init__(self, config: BundleConfig, projection: Any, members: list | None = None,
-                 path: Path | None = None) -> None:
+                 path: Path | None = None, fold_models: dict[str, list] | None = None) -> None:
         members = list(members or [])
         if len(members) != config.n_members:
             config = replace(config, n_members=len(members))
@@ -296,6 +314,7 @@ class ModelBundle:
         self._stacked = _stack_members(self.members)
         self.path = path
         self._device = None
+        self._fold_models: dict[str, list] = dict(fold_models or {})
         self._refresh_projection_cache()
 
     # ---------------------------------------------------------------- io
@@ -396,11 +415,32 @@ class ModelBundle:
             save_file(tensors, str(ens), metadata={"format_version": str(BUNDLE_FORMAT_VERSION)})
         elif ens.exists():
             ens.unlink()
+        from .fold_models import save_fold_models
+
+        save_fold_models(folder, {p: self.fold_models(p) for p in self.config.protocols})
         (folder / BUNDLE_JSON).write_text(
             json.dumps(self.config.to_dict(), indent=2, sort_keys=False) + "\n", encoding="utf-8"
         )
         self.path = folder
         return folder
+
+    def fold_models(self, protocol: str) -> list:
+        """The fold models of an evaluation protocol (``seen-clips`` or ``unseen-clips``).
+
+        Returns
+        -------
+        list of :class:`~bci_valence.model.fold_models.FoldModel`
+
+        Raises
+        ------
+        BundleError
+            When the bundle has none for ``protocol`` or its files are damaged.
+        """
+        if protocol not in self._fold_models:
+            if self.path is None and protocol in self.config.protocols:
+                raise BundleError(f"bundle config lists {protocol} models but none were given")
+            self._fold_models[protocol] = _load_fold_models(self.path, self.config, protocol)
+        return self._fold_models[protocol]
 
     # ---------------------------------------------------------------- device
     @property
@@ -535,3 +575,60 @@ def _stack_members(members: list) -> Any:
     if any(m.settings != members[0].settings for m in members):
         return None
     return StackedEnsemble(members).eval()
+
+
+def _load_fold_models(folder: str | Path, config: Any, protocol: str) -> list:
+    """Read one protocol's fold models of the bundle in ``folder``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        The bundle folder.
+    config : BundleConfig
+        Its configuration (``protocols`` describes the folds).
+    protocol : str
+        One of :data:`PROTOCOLS`.
+
+    Raises
+    ------
+    BundleError
+        When the bundle has no models for ``protocol`` (naming those it has), when
+        ``protocols.safetensors`` is missing or unreadable, or a tensor is missing or
+        of the wrong shape.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from .fold_models import PROTOCOLS, PROTOCOLS_FILE, FoldModel
+    from .networks import ClassifierSettings, DEClassifier, LinearProjection
+
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
+    spec = (config.protocols or {}).get(protocol)
+    if not spec:
+        have = sorted(config.protocols or {})
+        raise BundleError(
+            f"bundle {folder} has no {protocol} models (it has {have or 'none'}); "
+            "train them with `bci-valence train --protocol unseen-clips`"
+        )
+    path = Path(folder) / PROTOCOLS_FILE
+    if not path.is_file():
+        raise BundleError(f"bundle file missing: {path} (bundle.json lists {protocol} models)")
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise BundleError(f"{path} is not a readable safetensors file: {err}") from err
+    arch = spec.get("classifier")
+    n_members = int(spec.get("n_members", 0))
+    out = []
+    for k, clips in enumerate(spec["folds"]):
+        prefix = f"{protocol}.fold{k}."
+        projection = LinearProjection(config.n_channels, config.n_bands)
+        projection.load_state_dict(_check_state(projection, tensors, prefix + "projection.", path))
+        members = []
+        for i in range(n_members):
+            member = DEClassifier(ClassifierSettings.from_dict(arch))
+            member.load_state_dict(_check_state(member, tensors, f"{prefix}member{i:02d}.", path))
+            members.append(member.eval())
+        out.append(FoldModel(tuple(int(c) for c in clips), projection.eval(), members))
+    return out

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bci_valence.model.bundle import ModelBundle
+from bci_valence.model.networks import ClassifierSettings
 from bci_valence.signal.normalization import RunningStandardizer
 from offline import training as T
 
@@ -19,8 +20,8 @@ VAL = list(range(80, 86))
 
 def _tiny_settings(**kw) -> T.TrainSettings:
     base = T.TrainSettings(
-        epochs=10, batch_size=128, d_model=32, depth=1, n_ensemble=2, progress=False,
-        ridge_alphas=(1e-2, 1.0), threads=1, device="cpu",
+        epochs=10, batch_size=128, classifier=ClassifierSettings(d_model=32, depth=1), n_ensemble=2,
+        progress=False, ridge_alphas=(1e-2, 1.0), threads=1, device="cpu",
     )
     return replace(base, **kw)
 
@@ -36,14 +37,15 @@ def trained(faced_root: Path, tmp_path_factory) -> tuple[Path, dict]:
 
 
 def test_default_architecture_is_the_models_own():
-    from bci_valence.model.networks import ClassifierSettings
-
     model = ClassifierSettings()
     recipe = T.TrainSettings()
+    assert recipe.classifier == model
     architecture = T.classifier_settings_for(recipe, ("baseline",))
     for name in ("d_model", "depth", "dropout", "input_dropout", "kernel_size", "pooling"):
-        assert getattr(recipe, name) == getattr(model, name) == getattr(architecture, name), name
+        assert getattr(model, name) == getattr(architecture, name), name
     assert T.classifier_settings_for(recipe, ("baseline", "deep")).depth == 2 * model.depth
+    # the architecture is composed, not repeated: no architecture field of its own
+    assert not {"d_model", "depth", "pooling"} & set(T.TrainSettings.__dataclass_fields__)
 
 
 def test_standardization_matches_running_standardizer():
@@ -94,7 +96,7 @@ def test_training_beats_chance_and_round_trips(trained, faced_root):
 
 
 def test_ablation_rows(faced_root, tmp_path):
-    s = _tiny_settings(epochs=1, n_ensemble=2, d_model=8)
+    s = _tiny_settings(epochs=1, n_ensemble=2, classifier=ClassifierSettings(d_model=8, depth=1))
     lines: list[str] = []
     summary = T.run_training(faced_root, TRAIN[:3], VAL[:1], tmp_path / "a", s, console=lines.append)
     # one row per cumulative stage, on validation subjects

@@ -1,0 +1,528 @@
+"""Evaluation protocols: ``seen-clips`` (new people, the training clips) and ``unseen-clips``
+(new people and new clips).
+
+FACED has 28 clips; cross-subject figures measured on the clips the model was trained
+on largely reflect which clip is playing.  ``unseen-clips`` splits the clips into
+``n_folds`` folds (:func:`clip_folds`: the ``j``-th clip of every class goes to fold
+``j mod n_folds``, so with 3 folds each fold holds out one clip of every class and
+neutral's fourth clip joins the first fold), trains one model per fold on the
+training subjects' other clips, and predicts each held-out subject's clips with the
+model that never saw them; every clip gets exactly one out-of-fold prediction.
+``seen-clips`` is the same with one model trained on every clip.
+
+The figures (:func:`~offline.training.metrics.protocol_metrics`) are those of the live
+valence readout (the linear projection of the 10-s mean of standardized DE vectors)
+and, for ``bacc``/``kappa``, of the classifier.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bci_valence.model.fold_models import PROTOCOLS, FoldModel
+
+from .classifier import _strip_aux, train_classifier
+from .metrics import protocol_metrics, valence_figures
+from .projection import _ridge
+from .settings import FoldSettings
+from .windows import N_WINDOWS, SEQ_LEN, make_windows, standardize_subjects
+
+__all__ = [
+    "PROTOCOLS",
+    "clip_folds",
+    "evaluate_protocol",
+    "fit_fold_projections",
+    "predict_folds",
+    "protocol_figures",
+    "protocol_test_clips",
+    "run_protocol_training",
+    "select_projection_alpha",
+    "train_fold_models",
+]
+
+
+def clip_folds(labels: Sequence[int], n_folds: int = 3) -> np.ndarray:
+    """Fold of every clip for ``unseen-clips``.
+
+    The ``j``-th clip of each class (in clip order) goes to fold ``j mod n_folds``: with
+    3 folds and FACED's 3 clips per class (4 for neutral) every fold holds out one clip
+    of every class, and neutral's fourth clip joins fold 0.
+
+    Parameters
+    ----------
+    labels : sequence of int (n_clips,)
+        Class of each clip.
+    n_folds : int
+        At least 2 and at most the smallest number of clips of a class, so that every
+        fold holds out every class.
+
+    Returns
+    -------
+    ndarray of int, shape (n_clips,)
+
+    Raises
+    ------
+    ValueError
+        If ``n_folds`` is out of that range.
+    """
+    labels = np.asarray(labels)
+    classes, counts = np.unique(labels, return_counts=True)
+    if not 2 <= n_folds <= counts.min():
+        raise ValueError(
+            f"n_folds={n_folds}: expected 2 to {counts.min()} (each fold must hold out a clip of "
+            f"every class; the smallest class has {counts.min()} clips)"
+        )
+    fold = np.empty(len(labels), dtype=int)
+    for k in classes:
+        idx = np.flatnonzero(labels == k)
+        fold[idx] = np.arange(len(idx)) % n_folds
+    return fold
+
+
+def protocol_test_clips(protocol: str, labels: Sequence[int], n_folds: int = 3) -> list[np.ndarray]:
+    """Held-out clips of each fold of ``protocol`` (one fold of every clip for ``seen-clips``)."""
+    labels = np.asarray(labels)
+    if protocol == "seen-clips":
+        return [np.arange(len(labels))]
+    if protocol == "unseen-clips":
+        fold = clip_folds(labels, n_folds)
+        return [np.flatnonzero(fold == f) for f in range(n_folds)]
+    raise ValueError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
+
+
+def _train_clips(test_clips: np.ndarray, n_clips: int, protocol: str) -> np.ndarray:
+    if protocol == "seen-clips":
+        return np.arange(n_clips)
+    return np.setdiff1d(np.arange(n_clips), test_clips)
+
+
+def _window_means(z: np.ndarray) -> np.ndarray:
+    """(n_sub, n_clips, 30, C, B) -> (n_sub, n_clips, N_WINDOWS, C * B)."""
+    n_sub, n_clips = z.shape[:2]
+    return z.reshape(n_sub, n_clips, N_WINDOWS, SEQ_LEN, -1).mean(axis=3)
+
+
+def fit_fold_projections(
+    z_train: np.ndarray,
+    coordinates: np.ndarray,
+    labels: np.ndarray,
+    protocol: str,
+    alpha: float,
+    n_folds: int = 3,
+) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Ridge projection of every fold, fitted on the fold's training clips.
+
+    Returns
+    -------
+    list of (test_clips, weight (C, B), bias)
+    """
+    labels = np.asarray(labels)
+    xw = _window_means(z_train)
+    shape = z_train.shape[3:]
+    out = []
+    for test in protocol_test_clips(protocol, labels, n_folds):
+        train = _train_clips(test, len(labels), protocol)
+        x = xw[:, train]
+        y = np.broadcast_to(np.asarray(coordinates)[labels[train]][None, :, None], x.shape[:3])
+        w, b = _ridge(x.reshape(-1, x.shape[-1]), np.asarray(y, np.float64).reshape(-1), float(alpha))
+        out.append((test, w.reshape(shape), b))
+    return out
+
+
+def _check_coverage(test_sets: Sequence[Sequence[int]], n_clips: int) -> None:
+    count = np.zeros(n_clips, dtype=int)
+    for clips in test_sets:
+        np.add.at(count, np.asarray(clips, dtype=int), 1)
+    if not np.all(count == 1):
+        missing = np.flatnonzero(count == 0).tolist()
+        repeated = np.flatnonzero(count > 1).tolist()
+        raise ValueError(
+            f"fold models must predict every clip exactly once: clips {missing} in no fold, "
+            f"clips {repeated} in several"
+        )
+
+
+def select_projection_alpha(
+    z_train: np.ndarray,
+    z_val: np.ndarray,
+    val_ratings: np.ndarray,
+    coordinates: np.ndarray,
+    labels: np.ndarray,
+    valence_group: np.ndarray,
+    alphas: Sequence[float],
+    settings: FoldSettings | None = None,
+) -> tuple[float, list[dict[str, Any]]]:
+    """The ridge alpha whose ``unseen-clips`` projections score best on validation subjects.
+
+    Returns
+    -------
+    (alpha, rows)
+        ``rows``: per alpha, the validation figures of :func:`valence_figures`.
+    """
+    if not alphas:
+        raise ValueError("no ridge alphas to choose from")
+    settings = settings or FoldSettings()
+    rows = []
+    xv = _window_means(z_val)
+    for alpha in alphas:
+        valence = np.zeros(xv.shape[:3])
+        for test, w, b in fit_fold_projections(z_train, coordinates, labels, "unseen-clips",
+                                               alpha, settings.n_folds):
+            valence[:, test] = xv[:, test] @ w.reshape(-1) + b
+        figures = valence_figures(valence, val_ratings, labels, coordinates, valence_group)
+        rows.append({"alpha": float(alpha), **figures})
+    best = max(rows, key=lambda r: (np.nan_to_num(r[settings.selection], nan=-np.inf), -r["alpha"]))
+    return best["alpha"], rows
+
+
+def train_fold_models(
+    z_train: np.ndarray,
+    labels: np.ndarray,
+    coordinates: np.ndarray,
+    protocol: str,
+    alpha: float,
+    settings: Any,
+    desc: str = "",
+) -> list[FoldModel]:
+    """Train every fold's projection (ridge, ``alpha``) and classifier members.
+
+    Parameters
+    ----------
+    z_train : ndarray (n_sub, n_clips, 30, C, B)
+        Standardized training subjects.
+    labels : ndarray (n_clips,)
+    coordinates : ndarray (n_classes,)
+    protocol : str
+    alpha : float
+    settings : TrainSettings
+        ``settings.folds`` (:class:`FoldSettings`) sets folds, epochs, stages, members;
+        the rest of the recipe (architecture, augmentation) is ``settings``'s.
+    desc : str
+        Progress label.
+    """
+    import torch
+
+    from bci_valence.model.networks import LinearProjection
+
+    fs: FoldSettings = settings.folds
+    member_settings = replace(settings, epochs=fs.epochs, jobs=1)
+    labels = np.asarray(labels)
+    out = []
+    projections = fit_fold_projections(z_train, coordinates, labels, protocol, alpha, fs.n_folds)
+    for k, (test, w, b) in enumerate(projections):
+        projection = LinearProjection(*w.shape)
+        with torch.no_grad():
+            projection.weight.copy_(torch.as_tensor(w, dtype=torch.float32))
+            projection.bias.fill_(float(b))
+        train = _train_clips(test, len(labels), protocol)
+        members = []
+        for i in range(fs.n_members):
+            label = f"{desc or protocol} fold {k + 1}/{len(projections)}"
+            m = train_classifier(z_train[:, train], labels[train], coordinates, member_settings,
+                                 fs.stages, seed=settings.seed + 1000 * i, desc=label)[0]
+            members.append(_strip_aux(m))
+        out.append(FoldModel(tuple(int(c) for c in test), projection.eval(), members))
+    return out
+
+
+def predict_folds(
+    folds: Sequence[FoldModel], z: np.ndarray, labels: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Every clip's valence (and class probabilities) from the fold that held it out.
+
+    Parameters
+    ----------
+    folds : sequence of FoldModel
+        Their ``test_clips`` must cover every clip exactly once.
+    z : ndarray (n_sub, n_clips, 30, C, B)
+    labels : ndarray (n_clips,)
+
+    Returns
+    -------
+    valence : ndarray (n_sub, n_clips, N_WINDOWS)
+        Projection of each 10-s window's mean standardized DE vector.
+    proba : ndarray (n_sub, n_clips, N_WINDOWS, n_classes) or None
+        None when the folds have no classifier members.
+    """
+    labels = np.asarray(labels)
+    n_sub, n_clips = z.shape[:2]
+    _check_coverage([f.test_clips for f in folds], n_clips)
+    valence = np.zeros((n_sub, n_clips, N_WINDOWS))
+    has_members = all(f.members for f in folds)
+    proba = None
+    for fold in folds:
+        clips = np.asarray(fold.test_clips, dtype=int)
+        zc = z[:, clips]
+        means = zc.reshape(n_sub, len(clips), N_WINDOWS, SEQ_LEN, *z.shape[3:]).mean(axis=3)
+        valence[:, clips] = fold.project(means)
+        if has_members:
+            p = fold.predict_proba(make_windows(zc, labels[clips])["x"])
+            if proba is None:
+                proba = np.zeros((n_sub, n_clips, N_WINDOWS, p.shape[-1]))
+            proba[:, clips] = p.reshape(n_sub, len(clips), N_WINDOWS, -1)
+    return valence, proba
+
+
+def protocol_figures(
+    folds: Sequence[FoldModel],
+    z: np.ndarray,
+    ratings: np.ndarray,
+    labels: np.ndarray,
+    coordinates: np.ndarray,
+    valence_group: np.ndarray,
+    n_permutations: int = 10000,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """:func:`~offline.training.metrics.protocol_metrics` of the folds' predictions.
+
+    Adds ``classifier_valence``: the same valence figures for the classifier's expected
+    V-axis coordinate (``proba @ coordinates``) when the folds have members.
+    """
+    valence, proba = predict_folds(folds, z, labels)
+    out = protocol_metrics(valence, ratings, labels, coordinates, valence_group, proba,
+                           n_permutations=n_permutations, n_bootstrap=n_bootstrap, seed=seed)
+    if proba is not None:
+        out["classifier_valence"] = valence_figures(proba @ np.asarray(coordinates), ratings, labels,
+                                                    coordinates, valence_group)
+    return out
+
+
+def _fmt(subjects: Sequence[int]) -> str:
+    from bci_valence.io.faced import format_subjects
+
+    return format_subjects(subjects)
+
+
+def evaluate_protocol(
+    bundle: Any,
+    faced_root: str | Path,
+    subjects: Sequence[int],
+    protocol: str,
+    n_permutations: int = 10000,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """A bundle's figures under ``protocol`` on FACED subjects (any root, any range).
+
+    ``unseen-clips`` runs the bundle's fold models; ``seen-clips`` its seen-clips
+    protocol model, or its main models when it has none.
+
+    Returns
+    -------
+    dict
+        ``protocol``, the figures of :func:`protocol_figures` (``bacc``, ``kappa``,
+        ``valence_auc_window``, ``valence_auc_subject_clip``, ``clip_r_axis``,
+        ``clip_r_ratings``, ``clip_r_ratings_p``, ``subject_r_ratings``, ``ci95``,
+        ``classifier_valence``), ``n_folds``, ``subjects``, ``n_subjects``, ``models``
+        (which models ran, trained on which subjects), ``in_sample_subjects`` (evaluated
+        subjects those models were trained on, None when all are held out), ``bundle``.
+    """
+    import logging
+
+    from bci_valence.constants import CLIP_LABELS, CLIP_VALENCE_GROUP, EMOTION_CLASSES
+    from bci_valence.io import faced as fd
+
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
+    if tuple(bundle.config.class_names) != tuple(EMOTION_CLASSES):
+        raise ValueError(
+            f"bundle classes {list(bundle.config.class_names)} differ from FACED's {list(EMOTION_CLASSES)}"
+        )
+    if protocol in (bundle.config.protocols or {}):
+        folds = bundle.fold_models(protocol)
+        trained = bundle.config.protocols[protocol].get("train_subjects")
+        models = f"{protocol} fold models ({len(folds)}), trained on sub {trained}"
+    elif protocol == "seen-clips":
+        folds = [FoldModel(tuple(range(len(CLIP_LABELS))), bundle.projection, list(bundle.members))]
+        trained = bundle.config.training.get("train_subjects")
+        models = f"main models, trained on sub {trained}"
+    else:
+        folds = bundle.fold_models(protocol)  # raises BundleError naming what the bundle has
+    data = fd.load_faced(faced_root, list(subjects), progress=progress)
+    z = standardize_subjects(data.de)
+    figures = protocol_figures(folds, z, data.valence, np.asarray(CLIP_LABELS), bundle.class_coordinates,
+                               np.asarray(CLIP_VALENCE_GROUP), n_permutations, n_bootstrap, seed)
+    overlap: list[int] = []
+    if trained:
+        try:
+            overlap = sorted(set(fd.parse_subjects(trained)) & set(data.subjects))
+        except ValueError:
+            overlap = []
+    if overlap:
+        logging.getLogger(__name__).warning(
+            "the %s models were trained on sub %s: %d of the %d evaluated subjects (sub %s) are "
+            "NOT held out; these figures are in-sample", protocol, trained, len(overlap),
+            len(data.subjects), _fmt(overlap),
+        )
+    return {
+        "protocol": protocol,
+        **figures,
+        "n_folds": len(folds),
+        "subjects": _fmt(data.subjects),
+        "n_subjects": len(data.subjects),
+        "models": models,
+        "in_sample_subjects": _fmt(overlap) if overlap else None,
+        "bundle": str(bundle.path) if bundle.path is not None else None,
+    }
+
+
+def run_protocol_training(
+    faced_root: str | Path,
+    train_subjects: Sequence[int],
+    val_subjects: Sequence[int] | None,
+    out: str | Path,
+    settings: Any,
+    base_bundle: str | Path | None = None,
+    refit_subjects: Sequence[int] | None = None,
+    console: Any = print,
+) -> dict[str, Any]:
+    """Train a bundle's protocol models and write the bundle with them to ``out``.
+
+    1. choose the projection's ridge alpha on validation subjects under ``unseen-clips``
+       (``settings.folds.selection``; ``settings.ridge_alpha`` when there is no
+       validation);
+    2. train the ``seen-clips`` model and the ``unseen-clips`` fold models on
+       ``train_subjects``;
+    3. measure both protocols on the validation subjects;
+    4. refit the main (live) projection with that alpha on ``refit_subjects`` (default:
+       the training subjects);
+    5. write ``out``: the base bundle's classifier, the new projection, the protocol
+       models, and the validation figures under ``metrics["protocols"]``.
+
+    Parameters
+    ----------
+    faced_root : path
+    train_subjects, val_subjects : sequences of int
+    out : path
+        Bundle folder to write.
+    settings : TrainSettings
+    base_bundle : path or None
+        The bundle whose classifier ensemble and V-axis coordinates are kept (None: the
+        shipped default).
+    refit_subjects : sequence of int or None
+    console : callable
+
+    Returns
+    -------
+    dict
+        ``alpha``, ``selection`` (per-alpha validation figures), ``protocols`` (the
+        validation figures), ``seconds`` (training time of the protocol models),
+        ``bundle``.
+    """
+    from dataclasses import replace as dc_replace
+    from datetime import datetime
+
+    import torch
+
+    from bci_valence.constants import CLIP_LABELS, CLIP_VALENCE_GROUP
+    from bci_valence.io import faced as fd
+    from bci_valence.model.bundle import ModelBundle
+    from bci_valence.model.networks import LinearProjection
+
+    from .projection import fit_projection
+
+    t_start = time.perf_counter()
+    torch.set_num_threads(max(1, int(settings.threads)))
+    fs: FoldSettings = settings.folds
+    base = ModelBundle.load(base_bundle, device="cpu")
+    coordinates = base.class_coordinates
+    labels = np.asarray(CLIP_LABELS)
+    group = np.asarray(CLIP_VALENCE_GROUP)
+    train_subjects = list(train_subjects)
+    val_subjects = list(val_subjects or [])
+    refit = list(refit_subjects) if refit_subjects else train_subjects
+    overlap = sorted(set(train_subjects) & set(val_subjects))
+    if overlap:
+        raise ValueError(f"train and validation subjects overlap: sub {_fmt(overlap)}")
+    data = fd.load_faced(faced_root, sorted(set(train_subjects) | set(val_subjects) | set(refit)),
+                         progress=settings.progress)
+    pos = {s: i for i, s in enumerate(data.subjects)}
+    z_all = standardize_subjects(data.de)
+    z_tr = z_all[[pos[s] for s in train_subjects]]
+    summary: dict[str, Any] = {}
+    if val_subjects:
+        z_va = z_all[[pos[s] for s in val_subjects]]
+        ratings_va = data.valence[[pos[s] for s in val_subjects]]
+        alpha, rows = select_projection_alpha(z_tr, z_va, ratings_va, coordinates, labels, group,
+                                              settings.ridge_alphas, fs)
+        summary["selection"] = rows
+        console(f"projection alpha {alpha:g} (best unseen-clips {fs.selection} on sub {_fmt(val_subjects)})")
+    elif settings.ridge_alpha is not None:
+        alpha = float(settings.ridge_alpha)
+    else:
+        raise ValueError("without validation subjects the projection alpha must be fixed (ridge_alpha)")
+    summary["alpha"] = alpha
+
+    t_models = time.perf_counter()
+    folds = {p: train_fold_models(z_tr, labels, coordinates, p, alpha, settings) for p in PROTOCOLS}
+    summary["seconds"] = round(time.perf_counter() - t_models, 1)
+    figures: dict[str, Any] = {}
+    if val_subjects:
+        for p in PROTOCOLS:
+            figures[p] = protocol_figures(folds[p], z_va, ratings_va, labels, coordinates, group,
+                                          fs.n_permutations, fs.n_bootstrap, settings.seed)
+            f = figures[p]
+            console(
+                f"{p:>12}: BACC={f.get('bacc', float('nan')):.3f}  valence AUC window/subject-clip="
+                f"{f['valence_auc_window']:.3f}/{f['valence_auc_subject_clip']:.3f}  clip r axis/ratings="
+                f"{f['clip_r_axis']:.3f}/{f['clip_r_ratings']:.3f} (p={f['clip_r_ratings_p']:.4f})  "
+                f"subject r={f['subject_r_ratings']:.3f}"
+            )
+    summary["protocols"] = figures
+
+    main = fit_projection(z_all[[pos[s] for s in refit]], coordinates, labels, (alpha,))
+    projection = LinearProjection(*main["weight"].shape)
+    with torch.no_grad():
+        projection.weight.copy_(torch.as_tensor(main["weight"], dtype=torch.float32))
+        projection.bias.fill_(float(main["bias"]))
+    arch = folds["unseen-clips"][0].members[0].settings.to_dict() if fs.n_members else None
+    protocols_cfg = {
+        p: {
+            "folds": [list(f.test_clips) for f in folds[p]],
+            "train_subjects": _fmt(train_subjects),
+            "n_members": fs.n_members,
+            "classifier": arch,
+            "projection_alpha": alpha,
+            "training": {"epochs": fs.epochs, "stages": list(fs.stages), "seed": settings.seed},
+        }
+        for p in PROTOCOLS
+    }
+    metrics = dict(base.config.metrics)
+    if figures:
+        metrics["protocols"] = {
+            "validation_subjects": _fmt(val_subjects),
+            "measured_with_models_trained_on": _fmt(train_subjects),
+            "readout": "valence = projection of the 10-s mean standardized DE vector; bacc/kappa "
+                       "from the fold classifiers",
+            **figures,
+        }
+    projection_cfg = {
+        **base.config.projection,
+        "alpha": alpha,
+        "chosen_by": (f"validation {fs.selection} under unseen-clips ({fs.n_folds} clip folds)"
+                      if val_subjects else "fixed"),
+        "fit_subjects": _fmt(refit),
+    }
+    config = dc_replace(
+        base.config,
+        projection=projection_cfg,
+        protocols=protocols_cfg,
+        metrics=metrics,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    bundle = ModelBundle(config, projection, base.members, fold_models=folds)
+    path = bundle.save(out)
+    summary["bundle"] = str(path)
+    summary["total_seconds"] = round(time.perf_counter() - t_start, 1)
+    console(f"bundle written to {path} (protocol models {summary['seconds']:.0f} s, "
+            f"{summary['total_seconds']:.0f} s in all)")
+    return summary
