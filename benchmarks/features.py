@@ -654,6 +654,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if str(REPO_ROOT) not in sys.path:
         sys.path.append(str(REPO_ROOT))  # an installed (or PYTHONPATH) bci_valence wins
     torch.set_num_threads(args.threads)
+    from bci_valence.provenance import provenance
 
     devices = ["cpu"]
     cuda_note = None
@@ -785,6 +786,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "paired_rounds": paired,
         "fft_floor": fft_floor,
         "targets": targets,
+        "provenance": provenance(),
     }
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")

@@ -41,6 +41,10 @@ def _check_common(result: dict) -> None:
                 "ratios_ours_over_peer", "targets", "agreement_fft_vs_fir"):  # fmt: skip
         assert key in result, key
     assert result["benchmark"] == "features" and result["quick"] is True
+    # The command, date and machine that produced the figures (docs are generated from them).
+    prov = result["provenance"]
+    assert prov["command"].startswith("python benchmarks/features.py --quick"), prov["command"]
+    assert prov["machine"]["cores"] == os.cpu_count() and prov["date"].endswith("+00:00")
     host = result["host"]
     assert host["torch_threads"] == 1
     assert len(host["load_average_start"]) == 3 and len(host["load_average_end"]) == 3
