@@ -25,7 +25,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -90,7 +89,11 @@ def load_bundle(path: str | None, device: str):
     except Exception as err:  # noqa: BLE001 - no trained bundle yet
         import torch
 
-        from bci_valence.model.networks import ClassifierSettings, DEClassifier, LinearProjection
+        from bci_valence.model.networks import (
+            ClassifierSettings,
+            DEClassifier,
+            LinearProjection,
+        )
 
         torch.manual_seed(0)
         cs = ClassifierSettings()
@@ -111,11 +114,14 @@ def pct(x, q) -> float:
 def bench_compute(device: str, bundle_path: str | None, n_steps: int) -> dict:
     from bci_valence.online.pipeline import Pipeline
     from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.tuning import tune_process
 
     bundle, which = load_bundle(bundle_path, device)
     seconds = 15 + n_steps / 4 + 2
     feed = TickFeed("s0", seconds)
-    pipe = Pipeline([feed], bundle, PipelineSettings(device=device, stale_after_s=1e9))
+    pipe_settings = PipelineSettings(device=device, stale_after_s=1e9)
+    tune_process(pipe_settings)
+    pipe = Pipeline([feed], bundle, pipe_settings)
     pipe.start()
     feed.release(14.0)  # warm up past the first window and the 10 s of DE
     while pipe.poll():
@@ -152,9 +158,12 @@ def bench_compute(device: str, bundle_path: str | None, n_steps: int) -> dict:
 def tick_times(n_streams: int, device: str, bundle, n_ticks: int) -> list[float]:
     from bci_valence.online.pipeline import Pipeline
     from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.tuning import tune_process
 
     feeds = [TickFeed(f"s{i}", 6 + n_ticks / 4 + 1, seed=i) for i in range(n_streams)]
-    pipe = Pipeline(feeds, bundle, PipelineSettings(device=device, stale_after_s=1e9))
+    pipe_settings = PipelineSettings(device=device, stale_after_s=1e9)
+    tune_process(pipe_settings)
+    pipe = Pipeline(feeds, bundle, pipe_settings)
     pipe.start()
     t_data = 5.5
     for f in feeds:
@@ -208,17 +217,20 @@ WARMUP_STEPS = 3
 def bench_end_to_end(bundle_path: str | None, seconds: float) -> dict:
     from mne_lsl.lsl import StreamInlet, local_clock, resolve_streams
 
-    from bci_valence.streams.outlets import ValenceOutlet
     from bci_valence.online.pipeline import Pipeline
     from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.tuning import tune_process
     from bci_valence.streams.lsl_source import LSLSource
+    from bci_valence.streams.outlets import ValenceOutlet
 
     bundle, which = load_bundle(bundle_path, "cpu")
     sid = f"bench-e2e-{uuid.uuid4().hex[:8]}"
     proc = _pusher(sid, seconds + 15, 250.0, 1)
     try:
         src = LSLSource(source_id=sid, timeout=10, markers=False)
-        pipe = Pipeline([src], bundle, PipelineSettings(device="cpu"), names=["e2e"])
+        pipe_settings = PipelineSettings(device="cpu")
+        tune_process(pipe_settings)
+        pipe = Pipeline([src], bundle, pipe_settings, names=["e2e"])
         vo = ValenceOutlet(pipe.class_names, source_id_prefix=f"{sid}-out")
         vo.open(["e2e"])
         info = resolve_streams(timeout=5, source_id=vo.source_id("e2e"))[0]
@@ -274,6 +286,7 @@ def bench_lsl_streams(n: int, bundle_path: str | None, seconds: float) -> dict:
 
     from bci_valence.online.pipeline import Pipeline
     from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.tuning import tune_process
     from bci_valence.streams.lsl_source import LSLSource
 
     bundle, which = load_bundle(bundle_path, "cpu")
@@ -281,7 +294,9 @@ def bench_lsl_streams(n: int, bundle_path: str | None, seconds: float) -> dict:
     proc = _pusher(sid, seconds + 60 + 2.0 * n, 250.0, 10, extra=n - 1)
     try:
         sources = [LSLSource(source_id=sid if k == 0 else f"{sid}-{k}", timeout=20, markers=False) for k in range(n)]
-        pipe = Pipeline(sources, bundle, PipelineSettings(device="cpu"))
+        pipe_settings = PipelineSettings(device="cpu")
+        tune_process(pipe_settings)
+        pipe = Pipeline(sources, bundle, pipe_settings)
         t_open = time.monotonic()
         pipe.start()
         open_s = time.monotonic() - t_open

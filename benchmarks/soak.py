@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bci_valence.online.pipeline import Pipeline
     from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.tuning import tune_process
     from bci_valence.signal.quality import QualityFlag
     from bci_valence.streams.lsl_source import LSLSource
 
@@ -80,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         assert pusher.stdout.readline().strip() == "pushing"
         bundle, which = load_bundle(a.bundle, "cpu")
         src = LSLSource(source_id=sid, timeout=20, markers=False)
-        pipe = Pipeline([src], bundle, PipelineSettings(device="cpu"))
+        pipe_settings = PipelineSettings(device="cpu")
+        tune_process(pipe_settings)
+        pipe = Pipeline([src], bundle, pipe_settings)
         pipe.add_chunk_listener(check)
         pipe.start()
         scale = 1e6 if src.unit == "V" else 1.0  # the pusher declares microvolts

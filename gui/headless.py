@@ -52,19 +52,22 @@ def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> 
     """Run the pipeline for ``duration_s`` seconds and write the CSV and PNG."""
     from tqdm import tqdm
 
-    from bci_valence.streams.outlets import CsvLog
     from bci_valence.online.pipeline import Pipeline
     from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.tuning import tune_process
     from bci_valence.streams.factory import open_source
+    from bci_valence.streams.outlets import CsvLog
 
     out = Path(settings.out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "valence.csv"
     png_path = out / "valence.png"
     source = open_source(settings.source)
-    pipe = Pipeline([source], settings.bundle or None, PipelineSettings(calibration_s=settings.calibration_s))
+    pipe_settings = PipelineSettings(calibration_s=settings.calibration_s)
+    tune_process(pipe_settings)
+    pipe = Pipeline([source], settings.bundle or None, pipe_settings)
     steps = []
-    with CsvLog(csv_path, pipe.class_names) as csv_log:
+    with CsvLog(csv_path, pipe.class_names, overwrite=True) as csv_log:  # the demo folder is its own
         pipe.start()
         try:
             t0 = time.perf_counter()

@@ -188,12 +188,14 @@ class PipelineWorker(QtCore.QObject):
         from bci_valence.model.bundle import ModelBundle
         from bci_valence.online.pipeline import Pipeline
         from bci_valence.online.settings import PipelineSettings
+        from bci_valence.online.tuning import tune_process
         from bci_valence.streams.factory import open_source
 
         settings = request.settings or PipelineSettings()
         self.message.emit(f"opening {request.spec} ...")
         source = open_source(request.spec)
         bundle = ModelBundle.load(request.bundle_path or None)
+        tune_process(settings)
         pipeline = Pipeline([source], bundle, settings)
         self.pipeline = pipeline
         pipeline.start()

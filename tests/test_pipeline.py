@@ -300,16 +300,30 @@ def test_default_bundle():
     assert all(np.isfinite(s.valence) for s in steps)
 
 
-def test_pipeline_runs_numpy_blas_on_one_thread_like_torch():
+def test_tune_process_runs_numpy_blas_on_one_thread_like_torch():
     """The CPU ensemble's products go through numpy's BLAS; its threads follow torch_threads."""
     import torch
     from threadpoolctl import threadpool_info
 
-    feed = ArraySource(_recording(0.04))
-    Pipeline([feed], LinearBundle(), PipelineSettings(device="cpu", torch_threads=1))
+    from bci_valence.online.tuning import tune_process
+
+    tune_process(PipelineSettings(device="cpu", torch_threads=1))
     blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
     assert blas and all(p["num_threads"] == 1 for p in blas)
     assert torch.get_num_threads() == 1
+
+
+def test_building_a_pipeline_leaves_process_threads_alone():
+    """Process-wide tuning is the entry point's business, not the constructor's."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        Pipeline([ArraySource(_recording(0.04))], LinearBundle(), PipelineSettings(device="cpu", torch_threads=1))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.timeout(60)

@@ -165,6 +165,7 @@ def run_session(
 
     from ..model.bundle import BundleError
     from ..online.pipeline import Pipeline
+    from ..online.tuning import tune_process
     from ..signal.montage import ChannelMappingError
     from ..signal.quality import QualityFlag
     from ..streams.outlets import CsvLog, ValenceOutlet
@@ -172,6 +173,7 @@ def run_session(
 
     console = Console(stderr=True)
     try:
+        tune_process(settings)
         pipe = Pipeline(sources, bundle, settings, names=names)
     except (BundleError, ValueError, OSError) as err:
         return _error(str(err))

@@ -52,7 +52,6 @@ from .markers import marker_to_class, normalize_markers
 from .processor import StreamProcessor
 from .settings import PipelineSettings
 from .steps import DueWindow, StreamStatus, ValenceStep
-from .tuning import tune_malloc
 
 __all__ = ["Pipeline", "QualityFlag"]
 
@@ -120,16 +119,6 @@ class Pipeline:
             bundle = ModelBundle.load(bundle)
         self.bundle = bundle
         self.device = resolve_device(self.settings.device)
-        if self.settings.tune_malloc:
-            tune_malloc()
-        if self.device.type == "cpu" and self.settings.torch_threads:
-            import torch
-            from threadpoolctl import threadpool_limits
-
-            torch.set_num_threads(int(self.settings.torch_threads))
-            # numpy's BLAS too (the CPU ensemble's products): its spinning worker
-            # threads otherwise fight the stream's own threads for the cores.
-            threadpool_limits(int(self.settings.torch_threads), user_api="blas")
         if hasattr(bundle, "to"):
             try:
                 bundle.to(self.device)

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
+
+from ..device import resolve_device
+
+if TYPE_CHECKING:
+    from .settings import PipelineSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ['tune_malloc']
+__all__ = ["tune_malloc", "tune_process"]
 
 
 _MALLOC_TUNED = False
 
 
 def tune_malloc() -> None:
-    """glibc: no mmap for blocks under 256 MB and no trimming (see ``tune_malloc``)."""
+    """glibc: no mmap for blocks under 256 MB and no trimming.
+
+    Streaming allocates and frees the same few-MB arrays every step; glibc would hand
+    them back to the system and page them in again each time.
+    """
     global _MALLOC_TUNED
     if _MALLOC_TUNED:
         return
@@ -31,3 +41,27 @@ def tune_malloc() -> None:
         libc.mallopt(m_trim_threshold, 512 * 1024 * 1024)
     except (OSError, AttributeError):  # not glibc
         log.debug("mallopt unavailable; malloc left as is")
+
+
+def tune_process(settings: PipelineSettings) -> None:
+    """Tune this process for streaming, once, from the entry point that runs a pipeline.
+
+    Process-wide state belongs to the program, not to a :class:`~.pipeline.Pipeline`
+    (a library user may run one inside a larger application): the CLI's ``run`` and
+    ``replay``, the desktop app and the benchmarks call this before building one.
+
+    Parameters
+    ----------
+    settings : PipelineSettings
+        ``tune_malloc`` switches the allocator tuning; ``torch_threads`` (on CPU) sets
+        torch's intra-op threads and numpy's BLAS threads (threadpoolctl): BLAS's spinning
+        workers otherwise fight the stream's own threads for the cores.
+    """
+    if settings.tune_malloc:
+        tune_malloc()
+    if settings.torch_threads and resolve_device(settings.device).type == "cpu":
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        torch.set_num_threads(int(settings.torch_threads))
+        threadpool_limits(int(settings.torch_threads), user_api="blas")
