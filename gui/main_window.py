@@ -534,5 +534,5 @@ def write_steps_csv(steps: list, path: Path, class_names) -> None:
     """Write ``steps`` in the pipeline's CSV format (:class:`bci_valence.streams.outlets.CsvLog`)."""
     from bci_valence.streams.outlets import CsvLog
 
-    with CsvLog(path, tuple(class_names)) as writer:
+    with CsvLog(path, tuple(class_names), overwrite=True) as writer:  # the save dialog asked
         writer.write(steps)

@@ -4,7 +4,10 @@
 type ``Valence``, with 11 float32 channels: ``valence``, ``p_<class>`` × 9 and
 ``quality`` (the :class:`~bci_valence.signal.quality.QualityFlag` bitmask as a number).
 Every sample carries the step's source timestamp, so it lines up with the EEG in
-any LSL recording. Probabilities are NaN until the classifier has 10 s of DE.
+any LSL recording. Probabilities are NaN until the classifier has 10 s of DE. The
+outlet declares an irregular rate: steps pause while a stream is lost, and a reader
+that smooths timestamps of regular streams (pyxdf's ``dejitter_timestamps``) would
+otherwise spread the steps after a gap back over it.
 
 :class:`CsvLog` writes one row per step with every field, flushed per row so a
 crash loses nothing.
@@ -48,12 +51,20 @@ class OutletSettings:
     name, stype : str
         LSL stream name and type.
     rate : float
-        Nominal rate (steps per second, ``1 / hop_s``); 0 declares it irregular.
+        Nominal rate in steps per second. The default 0 declares the stream
+        irregular, so that readers keep each step's own timestamp; a regular rate
+        (``1 / hop_s``) makes pyxdf's default timestamp smoothing move the steps
+        that follow a gap by seconds (read such files with
+        ``pyxdf.load_xdf(..., dejitter_timestamps=False)``).
     """
 
     name: str = OUTLET_NAME
     stype: str = OUTLET_TYPE
-    rate: float = 4.0
+    rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not (self.rate >= 0 and math.isfinite(self.rate)):
+            raise ValueError(f"outlet rate must be 0 (irregular) or a positive number of steps per second, got {self.rate}")
 
 
 def channel_labels(class_names: Sequence[str]) -> list[str]:
@@ -163,16 +174,30 @@ class CsvLog:
     Parameters
     ----------
     path : str | Path
-        File to write (parent folders are created; an existing file is replaced).
+        File to write (parent folders are created).
     class_names : sequence of str
+    overwrite : bool
+        Replace an existing file; by default an existing file is left untouched and
+        :class:`FileExistsError` is raised.
+
+    Raises
+    ------
+    FileExistsError
+        ``path`` exists and ``overwrite`` is False.
+    OSError
+        The file cannot be created; the message names it.
     """
 
-    def __init__(self, path: str | Path, class_names: Sequence[str]) -> None:
+    def __init__(self, path: str | Path, class_names: Sequence[str], *, overwrite: bool = False) -> None:
         self.path = Path(path)
         self.class_names = tuple(class_names)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._fh: io.TextIOBase | None = self.path.open("w", newline="", encoding="utf-8")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh: io.TextIOBase | None = self.path.open("w" if overwrite else "x", newline="", encoding="utf-8")
+        except FileExistsError as err:
+            raise FileExistsError(
+                f"the CSV log {self.path} already exists: choose another name or allow overwriting it"
+            ) from err
         except OSError as err:
             raise OSError(f"cannot write the CSV log {self.path}: {err}") from err
         self._writer = csv.writer(self._fh)

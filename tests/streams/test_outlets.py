@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bci_valence.streams.outlets import CsvLog, ValenceOutlet, channel_labels, read_csv_log
+from bci_valence.streams.outlets import CsvLog, OutletSettings, ValenceOutlet, channel_labels, read_csv_log
 from bci_valence.online.steps import ValenceStep
 from bci_valence.signal.quality import QualityFlag
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CLASSES = ("anger", "disgust", "fear", "sadness", "neutral", "amusement", "inspiration", "joy", "tenderness")
 
 
@@ -38,6 +38,7 @@ def test_outlet_read_by_an_lsl_inlet_with_source_timestamps():
     found = resolve_streams(timeout=5, source_id=outlet.source_id("s1"))
     assert found and found[0].name == "bci_valence" and found[0].stype == "Valence"
     assert found[0].n_channels == 11
+    assert found[0].sfreq == 0  # irregular: readers keep each step's own timestamp
     inlet = StreamInlet(found[0])
     inlet.open_stream(timeout=5)
     assert inlet.get_sinfo().get_channel_names() == channel_labels(CLASSES)
@@ -72,6 +73,22 @@ def test_csv_log_flushes_every_row(tmp_path):
     assert float(rows[1]["p_anger"]) == pytest.approx(1 / 9)
     assert rows[1]["true_label"] == "joy" and int(rows[1]["flags_int"]) == 33
     assert float(rows[2]["timestamp"]) == 10.5
+
+
+def test_csv_log_never_replaces_an_existing_file_unless_asked(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("earlier,rows\n1,2\n")
+    with pytest.raises(FileExistsError, match="log.csv"):
+        CsvLog(path, CLASSES)
+    assert path.read_text() == "earlier,rows\n1,2\n"
+    with CsvLog(path, CLASSES, overwrite=True) as log:
+        log.write([_step(0, 10.0)])
+    assert len(read_csv_log(path)) == 1
+
+
+def test_outlet_settings_refuse_a_negative_rate():
+    with pytest.raises(ValueError, match="-4"):
+        OutletSettings(rate=-4.0)
 
 
 @pytest.mark.timeout(90)
