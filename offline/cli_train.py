@@ -25,9 +25,24 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
         description=(
             "Train the EEG->V-axis projection (ridge) and the residual classifier ensemble "
             "on FACED DE features, print the stage ablation on validation subjects and "
-            "write a model bundle (bundle.json + safetensors)."
+            "write a model bundle (bundle.json + safetensors). With --protocol unseen-clips: "
+            "train the evaluation protocols' fold models instead (one per clip fold, each "
+            "without the fold's clips, plus one on every clip), measure both protocols on "
+            "the validation subjects, refit the live projection with the alpha chosen under "
+            "unseen-clips, and write --base's bundle with them to --out."
         ),
     )
+    p.add_argument("--protocol", choices=("seen-clips", "unseen-clips"), default="seen-clips",
+                   help="seen-clips (default): the whole recipe; unseen-clips: the protocol fold "
+                        "models added to --base's bundle (a few minutes on one core)")
+    p.add_argument("--base", default=None, metavar="BUNDLE",
+                   help="--protocol unseen-clips: the bundle whose classifier ensemble is kept "
+                        "(default: the shipped bundle)")
+    p.add_argument("--folds", type=int, default=None,
+                   help="--protocol unseen-clips: clip folds (default 3; each holds out one clip "
+                        "of every class)")
+    p.add_argument("--fold-epochs", type=int, default=None,
+                   help="--protocol unseen-clips: epochs of each fold's classifier member (default 20)")
     p.add_argument("--faced-root", default=_default_faced_root(),
                    help="FACED root (EEG_Features/DE, Data, Recording_info.csv); default ../shared/data/faced")
     p.add_argument("--train", default="0-79", help="training subjects, e.g. 0-79 (default)")
@@ -80,6 +95,8 @@ def _run_train(args: argparse.Namespace) -> int:
         settings = replace(settings, n_ensemble=args.members)
     val = [] if str(args.val).lower() in ("none", "") else parse_subjects(args.val)
     refit = parse_subjects(args.refit) if args.refit else None
+    if args.protocol == "unseen-clips":
+        return _run_train_protocols(args, settings, val, refit)
     try:
         summary = run_training(
             args.faced_root, parse_subjects(args.train), val, args.out, settings,
@@ -89,6 +106,33 @@ def _run_train(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps({k: summary[k] for k in ("bundle", "total_seconds")}))
+    return 0
+
+
+def _run_train_protocols(args: argparse.Namespace, settings: Any, val: list[int],
+                         refit: list[int] | None) -> int:
+    from dataclasses import replace
+
+    from bci_valence.io.faced import parse_subjects
+    from bci_valence.model.bundle import BundleError
+
+    from .training import run_protocol_training
+
+    try:
+        folds = settings.folds
+        if args.folds is not None:
+            folds = replace(folds, n_folds=args.folds)
+        if args.fold_epochs is not None:
+            folds = replace(folds, epochs=args.fold_epochs)
+        settings = replace(settings, folds=folds)
+        summary = run_protocol_training(
+            args.faced_root, parse_subjects(args.train), val, args.out, settings,
+            base_bundle=args.base, refit_subjects=refit,
+        )
+    except (FileNotFoundError, BundleError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: summary[k] for k in ("bundle", "alpha", "seconds", "total_seconds")}))
     return 0
 
 
@@ -107,10 +151,21 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
         description=(
             "Evaluate a bundle on any FACED root and subject range (e.g. the test subjects "
             "100-122): BACC, kappa, weighted F1 over 10-s windows, per-stimulus r of the "
-            "projection against the V-axis and the subjects' ratings, sample r."
+            "projection against the V-axis and the subjects' ratings, sample r. With "
+            "--protocol: the protocol figures (keys protocol, bacc, kappa, valence_auc_window, "
+            "valence_auc_subject_clip, clip_r_axis, clip_r_ratings, clip_r_ratings_p, "
+            "subject_r_ratings, ci95, n_folds, subjects) of the bundle's seen-clips model "
+            "(new people, the training clips) or unseen-clips fold models (every clip "
+            "predicted by a model that never saw it); 'both' prints them side by side."
         ),
     )
     _add_evaluation_arguments(p)
+    p.add_argument("--protocol", choices=("seen-clips", "unseen-clips", "both"), default=None,
+                   help="evaluation protocol (default: the main models' figures without protocol)")
+    p.add_argument("--permutations", type=int, default=10000,
+                   help="permutations for clip_r_ratings_p (default 10000)")
+    p.add_argument("--bootstrap", type=int, default=1000,
+                   help="subject resamples for ci95 (default 1000)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run_evaluate)
@@ -123,13 +178,24 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from bci_valence.model.bundle import BundleError, ModelBundle
     from bci_valence.io.faced import parse_subjects
 
-    from .training import evaluate_bundle
+    from .training import PROTOCOLS, evaluate_bundle, evaluate_protocol
 
     torch.set_num_threads(1)
     try:
         bundle = ModelBundle.load(args.bundle, device=args.device)
-        result = evaluate_bundle(bundle, args.faced_root, parse_subjects(args.subjects),
-                                 progress=not args.no_progress)
+        subjects = parse_subjects(args.subjects)
+        if args.protocol is None:
+            result = evaluate_bundle(bundle, args.faced_root, subjects, progress=not args.no_progress)
+        else:
+            names = PROTOCOLS if args.protocol == "both" else (args.protocol,)
+            results = {
+                name: evaluate_protocol(bundle, args.faced_root, subjects, name,
+                                        n_permutations=args.permutations, n_bootstrap=args.bootstrap,
+                                        progress=not args.no_progress)
+                for name in names
+            }
+            result = results[args.protocol] if args.protocol != "both" else {
+                "protocols": list(names), **results}
     except (FileNotFoundError, BundleError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
