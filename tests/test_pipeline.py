@@ -12,12 +12,11 @@ import time
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from bci_valence.constants import FACED_CHANNELS
+from bci_valence.constants import EMOTION_CLASSES, FACED_CHANNELS
 from bci_valence.io.recordings import Recording
 from bci_valence.online.pipeline import Pipeline
 from bci_valence.online.replay import run_offline
@@ -27,30 +26,11 @@ from bci_valence.signal.buffer import RingBuffer
 from bci_valence.signal.montage import ChannelMappingError
 from bci_valence.signal.quality import QualityFlag
 from bci_valence.streams.array_source import ArraySource
-from tests.helpers import assert_float32_close
+from tests.helpers import LinearBundle, assert_float32_close
 
 REPO = Path(__file__).resolve().parents[1]
 PUSHER = REPO / "benchmarks" / "lsl_push.py"
-CLASSES = ("anger", "disgust", "fear", "sadness", "neutral", "amusement", "inspiration", "joy", "tenderness")
-
-
-class LinearBundle:
-    """A deterministic stand-in with the bundle's inference API (project, predict_proba)."""
-
-    def __init__(self) -> None:
-        self.config = SimpleNamespace(
-            channels=FACED_CHANNELS, sfreq=250.0, sequence_seconds=10, class_names=CLASSES
-        )
-        self.projection_weights = np.random.default_rng(0).standard_normal((32, 5)) / 10
-
-    def project(self, de: np.ndarray) -> np.ndarray:
-        return (np.asarray(de) * self.projection_weights).sum(axis=(-1, -2))
-
-    def predict_proba(self, seq: np.ndarray) -> np.ndarray:
-        m = np.asarray(seq).mean(axis=(2, 3))  # (b, 10)
-        logits = m @ np.linspace(-1, 1, 90).reshape(10, 9)
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+CLASSES = EMOTION_CLASSES
 
 
 SETTINGS = PipelineSettings(device="cpu", calibration_s=5.0)

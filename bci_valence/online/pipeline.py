@@ -38,11 +38,11 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from ..constants import FACED_CHANNELS
+from ..model.protocol import ValenceModel
 from ..signal.montage import MontageMapping
 from ..signal.quality import BAD_FLAGS, QualityFlag
 from ..streams.base import Source
@@ -60,7 +60,7 @@ __all__ = ["Pipeline", "QualityFlag"]
 class _StreamState:
     """Everything the pipeline holds for one source."""
 
-    def __init__(self, source: Any, name: str) -> None:
+    def __init__(self, source: Source, name: str) -> None:
         self.source = source
         self.name = name
         self.proc: StreamProcessor | None = None
@@ -78,7 +78,7 @@ class _StreamState:
         self.steps = 0
         self.markers: list[tuple[float, str]] = []
         self.message = ""
-        self.simulated = bool(getattr(source, "simulated", False))
+        self.simulated = bool(source.simulated)
         self.last_timestamp: float | None = None
 
 
@@ -88,11 +88,12 @@ class Pipeline:
     Parameters
     ----------
     sources : Source | sequence of Source
-        Objects with ``start()``, non-blocking ``read() -> Chunk | None``,
-        ``read_markers()``, ``stop()``, ``connected``, ``ch_names``, ``sfreq``,
-        ``simulated`` (see :mod:`bci_valence.sources`).
-    bundle : ModelBundle | str | Path | None
-        The model bundle, a path to one, or None for the shipped default.
+        The streams (:class:`~bci_valence.streams.base.Source`; see
+        :func:`~bci_valence.streams.factory.open_source`).
+    bundle : ValenceModel | str | Path | None
+        The model (:class:`~bci_valence.model.bundle.ModelBundle` or anything with the
+        :class:`~bci_valence.model.protocol.ValenceModel` attributes), a path to a
+        bundle, or None for the shipped default.
     settings : PipelineSettings
     names : sequence of str | None
         Stream names (default: the sources' ``name`` attribute, else ``stream<i>``).
@@ -100,8 +101,8 @@ class Pipeline:
 
     def __init__(
         self,
-        sources: Any,
-        bundle: Any = None,
+        sources: Source | Sequence[Source],
+        bundle: ValenceModel | str | Path | None = None,
         settings: PipelineSettings | None = None,
         names: Sequence[str] | None = None,
     ) -> None:
@@ -119,30 +120,25 @@ class Pipeline:
             bundle = ModelBundle.load(bundle)
         self.bundle = bundle
         self.device = resolve_device(self.settings.device)
-        if hasattr(bundle, "to"):
-            try:
-                bundle.to(self.device)
-            except Exception as err:  # pragma: no cover - depends on bundle
-                log.warning("bundle.to(%s) failed (%s); running it where it is", self.device, err)
+        bundle.to(self.device)
         cfg = bundle.config
         self.class_names: tuple[str, ...] = tuple(cfg.class_names)
-        self.target_channels: tuple[str, ...] = tuple(getattr(cfg, "channels", None) or FACED_CHANNELS)
-        self.target_sfreq = float(getattr(cfg, "sfreq", 250.0) or 250.0)
-        self.sequence_len = int(round(float(getattr(cfg, "sequence_seconds", 10) or 10)))
-        self.sequence_spacing = float(getattr(cfg, "sequence_spacing_s", 1.0) or 1.0)
+        self.target_channels: tuple[str, ...] = tuple(cfg.channels)
+        self.target_sfreq = float(cfg.sfreq)
+        self.sequence_len = int(round(float(cfg.sequence_seconds)))
+        self.sequence_spacing = float(cfg.sequence_spacing_s)
         va = self.settings.valence_average
         if va is None:
-            va = int(getattr(cfg, "valence_average", 1) or 1)
+            va = int(cfg.valence_average)
         self.valence_average = max(1, int(va))
-        bands = getattr(cfg, "bands", None)
-        self.has_classifier = bool(getattr(bundle, "has_classifier", True))
+        self.has_classifier = bool(bundle.has_classifier)
         self.bank = BandFilterBank(
             FeatureSettings(
                 sfreq=self.target_sfreq,
-                window_s=1.0,
+                window_s=float(cfg.window_s),
+                bands={k: tuple(v) for k, v in dict(cfg.bands).items()},
                 method=self.settings.feature_method,
                 device=str(self.device),
-                **({"bands": {k: tuple(v) for k, v in dict(bands).items()}} if bands else {}),
             )
         )
         # On CPU the FIR DE of consecutive windows filters each new sample once
@@ -158,7 +154,7 @@ class Pipeline:
         self.feature_shape = (len(self.target_channels), n_bands)
         self._auto_names = names is None
         if names is None:
-            names = [str(getattr(s, "name", None) or f"stream{i}") for i, s in enumerate(sources)]
+            names = [s.name or f"stream{i}" for i, s in enumerate(sources)]
         self._streams = [_StreamState(s, n) for s, n in zip(sources, _unique(names))]
         self._lock = threading.RLock()
         self._running = False
@@ -189,7 +185,7 @@ class Pipeline:
                     self.stop()  # leave no source half-started
                     raise
             if self._auto_names:  # sources know their real names once started
-                names = [str(getattr(st.source, "name", "") or st.name) for st in self._streams]
+                names = [st.source.name or st.name for st in self._streams]
                 for st, name in zip(self._streams, _unique(names)):
                     st.name = name
                     if st.proc is not None:
@@ -204,7 +200,7 @@ class Pipeline:
                 st.message = "could not start"
                 raise
             st.started = True
-        st.simulated = bool(getattr(st.source, "simulated", False))  # known once started
+        st.simulated = bool(st.source.simulated)  # known once started
         if st.proc is None:
             try:
                 self._build_processor(st)
@@ -212,7 +208,7 @@ class Pipeline:
                 st.source.stop()
                 st.started = False
                 raise
-        st.connected = bool(getattr(st.source, "connected", True))
+        st.connected = bool(st.source.connected)
         st.last_data_wall = time.perf_counter()
 
     def _build_processor(self, st: _StreamState) -> None:
@@ -288,11 +284,11 @@ class Pipeline:
                 got = self._read_stream(st, pending)
                 if got:
                     st.last_data_wall = now
-                if bool(getattr(st.source, "finished", False)):
+                if st.source.finished:
                     st.connected = False
                     st.message = "finished"
                     continue
-                connected = bool(getattr(st.source, "connected", True))
+                connected = bool(st.source.connected)
                 silent = st.last_data_wall is not None and now - st.last_data_wall > self.settings.stale_after_s
                 if (not connected or silent) and not st.lost and not got:
                     st.lost = True
@@ -637,7 +633,7 @@ class Pipeline:
     @property
     def finished(self) -> bool:
         """True when every source is finite and has delivered everything (replays)."""
-        return all(bool(getattr(st.source, "finished", False)) for st in self._streams)
+        return all(st.source.finished for st in self._streams)
 
     def calibration(self, stream: int | str = 0) -> dict | None:
         """The stream's standardizer state (JSON-able), or None before it starts."""

@@ -46,6 +46,16 @@ _REF_SUFFIX = re.compile(
 )
 # BioSemi's native labels (A1…A32, B1…, EXG1…) are grid positions, not 10-20 names.
 _BIOSEMI = re.compile(r"^[A-H]([1-9]|[12][0-9]|3[0-2])$", re.IGNORECASE)
+# Trigger / status channels: left out before any relabelling (BioSemi's "Status",
+# MNE's "STI 014", LSL streams that type a channel "trigger").
+_TRIGGER = re.compile(
+    r"^(STATUS|TRIG|TRIGGER|TRIGGERS|STI|STIM|STI[\s_]?\d+|MARKER|MARKERS|EVENT|EVENTS|TRG)$",
+    re.IGNORECASE,
+)
+#: Channel types (MNE's, LSL's) of trigger channels.
+TRIGGER_TYPES = frozenset({"stim", "trig", "trigger", "triggers", "status", "marker", "markers", "event"})
+#: Channel types that are never EEG: left out of the mapping whatever their label.
+NON_EEG_TYPES = TRIGGER_TYPES | {"eog", "ecg", "emg", "resp", "gsr", "bio", "syst", "exci", "ias", "chpi"}
 
 
 class ChannelMappingError(ValueError):
@@ -108,6 +118,25 @@ def normalize_channel_name(name: str) -> str | None:
         if key in canonical:
             return canonical[key]
     return None
+
+
+def is_trigger(name: str, ch_type: str | None = None) -> bool:
+    """Whether a channel is a trigger/status channel (by its type, else by its label).
+
+    Parameters
+    ----------
+    name : str
+        The channel's label (``Status``, ``STI 014``, ``Trigger``...).
+    ch_type : str | None
+        Its type when the source states one (MNE's ``stim``, an LSL ``trigger``).
+
+    Returns
+    -------
+    bool
+    """
+    if ch_type is not None and str(ch_type).strip().lower() in TRIGGER_TYPES:
+        return True
+    return bool(_TRIGGER.match(str(name).strip()))
 
 
 def is_non_eeg(name: str) -> bool:
@@ -207,6 +236,7 @@ def map_channels(
     target: Sequence[str] = FACED_CHANNELS,
     *,
     min_channels: int = 8,
+    ch_types: Sequence[str] | None = None,
 ) -> MontageMapping:
     """Map a stream's channel labels onto the model's montage.
 
@@ -218,6 +248,9 @@ def map_channels(
         The model's channel names (the FACED order by default).
     min_channels : int
         Fewest model channels that must be measured; fewer raises.
+    ch_types : sequence of str | None
+        The channels' types when the source states them: trigger, EOG, ECG, EMG...
+        channels (:data:`NON_EEG_TYPES`) are left out whatever their label.
 
     Returns
     -------
@@ -232,6 +265,11 @@ def map_channels(
     """
     source = tuple(str(name) for name in ch_names)
     target = tuple(target)
+    if ch_types is not None and len(ch_types) != len(source):
+        raise ChannelMappingError(
+            f"{len(ch_types)} channel types given for {len(source)} channels ({', '.join(source)})"
+        )
+    types = [str(t or "").strip().lower() for t in ch_types] if ch_types is not None else [""] * len(source)
     # A1, A2 are mastoids in 10-20 but grid cells in a BioSemi file: decide per file.
     biosemi = (
         sum(bool(_BIOSEMI.match(n.strip())) and normalize_channel_name(n) is None for n in source)
@@ -243,6 +281,9 @@ def map_channels(
     unplaced: list[str] = []
     non_eeg: list[str] = []
     for index, label in enumerate(source):
+        if types[index] in NON_EEG_TYPES or is_trigger(label):
+            non_eeg.append(label or f"<unnamed #{index}>")
+            continue
         name = None if biosemi and _BIOSEMI.match(label.strip()) else normalize_channel_name(label)
         if name is None:
             (non_eeg if is_non_eeg(label) else unplaced).append(label or f"<unnamed #{index}>")
@@ -253,12 +294,32 @@ def map_channels(
             extra_real.setdefault(name, index)
 
     if len(picks) < min_channels:
-        detail = f"could not place: {', '.join(unplaced)}" if unplaced else "no 10-20 labels"
-        hint = " (BioSemi grid labels)" if biosemi else ""
+        found = [name for name in target if name in picks]
+        placed = f" ({', '.join(found)})" if found else ""
+        details = []
+        if unplaced:
+            hint = " (BioSemi grid labels)" if biosemi else ""
+            details.append(f"could not place: {', '.join(unplaced)}{hint}")
+        if non_eeg:
+            details.append(f"non-EEG left out: {', '.join(non_eeg)}")
+        if not found and not unplaced:
+            details.append("no 10-20 labels")
+        if found and not unplaced:
+            advice = (
+                f"The stream's 10-20 labels are all placed: it has fewer EEG channels than "
+                f"min_channels={min_channels} (--min-channels); lower it to run on "
+                f"{len(found)} channel(s), the other model channels being interpolated."
+            )
+        else:
+            advice = (
+                "Relabel the stream with --channels Fp1,Fp2,... or an MNE montage name such "
+                f"as biosemi16, or lower min_channels={min_channels} (--min-channels)."
+            )
         raise ChannelMappingError(
-            f"only {len(picks)} of the model's {len(target)} channels found in the stream "
-            f"(at least {min_channels} needed); {detail}{hint}. Relabel the stream with "
-            "--channels Fp1,Fp2,... or an MNE montage name such as biosemi16."
+            f"only {len(picks)} of the model's {len(target)} channels found in the stream"
+            f"{placed}, at least min_channels={min_channels} needed"
+            + (f"; {'; '.join(details)}" if details else "")
+            + f". {advice}"
         )
 
     real = tuple(name for name in target if name in picks)
@@ -283,38 +344,119 @@ def map_channels(
     )
 
 
-def resolve_channel_labels(spec: str, n_channels: int) -> list[str]:
-    """Channel labels from a ``--channels`` value.
+def channel_spec_labels(spec: str) -> list[str]:
+    """The labels a ``--channels`` value names.
 
     Parameters
     ----------
     spec : str
         Either comma-separated labels (``Fp1,Fp2,C3``) or the name of an MNE standard
         montage (``biosemi16``), whose names are taken in order.
-    n_channels : int
-        The stream's channel count; the labels must cover every channel.
+
+    Returns
+    -------
+    list of str
+        The labels, in order.
+
+    Raises
+    ------
+    ChannelMappingError
+        No label, or a label given twice (also as two spellings of one electrode, such
+        as ``T3`` and ``T7``).
+    """
+    import mne
+
+    spec = str(spec).strip()
+    if "," not in spec and spec in mne.channels.get_builtin_montages():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return list(mne.channels.make_standard_montage(spec).ch_names)
+    labels = [label.strip() for label in spec.split(",")]
+    if not any(labels):
+        raise ChannelMappingError(
+            f"--channels {spec!r} names no channel: expected 'Fp1,Fp2,...' or an MNE montage "
+            "name such as biosemi16"
+        )
+    if "" in labels:
+        raise ChannelMappingError(f"--channels {spec!r} has an empty label (two commas in a row?)")
+    seen: dict[str, str] = {}
+    for label in labels:
+        key = (normalize_channel_name(label) or label).upper()
+        if key in seen:
+            same = "" if seen[key].upper() == label.upper() else f" (as {seen[key]!r})"
+            raise ChannelMappingError(
+                f"--channels {spec!r} gives the label {label!r} twice{same}: each channel "
+                "needs its own label"
+            )
+        seen[key] = label
+    return labels
+
+
+def relabel_channels(
+    spec: str, ch_names: Sequence[str], ch_types: Sequence[str] | None = None
+) -> list[str]:
+    """The stream's labels after a ``--channels`` relabelling.
+
+    Trigger/status channels (:func:`is_trigger`: BioSemi's ``Status``, a ``stim``
+    channel) are left out before relabelling and keep their own label, so
+    ``biosemi16`` relabels a 17-channel BDF (16 EEG + Status). Labels for every
+    channel, trigger included, are accepted too.
+
+    Parameters
+    ----------
+    spec : str
+        ``"Fp1,Fp2,..."`` or an MNE montage name (see :func:`channel_spec_labels`).
+    ch_names : sequence of str
+        The stream's own labels (``""`` where it has none).
+    ch_types : sequence of str | None
+        The stream's channel types, when known.
 
     Returns
     -------
     list of str
         One label per stream channel.
-    """
-    import mne
 
-    spec = spec.strip()
-    if "," not in spec and spec in mne.channels.get_builtin_montages():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            labels = list(mne.channels.make_standard_montage(spec).ch_names)
-        source = f"montage {spec!r}"
-    else:
-        labels = [label.strip() for label in spec.split(",") if label.strip()]
-        source = "--channels"
-    if len(labels) != n_channels:
-        raise ChannelMappingError(
-            f"{source} gives {len(labels)} labels but the stream has {n_channels} channels"
-        )
-    return labels
+    Raises
+    ------
+    ChannelMappingError
+        Duplicate labels, or a count that matches neither the stream's channels nor
+        its channels without the trigger ones.
+    """
+    labels = channel_spec_labels(spec)
+    names = [str(n or "") for n in ch_names]
+    types = list(ch_types) if ch_types is not None and len(ch_types) == len(names) else [None] * len(names)
+    if len(labels) == len(names):
+        return labels
+    triggers = [i for i, (n, t) in enumerate(zip(names, types)) if is_trigger(n, t)]
+    keep = [i for i in range(len(names)) if i not in set(triggers)]
+    if triggers and len(labels) == len(keep):
+        out = list(names)
+        for i, label in zip(keep, labels):
+            out[i] = label
+        return out
+    source = f"montage {spec.strip()!r}" if "," not in spec else "--channels"
+    without = (
+        f" ({len(keep)} without the trigger channel(s) "
+        f"{', '.join(names[i] or f'#{i}' for i in triggers)})"
+        if triggers
+        else ""
+    )
+    raise ChannelMappingError(
+        f"{source} gives {len(labels)} labels but the stream has {len(names)} channels{without}"
+    )
+
+
+def resolve_channel_labels(spec: str, n_channels: int) -> list[str]:
+    """Channel labels from a ``--channels`` value for a stream of ``n_channels``.
+
+    See :func:`relabel_channels`, which also leaves trigger channels out.
+
+    Raises
+    ------
+    ChannelMappingError
+        Duplicate labels or a count other than ``n_channels``.
+    """
+    return relabel_channels(spec, [""] * int(n_channels))
 
 
 def channel_positions(names: Sequence[str] = FACED_CHANNELS) -> np.ndarray:

@@ -47,6 +47,38 @@ def _board_id(board: str | int) -> int:
     )
 
 
+def _description_board(board_id: int, params: Mapping[str, Any]) -> int:
+    """The board whose description (rate, rows, names) applies to ``board_id``'s data.
+
+    BrainFlow's playback-file and streaming boards replay another board's data and
+    have no description of their own: theirs is the ``master_board`` parameter's.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from brainflow.board_shim import BoardIds
+
+    relays = {BoardIds.PLAYBACK_FILE_BOARD.value, BoardIds.STREAMING_BOARD.value}
+    if board_id not in relays:
+        return board_id
+    master = params.get("master_board")
+    name = BoardIds(board_id).name.lower()
+    if master in (None, ""):
+        raise SourceSpecError(
+            f"BrainFlow board {name} replays another board's data: give master_board=ID "
+            f"(e.g. 'brainflow:{name.removesuffix('_board')}?file=rec.csv&master_board="
+            f"{BoardIds.SYNTHETIC_BOARD.value}' for a synthetic-board recording)"
+        )
+    try:
+        master_id = _board_id(str(master))
+    except SourceSpecError as err:
+        raise SourceSpecError(f"master_board: {err}") from None
+    if master_id in relays:
+        raise SourceSpecError(f"master_board={master} is itself a relay board; name the recording board")
+    return master_id
+
+
 class BrainFlowSource(Source):
     """A BrainFlow board (``BoardShim``); the synthetic board needs no hardware.
 
@@ -60,13 +92,21 @@ class BrainFlowSource(Source):
         Board name (``"synthetic"``, ``"cyton"``, ``"CYTON_DAISY_BOARD"``) or id.
     params : mapping, optional
         :class:`brainflow.board_shim.BrainFlowInputParams` fields (serial_port,
-        mac_address, ip_address, ip_port, serial_number, timeout, file...).
+        mac_address, ip_address, ip_port, serial_number, timeout, file...). The
+        playback-file and streaming boards need ``master_board``: the board that
+        recorded the data, whose description (rate, rows, labels) is used.
+
+    Raises
+    ------
+    SourceSpecError
+        Unknown board, or a playback/streaming board without a usable ``master_board``.
     """
 
     def __init__(self, board: str | int = "synthetic", params: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         self.board_id = _board_id(board)
         self.params = dict(params or {})
+        self.descr_id = _description_board(self.board_id, self.params)
         self._board: Any = None
         self._offset = 0.0
 
@@ -112,11 +152,16 @@ class BrainFlowSource(Source):
             ) from err
         self._board = board
         self._offset = local_clock() - time.time()
-        self.sfreq = float(BoardShim.get_sampling_rate(self.board_id))
-        self._eeg_rows = list(BoardShim.get_eeg_channels(self.board_id))
-        self._ts_row = int(BoardShim.get_timestamp_channel(self.board_id))
+        # the playback-file and streaming boards carry the master board's data: its
+        # description (rate, rows, names) is the master board's
+        descr = self.descr_id
+        self.sfreq = float(BoardShim.get_sampling_rate(descr))
+        self._eeg_rows = list(BoardShim.get_eeg_channels(descr))
+        self._ts_row = int(BoardShim.get_timestamp_channel(descr))
+        if descr != self.board_id:
+            self.name += f"({BoardIds(descr).name.lower()})"
         try:
-            names = list(BoardShim.get_eeg_names(self.board_id))
+            names = list(BoardShim.get_eeg_names(descr))
         except Exception:  # noqa: BLE001 - boards without names
             names = []
         self.ch_names = names if len(names) == len(self._eeg_rows) else [""] * len(self._eeg_rows)

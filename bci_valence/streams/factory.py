@@ -13,7 +13,7 @@ from .array_source import ArraySource
 from .base import Player, Source
 from .brainflow_source import BrainFlowSource
 from .lsl_source import LSLSource
-from .spec import SourceSpec, SourceSpecError, parse_source_spec
+from .spec import COMMON_OPTIONS, SourceSpec, SourceSpecError, parse_source_spec
 
 __all__ = ["open_source"]
 
@@ -38,8 +38,15 @@ def open_source(spec: str | SourceSpec, *, timeout: float | None = None) -> Sour
     Returns
     -------
     Source
+        With the spec's ``channels=`` option as its relabelling (:meth:`Source.relabel`).
     """
     spec = parse_source_spec(spec)
+    source = _open(spec, timeout)
+    source.relabel(spec.get("channels"))
+    return source
+
+
+def _open(spec: SourceSpec, timeout: float | None) -> Source:
     wait = timeout if timeout is not None else spec.get_float("timeout", 10.0)
     assert wait is not None
     if spec.kind == "lsl":
@@ -51,7 +58,7 @@ def open_source(spec: str | SourceSpec, *, timeout: float | None = None) -> Sour
             markers=spec.get_bool("markers", True),
         )
     if spec.kind == "brainflow":
-        params = {k: v for k, v in spec.options if k not in ("board", "board_id")}
+        params = {k: v for k, v in spec.options if k not in ("board", "board_id", *COMMON_OPTIONS)}
         board = spec.target or spec.get("board") or spec.get("board_id") or "synthetic"
         return BrainFlowSource(board, params)
     if spec.kind in ("xdf", "file"):

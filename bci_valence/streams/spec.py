@@ -13,8 +13,12 @@ Spec syntax (command line and API alike), ``KIND:BODY?KEY=VALUE&KEY=VALUE``::
     file:path/to/rec.set?speed=1          anything MNE reads (EEGLAB, EDF, BDF, FIF...)
     sim:                                  the simulated 32-channel FACED headset
     sim:script=joy:20,anger:20&rate=250&seed=1&contrast=3&noise=0.5
+    lsl:name=X?channels=Fp1,Fp2,C3,C4     any kind: relabel this source's channels
+    file:rec.bdf?channels=biosemi16       ... (labels or an MNE montage name; trigger
+                                          channels such as Status keep their label)
 
-A bare path (``rec.xdf``, ``rec.edf``) is accepted as ``xdf:``/``file:``.
+A bare path (``rec.xdf``, ``rec.edf``) is accepted as ``xdf:``/``file:``, and a kind on
+its own (``sim``) as that kind with an empty body (``sim:``).
 
 Every source yields :class:`Chunk` objects of float64 samples. ``Source.unit`` says
 ``"V"`` when the values are volts (the stream or file stated a voltage unit) and
@@ -33,7 +37,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SOURCE_KINDS", "SourceError", "SourceSpec", "SourceSpecError", "parse_source_spec"]
+__all__ = ["COMMON_OPTIONS", "SOURCE_KINDS", "SourceError", "SourceSpec", "SourceSpecError", "parse_source_spec"]
 
 
 # --------------------------------------------------------------------------- specs
@@ -64,6 +68,10 @@ SOURCE_KINDS: dict[str, tuple[str, ...]] = {
     "file": ("speed", "loop", "chunk", "timeout"),
     "sim": ("script", "rate", "seed", "contrast", "noise", "name", "timeout"),
 }
+#: Options every kind accepts (not passed on to the device or player).
+COMMON_OPTIONS: tuple[str, ...] = ("channels",)
+for _kind in SOURCE_KINDS:
+    SOURCE_KINDS[_kind] = SOURCE_KINDS[_kind] + COMMON_OPTIONS
 
 _SYNTAX = (
     "expected KIND:BODY?KEY=VALUE&..., e.g. 'lsl:name=MyEEG', 'lsl:type=EEG', "
@@ -171,6 +179,10 @@ def parse_source_spec(spec: str | SourceSpec) -> SourceSpec:
     text = spec.strip()
     kind, sep, rest = text.partition(":")
     kind = kind.lower()
+    head, qmark, tail = text.partition("?")
+    if not sep and head.lower() in SOURCE_KINDS:
+        # a kind on its own ("sim", "sim?rate=500") is the kind with an empty body
+        kind, sep, rest = head.lower(), ":", qmark + tail
     if not sep or kind not in SOURCE_KINDS:
         # a bare recording path
         lowered = text.lower().split("?", 1)[0]
@@ -267,6 +279,13 @@ def parse_source_spec(spec: str | SourceSpec) -> SourceSpec:
                 raise SourceSpecError(f"source {spec!r}: {key} must be >= 0, got {value}")
     if kind == "lsl":
         result.get_bool("markers", True)
+    if "channels" in params:
+        from ..signal.montage import ChannelMappingError, channel_spec_labels
+
+        try:
+            channel_spec_labels(params["channels"])
+        except ChannelMappingError as err:
+            raise SourceSpecError(f"source {spec!r}: channels: {err}") from None
     if kind == "sim" and "script" in params:
         from .simulator import parse_script  # validates class names and durations
 
