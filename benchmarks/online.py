@@ -389,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as err:  # noqa: BLE001 - report, keep the other figures
             out["capacity"]["lsl_check"] = {"streams": best, "error": f"{type(err).__name__}: {err}"}
     out["machine"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
+    from bci_valence.provenance import provenance
+
+    out["provenance"] = provenance()
     print(json.dumps(out, indent=2))
     return 0
 

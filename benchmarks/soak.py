@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from bci_valence.online.pipeline import Pipeline
     from bci_valence.online.settings import PipelineSettings
     from bci_valence.online.tuning import tune_process
+    from bci_valence.provenance import provenance
     from bci_valence.signal.quality import QualityFlag
     from bci_valence.streams.lsl_source import LSLSource
 
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "zero_lost": state["lost"] == 0 and state["reordered"] == 0,
         "load_average_1min_at_end": round(os.getloadavg()[0], 2),
         "rss_samples": samples,
+        "provenance": provenance(),
     }
     text = json.dumps(result, indent=2)
     print(text)
