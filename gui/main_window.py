@@ -114,7 +114,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session_steps: list[Any] = []
         self.last_step = None
         self.step_count = 0
-        self.last_status: list[Any] = []
         self.last_error = ""
         self._latest_raw: RawSnapshot | None = None
         self._topo_dirty = False
@@ -398,7 +397,6 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(object)
     def _on_status(self, statuses: list) -> None:
-        self.last_status = statuses
         if not statuses:
             return
         st = statuses[0]

@@ -470,11 +470,6 @@ class ModelBundle:
         return self._w.copy()
 
     @property
-    def projection_bias(self) -> float:
-        """Projection intercept."""
-        return self._b
-
-    @property
     def class_names(self) -> tuple[str, ...]:
         """Classifier output order."""
         return self.config.class_names

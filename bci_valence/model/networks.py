@@ -185,11 +185,6 @@ class DEClassifier(nn.Module):
         """Class logits ``(batch, n_classes)``."""
         return self.head(self.head_drop(self.embedding(seq)))
 
-    def forward_with_axis(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Class logits ``(batch, n_classes)`` and V-axis coordinate ``(batch,)``."""
-        emb = self.head_drop(self.embedding(seq))
-        return self.head(emb), self.axis_head(emb).squeeze(-1)
-
     def forward_train(self, seq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Class logits, V-axis coordinate and auxiliary logits (None without aux head)."""
         emb = self.head_drop(self.embedding(seq))

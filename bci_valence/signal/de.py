@@ -120,24 +120,13 @@ class BandFilterBank:
             )
         return self._responses[n_fft]
 
-    def filter_valid(self, x: torch.Tensor) -> torch.Tensor:
+    def _filter_valid(self, x: torch.Tensor, reuse: bool) -> torch.Tensor:
         """Zero-phase band-pass of every band, keeping only fully-supported samples.
 
-        Parameters
-        ----------
-        x : Tensor, shape (..., n_channels, n_times)
-            Any length of at least ``context_samples + 1``.
-
-        Returns
-        -------
-        Tensor, shape (..., n_channels, n_bands, n_times - context_samples)
-            Sample ``k`` is the filtered signal at input sample ``k + context_samples // 2``.
-        """
-        return self._filter_valid(torch.as_tensor(x, device=self.device), reuse=False)
-
-    def _filter_valid(self, x: torch.Tensor, reuse: bool) -> torch.Tensor:
-        """:meth:`filter_valid`; with ``reuse`` on CPU the result is a view of this
-        thread's buffers, valid until its next call.
+        ``x`` has shape (..., n_channels, n_times) with n_times > ``context_samples``; the
+        result, shape (..., n_channels, n_bands, n_times - context_samples), holds at ``k``
+        the filtered signal at input sample ``k + context_samples // 2``. With ``reuse`` on
+        CPU the result is a view of this thread's buffers, valid until its next call.
 
         Reusing the buffers matters on CPU: a fresh multi-MB result per block is
         page-faulted in anew each time (glibc returns such blocks to the OS), which
@@ -243,10 +232,6 @@ class BandFilterBank:
     def differential_entropy(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
         """DE = 0.5·ln(2πe·variance) per channel and band, shape (..., n_channels, n_bands)."""
         return variance_to_de(self.band_variance(x))
-
-    def band_power(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
-        """Band power (the band-passed signal's variance), shape (..., n_channels, n_bands)."""
-        return self.band_variance(x)
 
     def sliding_windows(self, data: np.ndarray | torch.Tensor, hop_samples: int) -> torch.Tensor:
         """All complete inputs of a continuous ``(n_channels, n_times)`` signal.

@@ -181,11 +181,6 @@ class MontageMapping:
         """Number of model channels that are measured, not interpolated."""
         return len(self.real)
 
-    @property
-    def interpolated_mask(self) -> np.ndarray:
-        """Boolean (n_target,) mask of interpolated model channels."""
-        return np.isin(np.asarray(self.target_names), np.asarray(self.interpolated))
-
     def apply(self, data: np.ndarray) -> np.ndarray:
         """Map ``data[..., n_source, n_times]`` onto ``[..., n_target, n_times]``."""
         data = np.asarray(data)

@@ -97,7 +97,6 @@ class LSLSource(Source):
         self.hostname = ""
         self.n_channels = 0
         self.gaps: list[tuple[float, float]] = []
-        self.n_samples_read = 0
         self._scale = 1.0
         self._inlet: Any = None
         self._marker_inlet: Any = None
@@ -294,7 +293,6 @@ class LSLSource(Source):
         ts = stamps[0] if len(stamps) == 1 else np.concatenate(stamps)
         if self._scale != 1.0:
             data *= self._scale
-        self.n_samples_read += ts.size
         return Chunk(data=data, timestamps=ts)
 
     def read_markers(self) -> list[tuple[float, str]]:

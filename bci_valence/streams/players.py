@@ -146,7 +146,6 @@ class XDFPlayer(OutletThread):
         self.marker_offsets = _marker_offsets(recording, self.offsets)
         self.cycle_s = float(self.offsets[-1]) + 1.0 / recording.sfreq
         self.n_pushed = 0
-        self.cycles = 0
         self._data = np.ascontiguousarray(recording.data.T, dtype=np.float64)
 
     def _make_outlets(self) -> None:
@@ -211,7 +210,6 @@ class XDFPlayer(OutletThread):
                         self._finished.set()
                         logger.info("replay of %r finished (%d samples)", self.name, self.n_pushed)
                         return
-                    self.cycles += 1
                     t0 += self.cycle_s / speed
                     pos = 0
                     mpos = 0
