@@ -17,7 +17,9 @@ __all__ = [
     "FACED_BANDS",
     "FACED_CHANNELS",
     "FACED_SFREQ",
+    "NEGATIVE_CLASSES",
     "N_CLIPS",
+    "POSITIVE_CLASSES",
 ]
 
 #: The FACED release's channel order (its ``FP1 … A1`` written in MNE's case).
@@ -47,6 +49,10 @@ EMOTION_CLASSES: tuple[str, ...] = (
     "anger", "disgust", "fear", "sadness", "neutral",
     "amusement", "inspiration", "joy", "tenderness",
 )  # fmt: skip
+
+#: Classes of positive and of negative valence (FACED's valence groups; neutral is neither).
+POSITIVE_CLASSES: tuple[str, ...] = ("amusement", "inspiration", "joy", "tenderness")
+NEGATIVE_CLASSES: tuple[str, ...] = ("anger", "disgust", "fear", "sadness")
 
 #: Number of FACED clips (stimuli).
 N_CLIPS = 28

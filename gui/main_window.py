@@ -30,12 +30,9 @@ POSITIVE_CLASSES = {"amusement", "inspiration", "joy", "tenderness"}
 
 
 def _default_class_names() -> tuple[str, ...]:
-    try:
-        from bci_valence.constants import EMOTION_CLASSES
+    from bci_valence.constants import EMOTION_CLASSES
 
-        return tuple(EMOTION_CLASSES)
-    except Exception:  # noqa: BLE001
-        return ("anger", "disgust", "fear", "sadness", "neutral", "amusement", "inspiration", "joy", "tenderness")
+    return tuple(EMOTION_CLASSES)
 
 
 def _default_bands() -> tuple[str, ...]:

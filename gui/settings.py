@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from bci_valence.device import DEVICE_CHOICES
+
 #: QSettings organisation / application names.
 ORGANISATION = "bci-valence"
 APPLICATION = "gui"
 
 NOTCH_CHOICES = (50.0, 60.0, 0.0)  # 0 = off
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .vaxis import CLASS_NAMES, Axis, TextEncoder, VAxisError, load_axis
+from .vaxis import CLASS_NAMES, NEGATIVE_CLASSES, POSITIVE_CLASSES, Axis, TextEncoder, VAxisError, load_axis
 
 log = logging.getLogger(__name__)
 
@@ -240,9 +240,9 @@ def plot_validation(axis: Axis, faced: FacedValence, result: dict[str, Any], pat
     coords = np.array([axis.class_coordinates[c] for c in CLASS_NAMES])
     valence = np.array([faced.class_valence[c] for c in CLASS_NAMES])
     colours = {
-        **{c: "tab:red" for c in ("anger", "disgust", "fear", "sadness")},
+        **{c: "tab:red" for c in NEGATIVE_CLASSES},
         "neutral": "tab:gray",
-        **{c: "tab:green" for c in ("amusement", "inspiration", "joy", "tenderness")},
+        **{c: "tab:green" for c in POSITIVE_CLASSES},
     }
     fig, (ax0, ax1) = plt.subplots(
         1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.1, 1]}

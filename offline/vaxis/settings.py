@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bci_valence.constants import EMOTION_CLASSES
+from bci_valence.constants import EMOTION_CLASSES, NEGATIVE_CLASSES, POSITIVE_CLASSES
 
 if TYPE_CHECKING:  # pragma: no cover
     pass
@@ -17,8 +17,6 @@ log = logging.getLogger(__name__)
 
 #: FACED emotion classes in label order.
 CLASS_NAMES: tuple[str, ...] = EMOTION_CLASSES
-POSITIVE_CLASSES: tuple[str, ...] = ("amusement", "inspiration", "joy", "tenderness")
-NEGATIVE_CLASSES: tuple[str, ...] = ("anger", "disgust", "fear", "sadness")
 #: The class whose coordinate is made positive by the sign rule.
 ANCHOR_CLASS = "joy"
 
