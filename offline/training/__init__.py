@@ -62,6 +62,7 @@ from .protocols import (
     run_protocol_training,
     select_projection_alpha,
     train_fold_models,
+    valence_scale,
 )
 from .recipe import format_ablation, run_training
 from .settings import STAGES, FoldSettings, TrainSettings, parse_stages
@@ -109,4 +110,5 @@ __all__ = [
     "train_fold_models",
     "train_recipe",
     "valence_figures",
+    "valence_scale",
 ]

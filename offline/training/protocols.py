@@ -45,6 +45,7 @@ __all__ = [
     "run_protocol_training",
     "select_projection_alpha",
     "train_fold_models",
+    "valence_scale",
 ]
 
 
@@ -270,6 +271,33 @@ def predict_folds(
     return valence, proba
 
 
+def valence_scale(valence: np.ndarray, valence_group: np.ndarray) -> dict[str, float]:
+    """How large a meaningful change of the valence readout is, in its own units.
+
+    Parameters
+    ----------
+    valence : ndarray (n_sub, n_clips, n_windows)
+        10-s window valence.
+    valence_group : ndarray (n_clips,)
+        -1 / 0 / +1 per clip.
+
+    Returns
+    -------
+    dict
+        ``window_noise_sd``: standard deviation of the 10-s readout around each subject's
+        clip mean (how much the trace moves while the content's valence stays the same);
+        ``positive_minus_negative``: mean readout of positive clips minus that of negative
+        clips (the expected swing between clearly positive and negative content).
+    """
+    valence = np.asarray(valence, dtype=np.float64)
+    group = np.asarray(valence_group)
+    per_clip = valence.mean(axis=2, keepdims=True)
+    n_win = valence.shape[2]
+    noise = float(np.sqrt(((valence - per_clip) ** 2).sum() / (valence[..., 0].size * max(n_win - 1, 1))))
+    swing = float(per_clip[:, group > 0].mean() - per_clip[:, group < 0].mean())
+    return {"window_noise_sd": noise, "positive_minus_negative": swing}
+
+
 def protocol_figures(
     folds: Sequence[FoldModel],
     z: np.ndarray,
@@ -283,12 +311,14 @@ def protocol_figures(
 ) -> dict[str, Any]:
     """:func:`~offline.training.metrics.protocol_metrics` of the folds' predictions.
 
-    Adds ``classifier_valence``: the same valence figures for the classifier's expected
-    V-axis coordinate (``proba @ coordinates``) when the folds have members.
+    Adds :func:`valence_scale`'s ``window_noise_sd`` and ``positive_minus_negative``, and
+    ``classifier_valence``: the same valence figures for the classifier's expected V-axis
+    coordinate (``proba @ coordinates``) when the folds have members.
     """
     valence, proba = predict_folds(folds, z, labels)
     out = protocol_metrics(valence, ratings, labels, coordinates, valence_group, proba,
                            n_permutations=n_permutations, n_bootstrap=n_bootstrap, seed=seed)
+    out.update(valence_scale(valence, valence_group))
     if proba is not None:
         out["classifier_valence"] = valence_figures(proba @ np.asarray(coordinates), ratings, labels,
                                                     coordinates, valence_group)
@@ -497,6 +527,12 @@ def run_protocol_training(
         for p in PROTOCOLS
     }
     metrics = dict(base.config.metrics)
+    if val_subjects:
+        # the live projection changed: its validation figures are the chosen alpha's
+        # (fitted on the training subjects, as the base bundle's were)
+        chosen = fit_projection(z_tr, coordinates, labels, (alpha,), z_va, ratings_va,
+                                np.asarray(fd.CLIP_MEAN_VALENCE))
+        metrics["projection"] = {k: v for k, v in chosen["val"].items() if k != "clip_projection"}
     if figures:
         metrics["protocols"] = {
             "validation_subjects": _fmt(val_subjects),
