@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+from bci_valence.constants import BAND_NAMES, EMOTION_CLASSES, POSITIVE_CLASSES
+
 from . import qt_compat  # noqa: F401  (before any widget)
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
@@ -25,23 +27,13 @@ log = logging.getLogger(__name__)
 #: Highest redraw rate of the plots (Hz).
 MAX_REFRESH_HZ = 30.0
 
-#: Emotions drawn warm in the probability bars.
-POSITIVE_CLASSES = {"amusement", "inspiration", "joy", "tenderness"}
-
 
 def _default_class_names() -> tuple[str, ...]:
-    from bci_valence.constants import EMOTION_CLASSES
-
     return tuple(EMOTION_CLASSES)
 
 
 def _default_bands() -> tuple[str, ...]:
-    try:
-        from bci_valence.constants import BAND_NAMES
-
-        return tuple(BAND_NAMES)
-    except Exception:  # noqa: BLE001
-        return ("delta", "theta", "alpha", "beta", "gamma")
+    return tuple(BAND_NAMES)
 
 
 class Banner(QtWidgets.QFrame):
