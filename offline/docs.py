@@ -602,6 +602,17 @@ def headline_rows(records: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
                 what += " (in-sample)"
             rows.append((what, f"{fmt(r['bacc'])} / {fmt(r['kappa'])} / {fmt(proj)}, {fmt(ens)}",
                          link("results.md", name)))  # fmt: skip
+    for name, r in records.items():
+        protos = [r[p] for p in ("seen-clips", "unseen-clips") if isinstance(r.get(p), dict) and "bacc" in r[p]]
+        if len(protos) == 2 and "headline" not in r:
+            seen, unseen = protos
+            rows.append((
+                f"FACED subjects {seen.get('subjects', '')}, seen clips / unseen clips: 9-class BACC; "
+                "valence AUC, positive vs negative clips (per subject and clip)",
+                f"{fmt(seen['bacc'])} / {fmt(unseen['bacc'])}; "
+                f"{fmt(seen.get('valence_auc_subject_clip'))} / {fmt(unseen.get('valence_auc_subject_clip'))}",
+                link("results.md", name),
+            ))  # fmt: skip
     if "bench_features" in records:
         checks = _get(records["bench_features"], "targets", "checks") or {}
         tor, bf = checks.get("torcheeg") or {}, checks.get("brainflow") or {}

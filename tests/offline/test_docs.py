@@ -60,7 +60,9 @@ def data_dir(tmp_path: Path) -> Path:
     })  # fmt: skip
     _write(d, "unseen_clips", {
         "r": 0.123456, "n": 12, "nested": {"ok": True, "values": [1, 2, 3]},
-        "provenance": _prov("bci-valence study unseen"),
+        "seen-clips": {"bacc": 0.3912, "valence_auc_subject_clip": 0.6693, "subjects": "80-99"},
+        "unseen-clips": {"bacc": 0.1523, "valence_auc_subject_clip": 0.6215, "subjects": "80-99"},
+        "provenance": _prov("bci-valence evaluate --protocol both"),
     })  # fmt: skip
     _write(d, "bench_online", {
         "machine": {"cpu_count": 2, "load_average_1min_at_start": 0.7, "load_average_1min_at_end": 1.1},
@@ -159,6 +161,8 @@ def test_build_writes_pages_with_figures_and_provenance(data_dir, tmp_path):
     assert "| 4.13 ms / 14.4 ms / 96 |" in text
     assert "| – / 21.6× |" in text
     assert "| saturation layer | 2 |" in text
+    assert ("| FACED subjects 80-99, seen clips / unseen clips: 9-class BACC; valence AUC, positive vs "
+            "negative clips (per subject and clip) | 0.391 / 0.152; 0.669 / 0.622 |") in text
     # Regenerating gives the same pages.
     before = [(out / n).read_text() for n in ("results.md", "benchmarks.md")] + [readme.read_text()]
     build(data_dir, out, readme, claims=False)
