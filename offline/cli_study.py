@@ -77,14 +77,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "lengths), measure each one's validation BACC and the V-axis encoding strength of its "
             "penultimate representation (cross-validated r of a linear probe onto the class's "
             "V-axis coordinate, and its percentile against 1000 random directions of the language "
-            "model's space), and correlate the two across classifiers. Default: 12 classifiers, "
-            "up to 8 epochs on sub 0-39, about 2 minutes on 2 CPU cores. --paper: 36 classifiers, "
+            "model's space), and correlate the two across classifiers. Default: 18 classifiers "
+            "(9 architectures, 10 epochs and 4 epochs), sub 0-39, about 1 minute on 2 CPU cores. --paper: 36 classifiers, "
             "up to 40 epochs on sub 0-79 (about 1.5 h on 2 cores; minutes on a GPU)."
         ),
     )
     _common(q)
-    q.add_argument("--n", type=int, default=None, help="classifiers (default 12; 36 with --paper)")
-    q.add_argument("--epochs", type=int, default=None, help="epochs of the longest-trained (default 8; 40)")
+    q.add_argument("--n", type=int, default=None, help="classifiers (default 18; 36 with --paper)")
+    q.add_argument("--epochs", type=int, default=None, help="epochs of the longest-trained (default 10; 40)")
     q.add_argument("--n-random", type=int, default=1000, help="random directions (default 1000)")
     q.set_defaults(func=_run_probe)
 
@@ -132,8 +132,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "V-axis direction into the class-mean component and the within-class residual, "
             "measure how the auxiliary loss moves each and the BACC cost of removing the "
             "direction at inference; compare a seed ensemble with members made diverse in the "
-            "within-class residual. Default: 3 seeds x (2 models + 2 ensembles of 3), sub 0-39, "
-            "10 epochs, about 6 minutes on 2 CPU cores. --paper: 10 seeds, 30 epochs, 5 members, "
+            "within-class residual, on the validation subjects and under the unseen-clips protocol "
+            "(3 clip folds). Default: 3 seeds x (2 models + 2 ensembles of 3 + 2 x 3 fold "
+            "ensembles), sub 0-39, 10 epochs, about 6 minutes on 2 CPU cores. --paper: 10 seeds, 30 epochs, 5 members, "
             "sub 0-79."
         ),
     )
@@ -142,6 +143,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument("--epochs", type=int, default=None, help="epochs (default 10; 30)")
     r.add_argument("--members", type=int, default=None, help="ensemble members (default 3; 5)")
     r.add_argument("--diversity", type=float, default=0.5, help="residual-diversity weight (default 0.5)")
+    r.add_argument("--no-unseen-clips", action="store_true",
+                   help="skip the ensembles' unseen-clips comparison (3 clip folds; about half the time)")
     r.set_defaults(func=_run_residual)
     return p
 
@@ -208,7 +211,7 @@ def _run_residual(args: argparse.Namespace) -> int:
     from .studies.residual import ResidualSettings, run_residual
 
     fields = {**_given(args, seeds="seeds", epochs="epochs", members="members"),
-              "diversity": args.diversity}
+              "diversity": args.diversity, "unseen_clips": not args.no_unseen_clips}
     settings = _settings(ResidualSettings, args, fields)
     return _print("residual", run_residual(settings, args.out, _options(args), not args.no_progress),
                   args.out)

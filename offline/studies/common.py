@@ -418,6 +418,7 @@ def train_model(
     aux: AuxLoss = AuxLoss(),
     n_members: int = 1,
     diversity: float = 0.0,
+    train_clips: Any = None,
 ) -> list[Any]:
     """Train one classifier (or ``n_members`` trained side by side) on the training subjects.
 
@@ -435,6 +436,8 @@ def train_model(
         Weight of the residual-diversity penalty: the mean pairwise Pearson
         correlation between members' within-class logit residuals (each member's
         logits minus the batch mean logits of the sample's class).
+    train_clips : sequence of int or None
+        Train only on these clips (0-based; the ``unseen-clips`` protocol), else all 28.
 
     Returns
     -------
@@ -458,11 +461,16 @@ def train_model(
     from bci_valence.constants import CLIP_LABELS
 
     clip_y = torch.from_numpy(np.tile(np.asarray(CLIP_LABELS), n_sub)).long().to(device)
+    if train_clips is not None:
+        keep = np.isin(np.tile(np.arange(n_clips), n_sub), np.asarray(train_clips))
+        if not keep.any():
+            raise ValueError(f"train_clips {list(train_clips)} selects none of the {n_clips} clips")
+        clips, clip_y = clips[torch.from_numpy(keep)], clip_y[torch.from_numpy(keep)]
     coords = torch.tensor(np.array(target_coordinates(data, aux)), dtype=torch.float32, device=device)
     regions = region_channels()
     posterior = torch.zeros(1, 1, 32, 1, device=device)
     posterior[0, 0, regions["parietal"] + regions["occipital"]] = 1.0
-    steps = max(1, n_sub * n_clips * N_WINDOWS // config.batch_size)
+    steps = max(1, len(clips) * N_WINDOWS // config.batch_size)
     offsets = torch.arange(SEQ_LEN, device=device)
 
     def batch() -> tuple[Any, Any]:

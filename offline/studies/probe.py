@@ -73,8 +73,8 @@ class ProbeSettings:
     faced_root: str
     train: str = "0-39"
     val: str = "80-99"
-    n: int = 12
-    epochs: int = 8
+    n: int = 18
+    epochs: int = 10
     n_random: int = 1000
     axis: str | None = None
 

@@ -33,7 +33,11 @@ independent seeds (the shipped recipe's seed ensemble, batch order shared).
 ``diverse``: the same, plus a penalty ``diversity ·`` (mean pairwise Pearson r of the
 members' within-class logit residuals: logits minus the batch mean logits of the
 sample's class), so the members differ where the class does not decide. Each reports
-the ensemble BACC and the members' mean pairwise residual correlation on validation.
+the ensemble BACC and the members' mean pairwise residual correlation on validation,
+and, with ``unseen_clips``, the BACC under the project's ``unseen-clips`` protocol
+(:func:`offline.training.protocol_test_clips`: 3 clip folds, each ensemble trained on
+the training subjects' other clips predicts the validation subjects' held-out clips;
+every clip is predicted once).
 """
 
 from __future__ import annotations
@@ -70,6 +74,8 @@ class ResidualSettings:
         Ensemble size.
     diversity : float
         Weight of the residual-diversity penalty.
+    unseen_clips : bool
+        Also compare the ensembles under the ``unseen-clips`` protocol.
     axis : str or None
     """
 
@@ -82,6 +88,7 @@ class ResidualSettings:
     depth: int = 2
     members: int = 3
     diversity: float = 0.5
+    unseen_clips: bool = True
     axis: str | None = None
 
     def __post_init__(self) -> None:
@@ -153,6 +160,10 @@ def residual_trials(settings: ResidualSettings) -> list[dict[str, Any]]:
             trials.append({"id": f"{kind}_ensemble-s{seed}", "kind": f"{kind}_ensemble", "arch": arch,
                            "epochs": settings.epochs, "seed": seed, "members": settings.members,
                            "diversity": div})
+            if settings.unseen_clips:
+                trials.append({"id": f"{kind}_ensemble_unseen-s{seed}", "kind": f"{kind}_ensemble_unseen",
+                               "arch": arch, "epochs": settings.epochs, "seed": seed,
+                               "members": settings.members, "diversity": div})
     return trials
 
 
@@ -179,6 +190,17 @@ def residual_trial(trial: dict[str, Any], data: StudyData) -> dict[str, Any]:
 
     arch = Arch(**trial["arch"])
     config = TrainConfig(epochs=trial["epochs"], seed=trial["seed"])
+    if trial["kind"].endswith("_ensemble_unseen"):
+        from bci_valence.constants import CLIP_LABELS, N_CLIPS
+        from offline.training import protocol_test_clips
+
+        proba = np.full((len(data.val_y), 9), np.nan)
+        for held_out in protocol_test_clips("unseen-clips", CLIP_LABELS):
+            nets = train_model(data, arch, config, n_members=trial["members"], diversity=trial["diversity"],
+                               train_clips=np.setdiff1d(np.arange(N_CLIPS), held_out))
+            sel = np.isin(data.val_clip, held_out)
+            proba[sel] = predict(nets, data.val_x[sel])[0]
+        return {"bacc": balanced_accuracy(data.val_y, proba)}
     if trial["kind"].endswith("_ensemble"):
         nets = train_model(data, arch, config, n_members=trial["members"], diversity=trial["diversity"])
         proba, _ = predict(nets, data.val_x)
@@ -232,6 +254,8 @@ def run_residual(settings: ResidualSettings, out: str | Path, options: RayOption
     pairs = [(by[("task", s)], by[("kd", s)]) for s in seeds if ("task", s) in by and ("kd", s) in by]
     ens = [(by[("seed_ensemble", s)], by[("diverse_ensemble", s)]) for s in seeds
            if ("seed_ensemble", s) in by and ("diverse_ensemble", s) in by]
+    unseen = [(by[("seed_ensemble_unseen", s)], by[("diverse_ensemble_unseen", s)]) for s in seeds
+              if ("seed_ensemble_unseen", s) in by and ("diverse_ensemble_unseen", s) in by]
 
     def mean(values: list[float]) -> float:
         return float(np.mean(values)) if values else float("nan")
@@ -239,7 +263,12 @@ def run_residual(settings: ResidualSettings, out: str | Path, options: RayOption
     d_cm = [abs(k["r_class_mean"]) - abs(t["r_class_mean"]) for t, k in pairs]
     d_res = [abs(k["r_residual"]) - abs(t["r_residual"]) for t, k in pairs]
     d_ens = [d["bacc"] - s["bacc"] for s, d in ens]
-    p_ens = float(stats.ttest_1samp(d_ens, 0.0).pvalue) if len(d_ens) >= 2 and np.std(d_ens) > 0 else float("nan")
+    d_unseen = [d["bacc"] - s["bacc"] for s, d in unseen]
+
+    def paired_p(d: list[float]) -> float:
+        return float(stats.ttest_1samp(d, 0.0).pvalue) if len(d) >= 2 and np.std(d) > 0 else float("nan")
+
+    p_ens, p_unseen = paired_p(d_ens), paired_p(d_unseen)
     result = {
         "study": "residual",
         "trials": rows,
@@ -258,6 +287,10 @@ def run_residual(settings: ResidualSettings, out: str | Path, options: RayOption
             "seed_residual_correlation": mean([s["residual_correlation"] for s, _ in ens]),
             "diverse_residual_correlation": mean([d["residual_correlation"] for _, d in ens]),
             "diverse_wins": bool(d_ens and mean(d_ens) > 0 and p_ens < 0.05),
+            "unseen_clips_seed_bacc": mean([s["bacc"] for s, _ in unseen]),
+            "unseen_clips_diverse_bacc": mean([d["bacc"] for _, d in unseen]),
+            "unseen_clips_delta_bacc": mean(d_unseen),
+            "unseen_clips_p": p_unseen,
         },
         "n_trials": len(rows),
         "n_planned": len(trials),
@@ -320,6 +353,8 @@ def summary_markdown(result: dict[str, Any]) -> str:
         f"| ΔBACC, axis-head direction removed (distilled) | {result['delta_bacc_remove_kd_head']:+.4f} |",
         f"| seed ensemble BACC ({s['members']} members) | {e['seed_bacc']:.4f} |",
         f"| residual-diverse ensemble BACC | {e['diverse_bacc']:.4f} (Δ {e['delta_bacc']:+.4f}, p {e['p']:.3g}) |",
+        f"| unseen-clips protocol: seed / residual-diverse ensemble BACC | {e['unseen_clips_seed_bacc']:.4f} / "
+        f"{e['unseen_clips_diverse_bacc']:.4f} (Δ {e['unseen_clips_delta_bacc']:+.4f}, p {e['unseen_clips_p']:.3g}) |",
         f"| members' residual correlation: seed / diverse | {e['seed_residual_correlation']:.3f} / "
         f"{e['diverse_residual_correlation']:.3f} |",
         "",

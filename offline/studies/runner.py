@@ -19,6 +19,8 @@ import json
 import logging
 import os
 import re
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -161,6 +163,10 @@ def _execute(fn: Callable[[dict[str, Any], Any], dict[str, Any]], trial: dict[st
     return {"trial": trial, "result": figures, "seconds": round(time.perf_counter() - t0, 2)}
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def run_trials(
     folder: StudyFolder,
     trials: Sequence[dict[str, Any]],
@@ -212,6 +218,10 @@ def run_trials(
         import ray
 
         started = False
+        # SIGTERM (a scheduler's stop, ``kill``) stops the study like Ctrl-C: finished
+        # trials are kept and a local Ray instance is shut down
+        previous = (signal.signal(signal.SIGTERM, _interrupt)
+                    if threading.current_thread() is threading.main_thread() else None)
         if not ray.is_initialized():
             ray.init(address=options.address,
                      num_cpus=options.num_cpus if options.address is None else None,
@@ -225,7 +235,8 @@ def run_trials(
             fn_ref = ray.put(fn)
             pending = {remote.remote(fn_ref, t, ctx_ref): t for t in todo}
             while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
+                # a short timeout keeps Ctrl-C prompt while long trials run
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
                 for ref in ready:
                     trial = pending.pop(ref)
                     out = ray.get(ref)
@@ -235,5 +246,7 @@ def run_trials(
         finally:
             if started:
                 ray.shutdown()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
     bar.close()
     return [results[t["id"]] for t in trials if t["id"] in results]

@@ -98,13 +98,15 @@ def test_an_interrupted_study_resumes_where_it_stopped(tmp_path: Path, local_ray
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and len(list(out.glob("trials/*.json"))) < 2:
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)  # Ctrl-C
+        # a stop (SIGTERM; SIGINT would be ignored where the tests run in the background)
+        proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     done = {p.stem: json.loads(p.read_text()) for p in out.glob("trials/*.json")}
+    assert proc.returncode != 0
     assert 2 <= len(done) < 8, f"interrupted after {len(done)} of 8 trials"
     trials = [{"id": f"t{i}", "x": i, "sleep": 1.0} for i in range(8)]
     results = run_trials(StudyFolder(out, "slow", {}), trials, square_trial, 0, progress=False)

@@ -90,7 +90,10 @@ def test_saturation_and_residual_at_a_small_size(faced_root: Path, tmp_path: Pat
     res = run_residual(ResidualSettings(str(faced_root), train="0-3", val="80-83", seeds=1, epochs=1,
                                         members=2),
                        tmp_path / "res", RayOptions(num_cpus=2), progress=False)
-    assert res["n_trials"] == 4
+    assert res["n_trials"] == 6
+    unseen = [t for t in res["trials"] if t["kind"].endswith("_unseen")]
+    assert len(unseen) == 2 and all(0 <= t["bacc"] <= 1 for t in unseen)
+    assert res["ensemble"]["unseen_clips_delta_bacc"] == pytest.approx(unseen[1]["bacc"] - unseen[0]["bacc"])
     kd = next(t for t in res["trials"] if t["kind"] == "kd")
     # the residual has zero mean within every class, so no class-level correlation
     assert abs(kd["r_residual"]) < 1e-6
@@ -126,6 +129,11 @@ def test_claims_page_verdicts(tmp_path: Path) -> None:
     assert verdict("topography", topo) == "reproduced"
     assert verdict("topography", {**topo, "top": {"channel": "F3", "band": "alpha", "r": 0.4},
                                   "arousal_split": {"high": 0.1, "rest": 0.3}}) == "partly"
+    sat = {"study": "saturation", "n_strategies": 14, "n_families": 7, "n_helped": 0, "n_hurt": 3,
+           "max_abs_control_delta": 0.002, "baseline_bacc": {}, "effects": [], "worst": None}
+    assert verdict("saturation", sat) == "reproduced"
+    assert verdict("saturation", {**sat, "max_abs_control_delta": 0.02}) == "partly"
+    assert verdict("saturation", {**sat, "n_helped": 1}) == "not reproduced"
     (tmp_path / "study_probe.json").write_text(json.dumps(_probe_record(0.9, 1e-10, 94.0)))
     page = write_paper_claims(tmp_path, tmp_path / "out" / "paper-claims.md").read_text()
     assert "r = +0.900" in page and "**reproduced**" in page
