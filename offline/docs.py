@@ -732,7 +732,9 @@ def build(
         The files written.
     """
     data_dir, out_dir = Path(data_dir), Path(out_dir)
-    records = load_records(data_dir)
+    # The pages name no folder of the machine that measured: paths inside the
+    # repository are shown relative to it.
+    records = {k: _portable(v, _roots(REPO)) for k, v in load_records(data_dir).items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for fname, text in (("results.md", render_results(records)), ("benchmarks.md", render_benchmarks(records))):
@@ -800,6 +802,11 @@ def _portable(obj: Any, roots: Sequence[tuple[str, str]]) -> Any:
     return obj
 
 
+def _roots(cwd: Path) -> list[tuple[str, str]]:
+    """Prefixes of absolute paths under ``cwd`` (and its parent) and their relative forms."""
+    return [(str(cwd) + "/", ""), (str(cwd.parent) + "/", "../"), (str(cwd), ".")]
+
+
 def record(
     name: str,
     cmd: Sequence[str],
@@ -855,7 +862,7 @@ def record(
         obj["provenance"] = provenance(typed)
     if proc.returncode:
         obj["exit_code"] = proc.returncode
-    obj = _portable(obj, [(str(cwd) + "/", ""), (str(cwd.parent) + "/", "../"), (str(cwd), ".")])
+    obj = _portable(obj, _roots(cwd))
     data_dir.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")

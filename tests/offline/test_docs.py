@@ -12,6 +12,7 @@ from bci_valence.provenance import provenance
 from offline.docs import (
     FIGURES_END,
     FIGURES_START,
+    REPO,
     DocsError,
     anchor,
     build,
@@ -48,7 +49,7 @@ def data_dir(tmp_path: Path) -> Path:
     _write(d, "eval_validation", {
         "bacc": 0.40912, "kappa": 0.33421, "weighted_f1": 0.4078, "accuracy": 0.41, "n_samples": 1680,
         "clip_r_axis": 0.6661, "ensemble_clip_r_axis": 0.9093, "subjects": "80-99", "in_sample_subjects": "",
-        "bundle": "runs/val", "extra": {"note": "kept"},
+        "bundle": str(REPO / "runs" / "val"), "extra": {"note": "kept"},
         "provenance": _prov("bci-valence evaluate --subjects 80-99 --bundle runs/val"),
     })  # fmt: skip
     _write(d, "study_saturation", {
@@ -134,6 +135,7 @@ def test_build_writes_pages_with_figures_and_provenance(data_dir, tmp_path):
     # Evaluation: known labels, and unknown keys kept.
     assert "| balanced accuracy (9 classes, chance 0.111) | 0.409 |" in results
     assert "| `extra.note` | kept |" in results
+    assert "| bundle | runs/val |" in results and str(REPO) not in results  # no machine's folders
     # A file's own tables, title and description; a plain file's scalars.
     assert "## Saturation across layers\n\nPer-layer agreement." in results
     assert "| 2 | 0.75 |" in results
