@@ -49,9 +49,10 @@ from ..streams.base import Source
 
 log = logging.getLogger(__name__)
 from .markers import marker_to_class, normalize_markers
-from .processor import StreamProcessor
+from .processor import MAX_HELD_FRACTION, StreamProcessor
 from .settings import PipelineSettings
 from .steps import DueWindow, StreamStatus, ValenceStep
+from .usability import WindowCounts
 
 __all__ = ["Pipeline", "QualityFlag"]
 
@@ -80,6 +81,10 @@ class _StreamState:
         self.message = ""
         self.simulated = bool(source.simulated)
         self.last_timestamp: float | None = None
+        self.windows = 0  # windows computed
+        self.usable = 0  # ... neither flagged bad nor calibrating
+        self.blank = 0  # ... without a valence (no signal behind them)
+        self.flag_counts: dict[str, int] = {}  # bad flag name -> windows carrying it
 
 
 class Pipeline:
@@ -216,14 +221,18 @@ class Pipeline:
 
         src = st.source
         sfreq = float(getattr(src, "sfreq"))
-        names = list(getattr(src, "ch_names", None) or [])
-        n_ch = int(getattr(src, "n_channels", 0) or len(names))
-        if self.settings.channels:
-            from ..signal.montage import resolve_channel_labels
+        n_ch = int(getattr(src, "n_channels", 0) or len(src.ch_names))
+        own = list(src.ch_names) or [""] * n_ch
+        types = list(getattr(src, "ch_types", None) or [])
+        types = types if len(types) == len(own) else None
+        # the source's own relabelling (its spec's channels=), else the global one
+        relabel = getattr(src, "channels", None) or self.settings.channels
+        if relabel:
+            from ..signal.montage import relabel_channels
 
-            names = resolve_channel_labels(self.settings.channels, n_ch)
-        elif not names:
-            names = [""] * n_ch
+            names = relabel_channels(relabel, own, types)
+        else:
+            names = own
         if st.proc is not None and self.streaming is not None:
             self.streaming.forget(st.proc)
         st.proc = StreamProcessor(
@@ -236,6 +245,8 @@ class Pipeline:
             self.bank.context_samples,
             self.bank.window_samples,
             unit=getattr(src, "unit", None),
+            ch_types=types,
+            top_hz=max(high for _, high in self.bank.settings.bands.values()),
         )
         cal = self.settings.calibration_file(str(getattr(src, "name", "") or st.name), len(self._streams))
         st.cal_path = cal
@@ -384,6 +395,7 @@ class Pipeline:
         seq_rows: list[int] = []
         seqs: list[np.ndarray] = []
         vz = np.empty_like(de)
+        blank = np.zeros(n, dtype=bool)
         for i, (st, win) in enumerate(pending):
             f = win.flags
             if not np.isfinite(de[i]).all():
@@ -401,24 +413,31 @@ class Pipeline:
             if st.simulated:
                 f |= QualityFlag.SIMULATED
             z = std.transform(de[i])
-            z = np.where(np.isfinite(z), z, 0.0)
+            # No valence where no signal is behind the window: much of its input was
+            # non-finite (held at the last finite value only for the filters' sake), no
+            # window was ever fit for the statistics, or no feature is finite.
+            blank[i] = win.held_fraction > MAX_HELD_FRACTION or std.count == 0 or not np.isfinite(z).any()
+            z = np.full_like(z, np.nan) if blank[i] else np.where(np.isfinite(z), z, 0.0)
             de_z[i] = z
             flags[i] = int(f)
             progress[i] = self._progress(st)
-            st.de_history.append((win.segment, win.end, de[i]))
-            st.z_history.append((win.segment, win.end, z))
+            self._count(st, f, blank[i])
+            st.de_history.append((win.segment, win.end, np.full_like(de[i], np.nan) if blank[i] else de[i]))
+            if not blank[i]:
+                st.z_history.append((win.segment, win.end, z))
             horizon = int(math.ceil((self.sequence_len * self.sequence_spacing + 2) / self.settings.hop_s))
             while len(st.de_history) > horizon:
                 st.de_history.popleft()
             while len(st.z_history) > max(self.valence_average, 1):
                 st.z_history.popleft()
             recent = [zz for seg, _, zz in st.z_history if seg == win.segment]
-            vz[i] = np.mean(recent[-self.valence_average :], axis=0)
-            seq = self._sequence(st, win) if self.has_classifier else None
-            if seq is not None:
+            vz[i] = 0.0 if blank[i] or not recent else np.mean(recent[-self.valence_average :], axis=0)
+            seq = self._sequence(st, win) if self.has_classifier and not blank[i] else None
+            if seq is not None and np.isfinite(seq).all():
                 seq_rows.append(i)
                 seqs.append(std.transform(seq))
         valence = np.asarray(self.bundle.project(vz.astype(np.float32)), dtype=np.float64).reshape(n)
+        valence[blank] = np.nan
         probs: dict[int, np.ndarray] = {}
         if seqs:
             seq_arr = np.nan_to_num(np.stack(seqs)).astype(np.float32)
@@ -443,6 +462,18 @@ class Pipeline:
                 )
             )
         return steps
+
+    @staticmethod
+    def _count(st: _StreamState, flags: int, blank: bool) -> None:
+        """Tally one window in the stream's counters (see :meth:`window_counts`)."""
+        st.windows += 1
+        st.blank += int(blank)
+        bad = QualityFlag(int(flags)) & (BAD_FLAGS | QualityFlag.CALIBRATING)
+        if not bad:
+            st.usable += 1
+        for flag in QualityFlag:
+            if flag.value and bad & flag and flag.name:
+                st.flag_counts[flag.name] = st.flag_counts.get(flag.name, 0) + 1
 
     def _differential_entropy(self, batch: np.ndarray) -> np.ndarray:
         """DE of a batch of windows ``(b, 32, n_input)`` -> ``(b, 32, n_bands)`` float64.
@@ -591,6 +622,26 @@ class Pipeline:
         """How many windows the stream's calibration statistics have taken in (bad ones are kept out)."""
         standardizer = self._stream(stream).standardizer
         return int(standardizer.count) if standardizer is not None else 0
+
+    def window_counts(self, stream: int | str) -> WindowCounts:
+        """How many windows the stream gave, how many were usable, and why the others were not."""
+        with self._lock:
+            st = self._stream(stream)
+            proc = st.proc
+            return WindowCounts(
+                stream=st.name,
+                windows=st.windows,
+                usable=st.usable,
+                blank=st.blank,
+                flagged=dict(st.flag_counts),
+                samples=int(proc.raw.pushed) if proc is not None else 0,
+                sfreq=proc.sfreq if proc is not None else None,
+                window_s=(proc.n_input / proc.target_sfreq) if proc is not None else None,
+                calibration_progress=self._progress(st),
+                calibration_s=float(self.settings.calibration_s),
+                calibrated=st.calibrated or self.settings.calibration_s <= 0,
+                rate_problem=proc.rate_problem if proc is not None else None,
+            )
 
     def samples_read(self, stream: int | str) -> int:
         """Samples the stream has delivered so far."""

@@ -18,13 +18,17 @@ from ..signal.preprocessing import (
     ResamplerSettings,
     common_average_reference,
 )
-from ..signal.quality import QualityFlag, assess_window
+from ..signal.quality import QualityFlag, assess_window, undersampled
 
 log = logging.getLogger(__name__)
 from .settings import PipelineSettings
 from .steps import DueWindow
 
-__all__ = ['StreamProcessor']
+__all__ = ['MAX_HELD_FRACTION', 'StreamProcessor']
+
+#: A window whose raw input is non-finite (NaN/Inf, held at the last finite value for
+#: the filters) for more than this fraction has no signal behind it: no valence.
+MAX_HELD_FRACTION = 0.05
 
 
 class StreamProcessor:
@@ -48,6 +52,13 @@ class StreamProcessor:
     unit : str | None
         The source's unit (``"V"`` when it states volts); used when
         ``settings.units`` is ``"auto"``.
+    ch_types : sequence of str | None
+        The stream's channel types when known (trigger, EOG... channels are left out).
+    top_hz : float | None
+        The highest frequency the features need (the top band's upper edge; default
+        the band-pass's upper edge). A stream whose Nyquist frequency is below it
+        cannot carry that band: :attr:`undersampled` is True and every window is
+        flagged ``UNDERSAMPLED``.
 
     Raises
     ------
@@ -66,6 +77,8 @@ class StreamProcessor:
         context_samples: int,
         window_samples: int,
         unit: str | None = None,
+        ch_types: Sequence[str] | None = None,
+        top_hz: float | None = None,
     ) -> None:
         from ..signal.montage import map_channels
 
@@ -75,8 +88,13 @@ class StreamProcessor:
         self.sfreq = float(sfreq)
         self.settings = settings
         self.target_sfreq = float(target_sfreq)
+        self.top_hz = float(top_hz if top_hz is not None else settings.bandpass[1])
+        self.undersampled = undersampled(self.sfreq, self.top_hz)
+        if self.undersampled:
+            log.warning("stream %r: %s", name, self.rate_problem)
+        types = list(ch_types) if ch_types is not None and len(ch_types) == len(ch_names) else None
         self.mapping = map_channels(
-            list(ch_names), tuple(target_channels), min_channels=settings.min_channels
+            list(ch_names), tuple(target_channels), min_channels=settings.min_channels, ch_types=types
         )
         used = np.flatnonzero(np.abs(self.mapping.matrix).sum(axis=0) > 0)
         self.picks = used  # source channels that feed the model
@@ -111,8 +129,19 @@ class StreamProcessor:
         self.segment = -1
         self._hold = np.zeros(self.n_src)
         self._arrivals: deque[tuple[int, float]] = deque()
-        self._nonfinite: deque[tuple[int, int]] = deque(maxlen=1000)  # raw index ranges
+        self._nonfinite: deque[tuple[int, int]] = deque(maxlen=1000)  # raw index runs [a, b)
         self._new_segment(first=True)
+
+    @property
+    def rate_problem(self) -> str | None:
+        """Why the stream's rate cannot carry the bands, or None when it can."""
+        if not self.undersampled:
+            return None
+        return (
+            f"its rate ({self.sfreq:g} Hz) cannot carry the features' top band (up to "
+            f"{self.top_hz:g} Hz needs more than {2 * self.top_hz:g} Hz): every window is "
+            "flagged UNDERSAMPLED"
+        )
 
     # ------------------------------------------------------------------ segments
     def _new_segment(self, first: bool = False) -> None:
@@ -196,9 +225,11 @@ class StreamProcessor:
         # non-finite samples: hold the last finite value so the IIR state survives
         finite = np.isfinite(x)
         if not finite.all():
-            bad_cols = np.flatnonzero(~finite.all(axis=0))
+            bad = np.concatenate(([False], ~finite.all(axis=0), [False])).astype(np.int8)
+            edges = np.flatnonzero(np.diff(bad))  # starts and stops of the runs, alternating
             first = self.raw.pushed - x.shape[1]
-            self._nonfinite.append((first + int(bad_cols[0]), first + int(bad_cols[-1]) + 1))
+            for a, b in zip(edges[::2], edges[1::2]):
+                self._nonfinite.append((first + int(a), first + int(b)))
             x = x.copy()
             for c in np.flatnonzero(~finite.all(axis=1)):
                 row = x[c]
@@ -260,13 +291,16 @@ class StreamProcessor:
             flags |= QualityFlag.GAP
         while self._nonfinite and self._nonfinite[0][1] <= self.raw.first_index:
             self._nonfinite.popleft()
-        if any(a < r_full1 and b > r_full0 for a, b in self._nonfinite):
+        held = sum(max(0, min(b, r_full1) - max(a, r_full0)) for a, b in self._nonfinite)
+        if held:
             flags |= QualityFlag.NONFINITE
         raw_core, _ = self.raw.get(r_core0, min(r_core1, self.raw.pushed), copy=False)
         core = data[:, core_start - start : core_end - start]
         flags |= assess_window(raw_core, core, self.settings.quality)
         if self.mapping.interpolated:
             flags |= QualityFlag.INTERPOLATED
+        if self.undersampled:
+            flags |= QualityFlag.UNDERSAMPLED
         return DueWindow(
             data=data.copy(),  # the ring buffer may be overwritten before the batch runs
             timestamp=float(times[-1]),
@@ -274,6 +308,7 @@ class StreamProcessor:
             segment=self.segment,
             flags=flags,
             arrival=self._arrival_of(end),
+            held_fraction=held / max(1, r_full1 - r_full0),
         )
 
     # ------------------------------------------------------------------ display

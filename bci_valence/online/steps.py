@@ -26,7 +26,11 @@ class ValenceStep:
         Source-clock (LSL) timestamp of the newest sample the step used. The 1-s DE
         window ends half the feature filter's context (about 1.65 s at 250 Hz) before it.
     valence : float
-        Projection on the valence axis (NaN for a STALE marker step).
+        Projection on the valence axis. NaN for a STALE marker step and where no
+        signal is behind the window: more than
+        :data:`~bci_valence.online.processor.MAX_HELD_FRACTION` of its input was
+        non-finite, no window was ever fit for the calibration statistics, or no feature
+        is finite (``probabilities`` is then None).
     probabilities : ndarray (9,) | None
         Class probabilities in ``bundle.config.class_names`` order; None until
         ``sequence_seconds`` of DE exist.
@@ -103,6 +107,11 @@ class DueWindow:
         Window-level quality flags.
     arrival : float
         ``time.perf_counter()`` when the newest sample arrived.
+    held_fraction : float
+        Fraction of the window's raw input that was non-finite and held at the last
+        finite value (``NONFINITE`` windows); above
+        :data:`~bci_valence.online.processor.MAX_HELD_FRACTION` the window gets no
+        valence.
     """
 
     data: np.ndarray
@@ -111,3 +120,4 @@ class DueWindow:
     segment: int
     flags: QualityFlag
     arrival: float
+    held_fraction: float = 0.0

@@ -3,7 +3,8 @@
 Pure functions on arrays: :func:`assess_window` looks at the raw (unfiltered,
 source-rate) samples of a window and, optionally, at the filtered signal, and
 returns a :class:`QualityFlag` bitmask. The pipeline adds the stream-level flags
-(``GAP``, ``CALIBRATING``, ``SIMULATED``, ``STALE``, ``INTERPOLATED``) itself.
+(``GAP``, ``CALIBRATING``, ``SIMULATED``, ``STALE``, ``INTERPOLATED``,
+``UNDERSAMPLED``) itself; :func:`undersampled` says when a rate is too low for the bands.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ __all__ = [
     "QualityThresholds",
     "BAD_FLAGS",
     "assess_window",
+    "undersampled",
     "flag_names",
     "parse_flags",
 ]
@@ -40,6 +42,7 @@ class QualityFlag(enum.IntFlag):
     SIMULATED = 1 << 6  #: the source is simulated, not a real EEG device
     STALE = 1 << 7  #: the stream is lost; no live data behind this step
     INTERPOLATED = 1 << 8  #: some montage channels are interpolated, not recorded
+    UNDERSAMPLED = 1 << 9  #: the stream's rate cannot carry the top band (Nyquist below its edge)
 
 
 #: Flags that make a window unfit for the normalization statistics.
@@ -50,7 +53,26 @@ BAD_FLAGS = (
     | QualityFlag.NONFINITE
     | QualityFlag.ARTEFACT
     | QualityFlag.STALE
+    | QualityFlag.UNDERSAMPLED
 )
+
+
+def undersampled(sfreq: float, top_hz: float) -> bool:
+    """Whether a rate of ``sfreq`` cannot carry content up to ``top_hz`` (Nyquist).
+
+    Parameters
+    ----------
+    sfreq : float
+        The stream's sampling rate (Hz).
+    top_hz : float
+        The highest frequency the features need (the top band's upper edge).
+
+    Returns
+    -------
+    bool
+        True when ``sfreq / 2 < top_hz``.
+    """
+    return float(sfreq) / 2.0 < float(top_hz)
 
 
 @dataclass(frozen=True)
@@ -110,10 +132,12 @@ def assess_window(
     finite = np.isfinite(raw)
     if not finite.all():
         flags |= QualityFlag.NONFINITE
-        raw = np.where(finite, raw, np.nan)
-        with np.errstate(all="ignore"):
-            fill = np.nanmedian(raw, axis=1, keepdims=True)
-        raw = np.where(finite, raw, np.nan_to_num(fill))
+        # each channel's non-finite samples take its finite median (0 when it has none):
+        # np.nanmedian would warn "All-NaN slice" for a channel without a finite sample
+        fill = np.zeros((raw.shape[0], 1))
+        for c in np.flatnonzero(finite.any(axis=1)):
+            fill[c, 0] = np.median(raw[c, finite[c]])
+        raw = np.where(finite, raw, fill)
     hi = raw.max(axis=1)
     lo = raw.min(axis=1)
     ptp = hi - lo
@@ -131,9 +155,9 @@ def assess_window(
         sig = raw - np.median(raw, axis=1, keepdims=True)
     else:
         sig = np.asarray(filtered)
-    with np.errstate(invalid="ignore"):
-        peak = np.nanmax(np.abs(sig)) if sig.size else 0.0
-    if not np.isfinite(peak):
+    sig_finite = np.isfinite(sig)
+    peak = float(np.abs(sig[sig_finite]).max()) if sig_finite.any() else 0.0
+    if sig.size and not sig_finite.all():
         flags |= QualityFlag.NONFINITE
     elif peak > thresholds.artefact_uv:
         flags |= QualityFlag.ARTEFACT
