@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     kind = "xdf" if path.name.lower().endswith(XDF_SUFFIXES) else "file"
     query = f"speed={speed}"
+    if getattr(args, "allow_bad", False):
+        query += "&allow_truncated=1"  # read what a cut-off file holds; its rows flagged
     if args.stream and kind == "xdf":
         query += f"&stream={args.stream}"
     try:
@@ -76,5 +78,5 @@ def run(args: argparse.Namespace) -> int:
     return run_session(
         [source], settings, bundle=args.bundle, duration=args.duration, out=args.out,
         record=args.record, outlet=not args.no_outlet, quiet=args.quiet, realtime=realtime,
-        names=[path.name],
+        names=[path.name], allow_bad=getattr(args, "allow_bad", False),
     )  # fmt: skip

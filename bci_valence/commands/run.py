@@ -21,8 +21,13 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--channels",
         default=None,
-        help="relabel the stream: 'Fp1,Fp2,...' or an MNE montage name (e.g. biosemi16)",
+        help="relabel the stream(s) without their own channels= spec option: 'Fp1,Fp2,...' "
+        "or an MNE montage name (e.g. biosemi16); trigger channels such as Status keep theirs",
     )
+    g.add_argument("--allow-bad", action="store_true",
+                   help="run on input that gives no usable window (a rate too low for the bands, "
+                        "every window flagged, calibration never completed, a truncated file) "
+                        "and exit 0, its rows flagged; without it such a run exits with 3")  # fmt: skip
     g.add_argument("--min-channels", type=int, default=8, help="fewest placed channels (default 8)")
     g.add_argument("--notch", type=float, default=50.0, choices=(0.0, 50.0, 60.0),
                    help="mains notch in Hz, 0 for none (default 50)")  # fmt: skip
@@ -101,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     return run_session(
         sources, settings, bundle=args.bundle, duration=args.duration, out=args.out,
         record=getattr(args, "record", None), outlet=not args.no_outlet, quiet=args.quiet,
+        allow_bad=getattr(args, "allow_bad", False),
     )  # fmt: skip
 
 
@@ -143,6 +149,7 @@ def run_session(
     quiet: bool = False,
     realtime: bool = True,
     names: list[str] | None = None,
+    allow_bad: bool = False,
 ) -> int:
     """Run a pipeline over ``sources`` until ``duration``, all sources finish, or Ctrl-C.
 
@@ -152,11 +159,16 @@ def run_session(
         Sleep between polls when there is nothing to do (False for ``--speed max``).
     names : list of str | None
         Stream names (default: the sources' own).
+    allow_bad : bool
+        Run a stream whose rate cannot carry the bands (else refused at start), and
+        end with 0 when no window was usable (else 3).
 
     Returns
     -------
     int
-        Exit code: 0 done, 2 refused to start (channels, bundle, recorder), 130 Ctrl-C.
+        Exit code: 0 done, 2 refused to start (channels, bundle, recorder, a rate too
+        low for the bands), 3 no usable window from a stream (see
+        :meth:`~bci_valence.online.usability.WindowCounts.problem`), 130 Ctrl-C.
     """
     import time
 
@@ -188,6 +200,10 @@ def run_session(
         except Exception as err:  # SourceError, board errors: name the source
             return _error(f"{type(err).__name__}: {err}")
         names = list(pipe.stream_names)
+        for name in names:
+            rate = pipe.window_counts(name).rate_problem
+            if rate and not allow_bad:
+                return _error(f"stream {name!r} refused: {rate}; --allow-bad runs it anyway")
         for st in pipe.status():
             console.print(
                 f"[bold]{st.name}[/bold]: {st.sfreq:g} Hz, {st.n_channels} ch; "
@@ -267,6 +283,16 @@ def run_session(
                 live.stop()
         total = sum(st.steps for st in pipe.status())
         console.print(f"{total} steps" + (f" written to {out}" if out else ""))
+        if code == 0:
+            for name in names:
+                problem = pipe.window_counts(name).problem()
+                if problem is None:
+                    continue
+                if allow_bad:
+                    console.print(f"[yellow]warning[/yellow]: {problem} (--allow-bad: its rows are flagged)")
+                else:
+                    print(f"error: {problem}; --allow-bad accepts such a run", file=sys.stderr)
+                    code = 3
     finally:
         if rec is not None:
             rec.stop()

@@ -65,7 +65,7 @@ SOURCE_KINDS: dict[str, tuple[str, ...]] = {
         "master_board",
     ),
     "xdf": ("speed", "loop", "stream", "chunk", "timeout", "allow_truncated"),
-    "file": ("speed", "loop", "chunk", "timeout"),
+    "file": ("speed", "loop", "chunk", "timeout", "allow_truncated"),
     "sim": ("script", "rate", "seed", "contrast", "noise", "name", "timeout"),
 }
 #: Options every kind accepts (not passed on to the device or player).
