@@ -164,10 +164,15 @@ class Pipeline:
         self._lock = threading.RLock()
         self._running = False
         self._chunk_listeners: list = []
+        self._marker_listeners: list = []
 
     def add_chunk_listener(self, fn) -> None:
         """Call ``fn(stream_name, data, timestamps)`` with every raw chunk read."""
         self._chunk_listeners.append(fn)
+
+    def add_marker_listener(self, fn) -> None:
+        """Call ``fn(stream_name, markers)`` with every batch of ``(timestamp, label)`` markers read."""
+        self._marker_listeners.append(fn)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -344,8 +349,11 @@ class Pipeline:
             markers = st.source.read_markers()
         except Exception:
             markers = None
-        for ts, label in normalize_markers(markers):
-            st.markers.append((ts, label))
+        new_markers = list(normalize_markers(markers))
+        st.markers.extend(new_markers)
+        if new_markers:
+            for fn in self._marker_listeners:
+                fn(st.name, new_markers)
         if len(st.markers) > 1000:
             del st.markers[:-1000]
         return got
