@@ -170,9 +170,10 @@ def read_recording(
         XDF only: the name (or type) of the stream to use as EEG, instead of the
         automatic choice.
     allow_truncated : bool
-        XDF only: accept a file whose EEG stream has no footer (a recording that was
-        cut off, e.g. LabRecorder crashed) and use the samples that could be read.
-        By default such a file raises :class:`RecordingError`.
+        Accept a recording that was cut off and use the samples that could be read:
+        an XDF file whose EEG stream has no footer (e.g. LabRecorder crashed), an
+        EDF/BDF file shorter than its header's record count says (only its whole
+        records are used). By default such a file raises :class:`RecordingError`.
 
     Returns
     -------
@@ -194,7 +195,7 @@ def read_recording(
     if path.name.lower().endswith(XDF_SUFFIXES):
         rec = _read_xdf(path, stream, allow_truncated)
     else:
-        rec = _read_mne(path)
+        rec = _read_mne(path, allow_truncated)
     if rec.n_times == 0 or rec.n_channels == 0:
         raise RecordingError(f"recording {str(path)!r} holds no samples")
     if not np.all(np.isfinite(rec.timestamps)):
@@ -378,7 +379,56 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool) -> Recordin
 
 
 # --------------------------------------------------------------------------- MNE
-def _read_mne(path: Path) -> Recording:
+def edf_truncation(path: str | Path) -> str | None:
+    """Why an EDF/BDF file is shorter than its header says, or None when it is whole.
+
+    The header gives the number of data records and each signal's samples per
+    record; the file must hold them all (a recorder that stopped writing, a copy cut
+    off). A record count of -1 (still recording) is not checked.
+
+    Parameters
+    ----------
+    path : str or Path
+        An ``.edf`` or ``.bdf`` file.
+
+    Returns
+    -------
+    str | None
+        One line naming the records the header promises and those the file holds.
+    """
+    path = Path(path)
+    with path.open("rb") as f:
+        head = f.read(256)
+        if len(head) < 256:
+            return f"its header is cut off ({len(head)} of 256 bytes)"
+        try:
+            header_bytes = int(head[184:192].decode("ascii").strip())
+            n_records = int(head[236:244].decode("ascii").strip())
+            n_signals = int(head[252:256].decode("ascii").strip())
+        except ValueError:
+            return None  # not a standard header: leave it to the reader
+        f.seek(256 + n_signals * 216)
+        raw = f.read(8 * n_signals)
+    try:
+        per_record = sum(int(raw[8 * k : 8 * k + 8].decode("ascii").strip()) for k in range(n_signals))
+    except ValueError:
+        return None
+    if n_records < 0 or per_record <= 0:
+        return None
+    width = 3 if head[:1] == b"\xff" else 2  # BDF: 24-bit samples
+    record_bytes = per_record * width
+    size = path.stat().st_size
+    expected = header_bytes + n_records * record_bytes
+    if size >= expected:
+        return None
+    whole = max(0, (size - header_bytes) // record_bytes)
+    return (
+        f"its header promises {n_records} data records but the file holds {whole} whole "
+        f"record(s) ({size} of {expected} bytes)"
+    )
+
+
+def _read_mne(path: Path, allow_truncated: bool = False) -> Recording:
     import warnings
 
     import mne
@@ -392,6 +442,15 @@ def _read_mne(path: Path) -> Recording:
             f"MNE's {', '.join(supported)}"
         )
 
+    if name.endswith((".edf", ".bdf")):
+        cause = edf_truncation(path)
+        if cause is not None:
+            if not allow_truncated:
+                raise RecordingError(
+                    f"recording {str(path)!r} is truncated: {cause}; pass allow_truncated=True "
+                    "(replay --allow-bad) to use its whole records"
+                )
+            logger.warning("recording %r is truncated (%s); using its whole records", str(path), cause)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
