@@ -131,6 +131,10 @@ class MainWindow(QtWidgets.QMainWindow):
         self.valence_label.setFont(font)
         self.class_label = QtWidgets.QLabel("")
         self.class_label.setStyleSheet("font-size: 13pt; color:#333;")
+        # what the valence is worth on new content (the bundle's unseen-clips figures)
+        self.reliability_label = QtWidgets.QLabel("valence reliability on new content: shown when a session starts")
+        self.reliability_label.setStyleSheet("color:#555; font-size: 9pt;")
+        self.reliability_label.setWordWrap(True)
         head = QtWidgets.QHBoxLayout()
         head.addWidget(self.valence_label)
         head.addSpacing(20)
@@ -153,7 +157,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         top.addWidget(self._titled("Valence (last 60 s)", self.valence_plot))
-        top.addWidget(self._titled("Emotion probabilities", self.probabilities))
+        top.addWidget(self._titled("Emotion probabilities (FACED stimuli)", self.probabilities))
         top.setStretchFactor(0, 3)
         top.setStretchFactor(1, 1)
         top.setSizes([800, 300])
@@ -198,6 +202,7 @@ class MainWindow(QtWidgets.QMainWindow):
         clay.setContentsMargins(4, 4, 4, 4)
         clay.addWidget(self.banner)
         clay.addLayout(head)
+        clay.addWidget(self.reliability_label)
         clay.addWidget(splitter, 1)
 
         main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -355,6 +360,25 @@ class MainWindow(QtWidgets.QMainWindow):
             self.probabilities.set_classes(info.class_names, positive)
         self.panel.export_button.setEnabled(True)
         self.panel.log(f"started: {info.spec} · bundle {info.bundle} · device {info.device}")
+        self.show_reliability(info.reliability)
+
+    def show_reliability(self, reliability) -> None:
+        """Label the trace with what the valence is worth on new content.
+
+        Parameters
+        ----------
+        reliability : bci_valence.online.reliability.ValenceReliability or None
+            The bundle's measured figures (None or unmeasured: the label says so).
+        """
+        from bci_valence.online.reliability import ValenceReliability
+
+        rel = reliability if reliability is not None else ValenceReliability()
+        self.reliability_label.setText(rel.summary())
+        details = rel.details()
+        for widget in (self.reliability_label, self.valence_label, self.valence_plot):
+            widget.setToolTip(details)
+        self.probabilities.setToolTip(rel.probabilities_note())
+        self.valence_plot.set_noise_band(rel.noise_sd)
 
     @QtCore.Slot(str)
     def _on_stopped(self, reason: str) -> None:

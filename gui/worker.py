@@ -66,6 +66,9 @@ class SessionInfo:
     simulated: bool
     bundle: str
     extra: dict[str, Any] = field(default_factory=dict)
+    #: What the valence is worth on new content
+    #: (:class:`bci_valence.online.reliability.ValenceReliability` from the bundle's figures).
+    reliability: Any = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ class PipelineWorker(QtCore.QObject):
         from bci_valence.constants import BAND_NAMES
         from bci_valence.model.bundle import ModelBundle
         from bci_valence.online.pipeline import Pipeline
+        from bci_valence.online.reliability import ValenceReliability
         from bci_valence.online.settings import PipelineSettings
         from bci_valence.online.tuning import tune_process
         from bci_valence.streams.factory import open_source
@@ -216,6 +220,7 @@ class PipelineWorker(QtCore.QObject):
             device=str(pipeline.device),
             simulated=bool(getattr(source, "simulated", False)),
             bundle=str(request.bundle_path or "shipped default"),
+            reliability=ValenceReliability.from_bundle(bundle),
         )
 
     @QtCore.Slot()

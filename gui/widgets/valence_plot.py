@@ -43,6 +43,13 @@ class ValencePlot(pg.PlotWidget):
                                       connect="finite")
         self.true_curve = item.plot([], [], pen=pg.mkPen(0, 150, 60, width=2, style=pg.QtCore.Qt.PenStyle.DashLine),
                                     name="true valence (markers)", connect="finite")
+        # the readout's noise band around the smoothed curve (set_noise_band): moves inside it
+        # are what the valence does while the content's valence stays the same
+        self.band_upper = pg.PlotDataItem([], [], pen=pg.mkPen(None), connect="finite")
+        self.band_lower = pg.PlotDataItem([], [], pen=pg.mkPen(None), connect="finite")
+        self.band = pg.FillBetweenItem(self.band_upper, self.band_lower, brush=pg.mkBrush(20, 60, 170, 40))
+        item.addItem(self.band)
+        self.noise_sd: float | None = None
         self.calibration_text = pg.TextItem("", color=(160, 80, 0), anchor=(1, 0))
         item.addItem(self.calibration_text, ignoreBounds=True)
         item.enableAutoRange(y=False)
@@ -101,6 +108,11 @@ class ValencePlot(pg.PlotWidget):
         """The latest smoothed valence."""
         return self._smoothed
 
+    def set_noise_band(self, sd: float | None) -> None:
+        """Shade ``±sd`` around the smoothed curve (None or non-finite: no band)."""
+        self.noise_sd = float(sd) if sd is not None and math.isfinite(sd) and sd > 0 else None
+        self.dirty = True
+
     def set_calibration(self, progress: float) -> None:
         """Show 'calibrating NN %' until progress reaches 1."""
         text = "" if progress >= 1.0 else f"calibrating {100 * progress:.0f} %"
@@ -115,13 +127,20 @@ class ValencePlot(pg.PlotWidget):
             return
         self.dirty = False
         if not self._t:
-            for curve in (self.raw_curve, self.smooth_curve, self.true_curve):
+            for curve in (self.raw_curve, self.smooth_curve, self.true_curve, self.band_upper, self.band_lower):
                 curve.setData([], [])
             return
         t = np.fromiter(self._t, float)
         x = t - t[-1]
         self.raw_curve.setData(x, np.fromiter(self._v, float))
-        self.smooth_curve.setData(x, np.fromiter(self._s, float))
+        smooth = np.fromiter(self._s, float)
+        self.smooth_curve.setData(x, smooth)
+        if self.noise_sd is not None:
+            self.band_upper.setData(x, smooth + self.noise_sd)
+            self.band_lower.setData(x, smooth - self.noise_sd)
+        else:
+            self.band_upper.setData([], [])
+            self.band_lower.setData([], [])
         true = np.fromiter(self._true, float)
         if np.isfinite(true).any():
             self.true_curve.setData(x, true)
