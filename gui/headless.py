@@ -93,15 +93,34 @@ def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> 
             bar.close()
         finally:
             pipe.stop()
+    from bci_valence.online.reliability import ValenceReliability
+
     coords = dict(getattr(pipe.bundle.config, "class_coordinates", {}) or {})
     plot_valence(steps, png_path, coords, title=f"bci-valence demo · {settings.source} (SIMULATED)"
-                 if settings.source.startswith("sim") else f"bci-valence · {settings.source}")
+                 if settings.source.startswith("sim") else f"bci-valence · {settings.source}",
+                 reliability=ValenceReliability.from_bundle(pipe.bundle))
     lat = [s.latency_ms for s in steps if math.isfinite(s.latency_ms) and math.isfinite(s.valence)]
     return HeadlessDemoResult(csv_path, png_path, len(steps), float(np.mean(lat)) if lat else float("nan"))
 
 
-def plot_valence(steps: list, path: Path, class_coordinates: dict | None = None, title: str = "") -> Path:
-    """PNG of the valence trace: each step, a smoothed curve and the true valence."""
+def plot_valence(steps: list, path: Path, class_coordinates: dict | None = None, title: str = "",
+                 reliability=None) -> Path:
+    """PNG of the valence trace (:func:`valence_figure`) written to ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = valence_figure(steps, class_coordinates, title, reliability)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def valence_figure(steps: list, class_coordinates: dict | None = None, title: str = "", reliability=None):
+    """The valence trace: each step, a smoothed curve and the true valence (a matplotlib Figure).
+
+    With ``reliability`` (:class:`bci_valence.online.reliability.ValenceReliability`)
+    the smoothed curve carries its noise band and the figure says what the valence is
+    worth on new content.
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -123,6 +142,10 @@ def plot_valence(steps: list, path: Path, class_coordinates: dict | None = None,
         cal = np.array([s.calibration_progress for s in steps], float)
         ax.plot(t, v, color="#7896d2", lw=0.8, label="valence")
         ax.plot(t, smooth, color="#143caa", lw=2.2, label="smoothed")
+        noise = getattr(reliability, "noise_sd", None)
+        if noise:
+            ax.fill_between(t, smooth - noise, smooth + noise, color="#143caa", alpha=0.15, lw=0,
+                            label=f"±{noise:.2f}: noise on new content")
         if np.isfinite(true).any():
             ax.step(t, true, where="post", color="#009640", lw=1.8, ls="--", label="true valence (markers)")
         calibrating = cal < 1.0
@@ -135,9 +158,9 @@ def plot_valence(steps: list, path: Path, class_coordinates: dict | None = None,
     ax.set_xlabel("time (s)")
     ax.set_ylabel("valence")
     ax.set_title(title)
+    if reliability is not None:
+        fig.text(0.01, 0.01, reliability.summary(), fontsize=7.5, color="#444", ha="left", va="bottom")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    fig.tight_layout(rect=(0, 0.04 if reliability is not None else 0, 1, 1))
+    return fig

@@ -79,3 +79,25 @@ def test_session_labels_the_trace_from_its_bundle(qtbot, settings_file):
     assert win.reliability_label.text() == expected.summary()
     assert win.valence_plot.noise_sd == pytest.approx(expected.noise_sd)
     win.close()
+
+
+def test_demo_figure_carries_the_band_and_the_line(tmp_path):
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+
+    from gui.headless import plot_valence, valence_figure
+
+    rel = ValenceReliability.from_bundle(ModelBundle.load(device="cpu"))
+    steps = [SimpleNamespace(timestamp=float(i), valence=0.1 * np.sin(i), true_label="joy" if i > 5 else None,
+                             calibration_progress=min(1.0, i / 3)) for i in range(20)]
+    fig = valence_figure(steps, {"joy": 0.7}, "demo", rel)
+    texts = [t.get_text() for t in fig.texts]
+    assert rel.summary() in texts
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert f"±{rel.noise_sd:.2f}: noise on new content" in labels
+    plt.close(fig)
+    bare = valence_figure(steps, {"joy": 0.7}, "demo")
+    assert not bare.texts and not any("noise" in x for x in bare.axes[0].get_legend_handles_labels()[1])
+    plt.close(bare)
+    assert plot_valence(steps, tmp_path / "v.png", {"joy": 0.7}, "demo", rel).stat().st_size > 1000
