@@ -19,6 +19,47 @@ def is_headless() -> bool:
     return False
 
 
+def display_problem(timeout: float = 30.0) -> str | None:
+    """Why Qt cannot open a window here, or None when it can.
+
+    Qt aborts the whole process (``could not load the Qt platform plugin "xcb"``, a
+    core dump) when its platform plugin cannot start: no X server behind ``DISPLAY``,
+    a missing ``libxcb-cursor0``... So a child process tries first and its messages
+    become the reason. Offscreen and minimal platforms always work.
+
+    Parameters
+    ----------
+    timeout : float
+        Seconds the child may take.
+
+    Returns
+    -------
+    str | None
+        One readable line, or None.
+    """
+    import subprocess
+
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith(("offscreen", "minimal")):
+        return None
+    if is_headless():
+        return "no display: DISPLAY and WAYLAND_DISPLAY are unset"
+    probe = "import sys\nfrom PySide6.QtGui import QGuiApplication\napp = QGuiApplication(sys.argv[:1])\nprint('ok')"
+    try:
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"Qt did not open the display within {timeout:g} s"
+    if proc.returncode == 0 and "ok" in proc.stdout:
+        return None
+    lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+    useful = [ln.removeprefix("qt.qpa.plugin: ").removeprefix("qt.qpa.xcb: ") for ln in lines
+              if ln.startswith("qt.qpa") or "could not" in ln.lower() or "cannot" in ln.lower()]
+    where = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "?"
+    reason = " ".join(useful[:3]) or (lines[-1] if lines else f"exit status {proc.returncode}")
+    reason = reason.rstrip(".")
+    return f"Qt cannot open a window on display {where!r}: {reason}"
+
+
 def _application():
     from . import qt_compat  # noqa: F401
 

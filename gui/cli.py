@@ -49,26 +49,29 @@ def add_demo_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _run_gui(args: argparse.Namespace) -> int:
-    from .app import is_headless, run_gui
+    import os
 
-    if is_headless() and not args.screenshot and not _offscreen_requested():
-        print("bci-valence gui: no display (DISPLAY/WAYLAND_DISPLAY unset); use `bci-valence demo` "
-              "for a headless run, or xvfb-run.", file=sys.stderr)
+    from .app import display_problem, is_headless, run_gui
+
+    if args.screenshot and is_headless() and not os.environ.get("QT_QPA_PLATFORM"):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
+    problem = display_problem()
+    if problem is not None:
+        print(f"bci-valence gui: {problem}.\nUse `bci-valence demo` for a headless run (CSV + PNG), "
+              "run the app under xvfb-run, or pass --screenshot FILE.png to render it offscreen.",
+              file=sys.stderr)
         return 2
     return run_gui(source=args.source, bundle=args.bundle, calibration_s=args.calibration,
                    screenshot=args.screenshot, after=args.after, settings_file=args.settings)
 
 
-def _offscreen_requested() -> bool:
-    import os
-
-    return os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen")
-
-
 def _run_demo(args: argparse.Namespace) -> int:
-    from .app import is_headless
+    from .app import display_problem, is_headless
 
-    if args.headless or is_headless():
+    problem = None if args.headless or is_headless() else display_problem()
+    if problem is not None:
+        print(f"bci-valence demo: {problem}; running headless instead.", file=sys.stderr)
+    if args.headless or is_headless() or problem is not None:
         from .headless import HeadlessDemoSettings, run_headless_demo
 
         settings = HeadlessDemoSettings(duration_s=args.duration, out_dir=args.out_dir, source=args.source,
