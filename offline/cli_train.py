@@ -132,7 +132,7 @@ def _run_train_protocols(args: argparse.Namespace, settings: Any, val: list[int]
     except (FileNotFoundError, BundleError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(json.dumps({k: summary[k] for k in ("bundle", "alpha", "seconds", "total_seconds")}))
+    print(json.dumps({k: summary[k] for k in ("bundle", "readout", "seconds", "total_seconds")}))
     return 0
 
 

@@ -50,7 +50,7 @@ from .metrics import (
     protocol_metrics,
     valence_figures,
 )
-from .projection import fit_projection
+from .projection import Readout, fit_projection
 from .protocols import (
     PROTOCOLS,
     clip_folds,
@@ -58,9 +58,10 @@ from .protocols import (
     fit_fold_projections,
     predict_folds,
     protocol_figures,
+    projection_candidates,
     protocol_test_clips,
     run_protocol_training,
-    select_projection_alpha,
+    select_projection,
     train_fold_models,
     valence_scale,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "N_WINDOWS",
     "PROTOCOLS",
     "PROTOCOL_FIGURES",
+    "Readout",
     "SEQ_LEN",
     "STAGES",
     "FoldSettings",
@@ -101,10 +103,11 @@ __all__ = [
     "predict_folds",
     "protocol_figures",
     "protocol_metrics",
+    "projection_candidates",
     "protocol_test_clips",
     "run_protocol_training",
     "run_training",
-    "select_projection_alpha",
+    "select_projection",
     "standardize_subjects",
     "train_classifier",
     "train_fold_models",

@@ -30,7 +30,7 @@ from bci_valence.model.fold_models import PROTOCOLS, FoldModel
 
 from .classifier import _strip_aux, train_classifier
 from .metrics import protocol_metrics, valence_figures
-from .projection import _ridge
+from .projection import Readout
 from .settings import FoldSettings
 from .windows import N_WINDOWS, SEQ_LEN, make_windows, standardize_subjects
 
@@ -43,7 +43,8 @@ __all__ = [
     "protocol_figures",
     "protocol_test_clips",
     "run_protocol_training",
-    "select_projection_alpha",
+    "projection_candidates",
+    "select_projection",
     "train_fold_models",
     "valence_scale",
 ]
@@ -115,16 +116,27 @@ def fit_fold_projections(
     coordinates: np.ndarray,
     labels: np.ndarray,
     protocol: str,
-    alpha: float,
+    readout: float | Readout,
     n_folds: int = 3,
 ) -> list[tuple[np.ndarray, np.ndarray, float]]:
-    """Ridge projection of every fold, fitted on the fold's training clips.
+    """The projection of every fold, fitted on the fold's training clips.
+
+    Parameters
+    ----------
+    z_train : ndarray (n_sub, n_clips, 30, C, B)
+    coordinates : ndarray (n_classes,)
+    labels : ndarray (n_clips,)
+    protocol : str
+    readout : float or Readout
+        The readout recipe (a number is a ridge alpha).
+    n_folds : int
 
     Returns
     -------
     list of (test_clips, weight (C, B), bias)
     """
     labels = np.asarray(labels)
+    readout = Readout.of(readout)
     xw = _window_means(z_train)
     shape = z_train.shape[3:]
     out = []
@@ -132,7 +144,7 @@ def fit_fold_projections(
         train = _train_clips(test, len(labels), protocol)
         x = xw[:, train]
         y = np.broadcast_to(np.asarray(coordinates)[labels[train]][None, :, None], x.shape[:3])
-        w, b = _ridge(x.reshape(-1, x.shape[-1]), np.asarray(y, np.float64).reshape(-1), float(alpha))
+        w, b = readout.fit(x.reshape(-1, x.shape[-1]), np.asarray(y, np.float64).reshape(-1))
         out.append((test, w.reshape(shape), b))
     return out
 
@@ -150,37 +162,49 @@ def _check_coverage(test_sets: Sequence[Sequence[int]], n_clips: int) -> None:
         )
 
 
-def select_projection_alpha(
+def projection_candidates(settings: Any) -> list[Readout]:
+    """The readouts a recipe chooses among: ``settings.ridge_alphas`` then ``settings.pls_components``."""
+    return ([Readout("ridge", alpha=float(a)) for a in settings.ridge_alphas]
+            + [Readout("pls", n_components=int(n)) for n in settings.pls_components])
+
+
+def select_projection(
     z_train: np.ndarray,
     z_val: np.ndarray,
     val_ratings: np.ndarray,
     coordinates: np.ndarray,
     labels: np.ndarray,
     valence_group: np.ndarray,
-    alphas: Sequence[float],
+    candidates: Sequence[float | Readout],
     settings: FoldSettings | None = None,
-) -> tuple[float, list[dict[str, Any]]]:
-    """The ridge alpha whose ``unseen-clips`` projections score best on validation subjects.
+) -> tuple[Readout, list[dict[str, Any]]]:
+    """The readout whose ``unseen-clips`` projections score best on validation subjects.
+
+    Each candidate is fitted per clip fold on the training subjects and predicts the
+    validation subjects' held-out clips; the highest ``settings.selection`` wins (ties:
+    the first candidate).
 
     Returns
     -------
-    (alpha, rows)
-        ``rows``: per alpha, the validation figures of :func:`valence_figures`.
+    (readout, rows)
+        ``rows``: per candidate, its ``readout`` label and validation figures
+        (:func:`valence_figures`).
     """
-    if not alphas:
-        raise ValueError("no ridge alphas to choose from")
+    if not candidates:
+        raise ValueError("no projection candidates to choose from")
     settings = settings or FoldSettings()
     rows = []
+    readouts = [Readout.of(c) for c in candidates]
     xv = _window_means(z_val)
-    for alpha in alphas:
+    for readout in readouts:
         valence = np.zeros(xv.shape[:3])
         for test, w, b in fit_fold_projections(z_train, coordinates, labels, "unseen-clips",
-                                               alpha, settings.n_folds):
+                                               readout, settings.n_folds):
             valence[:, test] = xv[:, test] @ w.reshape(-1) + b
         figures = valence_figures(valence, val_ratings, labels, coordinates, valence_group)
-        rows.append({"alpha": float(alpha), **figures})
-    best = max(rows, key=lambda r: (np.nan_to_num(r[settings.selection], nan=-np.inf), -r["alpha"]))
-    return best["alpha"], rows
+        rows.append({"readout": readout.label, **readout.to_dict(), **figures})
+    scores = [np.nan_to_num(r[settings.selection], nan=-np.inf) for r in rows]
+    return readouts[int(np.argmax(scores))], rows
 
 
 def train_fold_models(
@@ -188,11 +212,11 @@ def train_fold_models(
     labels: np.ndarray,
     coordinates: np.ndarray,
     protocol: str,
-    alpha: float,
+    readout: float | Readout,
     settings: Any,
     desc: str = "",
 ) -> list[FoldModel]:
-    """Train every fold's projection (ridge, ``alpha``) and classifier members.
+    """Train every fold's projection (``readout``) and classifier members.
 
     Parameters
     ----------
@@ -201,7 +225,8 @@ def train_fold_models(
     labels : ndarray (n_clips,)
     coordinates : ndarray (n_classes,)
     protocol : str
-    alpha : float
+    readout : float or Readout
+        The projection's recipe (a number is a ridge alpha).
     settings : TrainSettings
         ``settings.folds`` (:class:`FoldSettings`) sets folds, epochs, stages, members;
         the rest of the recipe (architecture, augmentation) is ``settings``'s.
@@ -216,7 +241,7 @@ def train_fold_models(
     member_settings = replace(settings, epochs=fs.epochs, jobs=1)
     labels = np.asarray(labels)
     out = []
-    projections = fit_fold_projections(z_train, coordinates, labels, protocol, alpha, fs.n_folds)
+    projections = fit_fold_projections(z_train, coordinates, labels, protocol, readout, fs.n_folds)
     for k, (test, w, b) in enumerate(projections):
         projection = LinearProjection(*w.shape)
         with torch.no_grad():
@@ -417,13 +442,13 @@ def run_protocol_training(
 ) -> dict[str, Any]:
     """Train a bundle's protocol models and write the bundle with them to ``out``.
 
-    1. choose the projection's ridge alpha on validation subjects under ``unseen-clips``
-       (``settings.folds.selection``; ``settings.ridge_alpha`` when there is no
-       validation);
+    1. choose the projection's readout (ridge alphas, PLS component counts) on
+       validation subjects under ``unseen-clips`` (``settings.folds.selection``;
+       ridge with ``settings.ridge_alpha`` when there is no validation);
     2. train the ``seen-clips`` model and the ``unseen-clips`` fold models on
        ``train_subjects``;
     3. measure both protocols on the validation subjects;
-    4. refit the main (live) projection with that alpha on ``refit_subjects`` (default:
+    4. refit the main (live) projection with that readout on ``refit_subjects`` (default:
        the training subjects);
     5. write ``out``: the base bundle's classifier, the new projection, the protocol
        models, and the validation figures under ``metrics["protocols"]``.
@@ -444,7 +469,7 @@ def run_protocol_training(
     Returns
     -------
     dict
-        ``alpha``, ``selection`` (per-alpha validation figures), ``protocols`` (the
+        ``readout`` (the chosen one), ``selection`` (per-candidate validation figures), ``protocols`` (the
         validation figures), ``seconds`` (training time of the protocol models),
         ``bundle``.
     """
@@ -482,18 +507,18 @@ def run_protocol_training(
     if val_subjects:
         z_va = z_all[[pos[s] for s in val_subjects]]
         ratings_va = data.valence[[pos[s] for s in val_subjects]]
-        alpha, rows = select_projection_alpha(z_tr, z_va, ratings_va, coordinates, labels, group,
-                                              settings.ridge_alphas, fs)
+        readout, rows = select_projection(z_tr, z_va, ratings_va, coordinates, labels, group,
+                                          projection_candidates(settings), fs)
         summary["selection"] = rows
-        console(f"projection alpha {alpha:g} (best unseen-clips {fs.selection} on sub {_fmt(val_subjects)})")
+        console(f"projection: {readout.label} (best unseen-clips {fs.selection} on sub {_fmt(val_subjects)})")
     elif settings.ridge_alpha is not None:
-        alpha = float(settings.ridge_alpha)
+        readout = Readout("ridge", alpha=float(settings.ridge_alpha))
     else:
         raise ValueError("without validation subjects the projection alpha must be fixed (ridge_alpha)")
-    summary["alpha"] = alpha
+    summary["readout"] = readout.to_dict()
 
     t_models = time.perf_counter()
-    folds = {p: train_fold_models(z_tr, labels, coordinates, p, alpha, settings) for p in PROTOCOLS}
+    folds = {p: train_fold_models(z_tr, labels, coordinates, p, readout, settings) for p in PROTOCOLS}
     summary["seconds"] = round(time.perf_counter() - t_models, 1)
     figures: dict[str, Any] = {}
     if val_subjects:
@@ -509,7 +534,7 @@ def run_protocol_training(
             )
     summary["protocols"] = figures
 
-    main = fit_projection(z_all[[pos[s] for s in refit]], coordinates, labels, (alpha,))
+    main = fit_projection(z_all[[pos[s] for s in refit]], coordinates, labels, (readout,))
     projection = LinearProjection(*main["weight"].shape)
     with torch.no_grad():
         projection.weight.copy_(torch.as_tensor(main["weight"], dtype=torch.float32))
@@ -521,16 +546,16 @@ def run_protocol_training(
             "train_subjects": _fmt(train_subjects),
             "n_members": fs.n_members,
             "classifier": arch,
-            "projection_alpha": alpha,
+            "projection": readout.to_dict(),
             "training": {"epochs": fs.epochs, "stages": list(fs.stages), "seed": settings.seed},
         }
         for p in PROTOCOLS
     }
     metrics = dict(base.config.metrics)
     if val_subjects:
-        # the live projection changed: its validation figures are the chosen alpha's
+        # the live projection changed: its validation figures are the chosen readout's
         # (fitted on the training subjects, as the base bundle's were)
-        chosen = fit_projection(z_tr, coordinates, labels, (alpha,), z_va, ratings_va,
+        chosen = fit_projection(z_tr, coordinates, labels, (readout,), z_va, ratings_va,
                                 np.asarray(fd.CLIP_MEAN_VALENCE))
         metrics["projection"] = {k: v for k, v in chosen["val"].items() if k != "clip_projection"}
     if figures:
@@ -543,7 +568,9 @@ def run_protocol_training(
         }
     projection_cfg = {
         **base.config.projection,
-        "alpha": alpha,
+        "method": readout.method,
+        "alpha": readout.alpha if readout.method == "ridge" else None,
+        "n_components": readout.n_components if readout.method == "pls" else None,
         "chosen_by": (f"validation {fs.selection} under unseen-clips ({fs.n_folds} clip folds)"
                       if val_subjects else "fixed"),
         "fit_subjects": _fmt(refit),

@@ -21,8 +21,8 @@ from .classifier import (
     train_recipe,
 )
 from .metrics import _pearson
-from .projection import fit_projection
-from .protocols import select_projection_alpha
+from .projection import Readout, fit_projection
+from .protocols import projection_candidates, select_projection
 from .settings import STAGES, TrainSettings
 from .windows import N_WINDOWS, make_windows, standardize_subjects
 
@@ -116,24 +116,25 @@ def run_training(
     release = np.asarray(fd.CLIP_MEAN_VALENCE)
 
     # ---- projection
-    alphas = settings.ridge_alphas if (z_va is not None and settings.ridge_alpha is None) else (
-        (settings.ridge_alpha,) if settings.ridge_alpha is not None else (1e-3,)
+    candidates = projection_candidates(settings) if (z_va is not None and settings.ridge_alpha is None) else (
+        [Readout("ridge", alpha=settings.ridge_alpha if settings.ridge_alpha is not None else 1e-3)]
     )
     selection: list[dict[str, Any]] = []
-    if len(alphas) > 1:
+    if len(candidates) > 1:
         # the live readout must carry to new content: choose on validation subjects
         # under unseen-clips (clip folds), not on the clips the projection was fitted to
-        best, selection = select_projection_alpha(
+        best, selection = select_projection(
             z_tr, z_va, ratings_va, coordinates, labels, np.asarray(fd.CLIP_VALENCE_GROUP),
-            alphas, settings.folds)
-        alphas = (best,)
-    proj = fit_projection(z_tr, coordinates, labels, alphas, z_va, ratings_va, release)
-    summary: dict[str, Any] = {"projection": {"alpha": proj["alpha"], "selection": selection}}
+            candidates, settings.folds)
+        candidates = [best]
+    proj = fit_projection(z_tr, coordinates, labels, candidates, z_va, ratings_va, release)
+    readout = Readout.of(proj["readout"])
+    summary: dict[str, Any] = {"projection": {"readout": proj["readout"], "selection": selection}}
     if "val" in proj:
         pm = {k: v for k, v in proj["val"].items() if k != "clip_projection"}
         summary["projection"]["val"] = pm
         console(
-            f"projection: alpha={proj['alpha']:g}  val clip_r_axis={pm['clip_r_axis']:.3f}  "
+            f"projection: {readout.label}  val clip_r_axis={pm['clip_r_axis']:.3f}  "
             f"clip_r_ratings={pm['clip_r_ratings']:.3f}  sample_r={pm['sample_r']:.3f}"
         )
 
@@ -190,7 +191,7 @@ def run_training(
     if refit_subjects:
         refit_subjects = list(refit_subjects)
         z_rf = z_all[[pos[s] for s in refit_subjects]]
-        refit = fit_projection(z_rf, coordinates, labels, (proj["alpha"],))
+        refit = fit_projection(z_rf, coordinates, labels, (readout,))
         proj_weight, proj_bias = refit["weight"], refit["bias"]
         t_refit = time.perf_counter()
         members, _ = train_recipe(z_rf, labels, coordinates, settings, final_stages, None, desc="refit")
@@ -222,8 +223,9 @@ def run_training(
         class_coordinates={c: float(coords_map[c]) for c in class_names},
         axis=axis_info,
         projection={
-            "method": "ridge",
+            "method": readout.method,
             "alpha": proj["alpha"],
+            "n_components": readout.n_components if readout.method == "pls" else None,
             "alpha_scale": "times the number of training samples",
             "fit_on": "10-s window means of standardized 1-s DE vectors",
             "target": "V-axis coordinate of the sample's class",

@@ -115,6 +115,9 @@ class TrainSettings:
         Candidate projection regularizations (fraction of the sample count).
     ridge_alpha : float or None
         Fixed projection regularization (used when there are no validation subjects).
+    pls_components : tuple of int
+        Candidate partial-least-squares readouts (component counts), chosen among with
+        ``ridge_alphas`` on validation subjects under ``unseen-clips``.
     valence_average : int
         Written to the bundle: the live pipeline projects the mean of this many most
         recent standardized DE vectors (10 = the 10-s sample of ``sample_r``).
@@ -157,6 +160,7 @@ class TrainSettings:
     snapshot_lr_scale: float = 0.3
     ridge_alphas: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
     ridge_alpha: float | None = None
+    pls_components: tuple[int, ...] = (2, 3, 5, 10)
     valence_average: int = 10
     seed: int = 0
     device: str | None = None
@@ -179,6 +183,7 @@ class TrainSettings:
         out = asdict(self)
         out["stages"] = list(self.stages)
         out["ridge_alphas"] = list(self.ridge_alphas)
+        out["pls_components"] = list(self.pls_components)
         out["folds"]["stages"] = list(self.folds.stages)
         return out
 

@@ -68,7 +68,7 @@ def _clip_signature_data(n_sub: int = 4, seed: int = 0) -> np.ndarray:
 
 def test_every_clip_is_predicted_by_a_fold_that_never_saw_it():
     z = _clip_signature_data()
-    fits = T.fit_fold_projections(z, COORDS, LABELS, "unseen-clips", alpha=1e-3)
+    fits = T.fit_fold_projections(z, COORDS, LABELS, "unseen-clips", T.Readout("ridge", alpha=1e-3))
     for test, w, _ in fits:
         train = np.setdiff1d(np.arange(28), test)
         # the clip-identity features of held-out clips never varied in the fold's training
@@ -93,6 +93,25 @@ def test_prediction_refuses_folds_that_do_not_cover_every_clip_once():
         T.predict_folds([FoldModel(tuple(range(27)), proj)], z, LABELS)
     with pytest.raises(ValueError, match=r"clips \[0\] in several"):
         T.predict_folds([FoldModel(tuple(range(28)), proj), FoldModel((0,), proj)], z, LABELS)
+
+
+def test_readouts_are_linear_maps():
+    from sklearn.cross_decomposition import PLSRegression
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 12))
+    y = x @ rng.normal(size=12) + 0.5 + rng.normal(size=200)
+    w, b = T.Readout("pls", n_components=2).fit(x, y)
+    reference = PLSRegression(n_components=2, scale=False).fit(x, y).predict(x).ravel()
+    np.testing.assert_allclose(x @ w + b, reference, atol=1e-10)
+    w, b = T.Readout("ridge", alpha=0.0).fit(x, y)
+    np.testing.assert_allclose(w, np.linalg.lstsq(np.c_[x, np.ones(200)], y, rcond=None)[0][:12], atol=1e-8)
+    assert T.Readout.of(0.1) == T.Readout("ridge", alpha=0.1)
+    assert T.Readout.of({"method": "pls", "n_components": 3}).label == "PLS 3 components"
+    with pytest.raises(ValueError, match="'ridge' or 'pls', got 'lasso'"):
+        T.Readout("lasso")
+    with pytest.raises(ValueError, match="n_components >= 1, got 0"):
+        T.Readout("pls", n_components=0)
 
 
 # ----------------------------------------------------------------------------- metrics
@@ -272,13 +291,17 @@ def test_evaluate_protocol_cli_on_the_default_bundle(faced_root, capsys):
 def test_train_protocol_reproduces_its_figures(faced_root, tmp_path, capsys):
     settings = T.TrainSettings(
         progress=False, classifier=ClassifierSettings(d_model=8, depth=1), ridge_alphas=(1e-2, 1.0),
+        pls_components=(2,),
         folds=T.FoldSettings(epochs=1, n_permutations=99, n_bootstrap=20),
     )
     lines: list[str] = []
     summary = T.run_protocol_training(faced_root, range(0, 6), range(80, 83), tmp_path / "b", settings,
                                       console=lines.append)
     bundle = ModelBundle.load(summary["bundle"], device="cpu")
-    assert bundle.config.projection["alpha"] == summary["alpha"] in (1e-2, 1.0)
+    assert summary["readout"] in ({"method": "ridge", "alpha": 1e-2}, {"method": "ridge", "alpha": 1.0},
+                                  {"method": "pls", "n_components": 2})
+    assert bundle.config.projection["method"] == summary["readout"]["method"]
+    assert bundle.config.protocols["unseen-clips"]["projection"] == summary["readout"]
     assert "unseen-clips" in bundle.config.projection["chosen_by"]
     # the main classifier is the base bundle's
     assert bundle.config.n_members == ModelBundle.load(default_bundle_path()).config.n_members

@@ -21,7 +21,7 @@ VAL = list(range(80, 86))
 def _tiny_settings(**kw) -> T.TrainSettings:
     base = T.TrainSettings(
         epochs=10, batch_size=128, classifier=ClassifierSettings(d_model=32, depth=1), n_ensemble=2,
-        progress=False, ridge_alphas=(1e-2, 1.0), threads=1, device="cpu",
+        progress=False, ridge_alphas=(1e-2, 1.0), pls_components=(2,), threads=1, device="cpu",
     )
     return replace(base, **kw)
 
