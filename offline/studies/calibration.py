@@ -53,7 +53,7 @@ def run_calibration(
     faced_root: str | Path,
     train: Sequence[int],
     val: Sequence[int],
-    alpha: float,
+    readout: Any,
     ks: Sequence[int] = (3, 6, 9),
     n_draws: int = 20,
     n_bootstrap: int = 1000,
@@ -65,7 +65,7 @@ def run_calibration(
     from bci_valence.io import faced as fd
     from bci_valence.io.faced import format_subjects
     from bci_valence.model.bundle import ModelBundle
-    from offline.training import binary_auc, fit_fold_projections, standardize_subjects
+    from offline.training import Readout, binary_auc, fit_fold_projections, standardize_subjects
 
     labels = np.asarray(CLIP_LABELS)
     group = np.asarray(CLIP_VALENCE_GROUP)
@@ -81,7 +81,7 @@ def run_calibration(
     rng = np.random.default_rng(seed)
     # per K, method: per-subject lists of (r, auc, mae) over folds and draws
     acc = {k: {m: {s: [] for s in va} for m in METHODS} for k in ks}
-    for test, w, b in fit_fold_projections(z[tr], coords, labels, "unseen-clips", alpha):
+    for test, w, b in fit_fold_projections(z[tr], coords, labels, "unseen-clips", readout):
         w = w.reshape(-1)
         train_clips = np.setdiff1d(np.arange(28), test)
         pop_tr = (win[tr][:, train_clips] @ w + b).mean(axis=2)
@@ -137,7 +137,7 @@ def run_calibration(
     return {
         "train_subjects": format_subjects(train),
         "validation_subjects": format_subjects(val),
-        "alpha": alpha,
+        "readout": Readout.of(readout).to_dict(),
         "n_draws": n_draws,
         "rows": rows,
         "improves_ordering": [f"{r['method']} (K={r['k']})" for r in helps_order],
@@ -156,13 +156,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--train", default="0-79")
     p.add_argument("--val", default="80-99")
     p.add_argument("--alpha", type=float, default=None,
-                   help="ridge alpha of the population projection (default: the shipped bundle's)")
+                   help="a ridge alpha for the population projection (default: the shipped bundle's readout)")
     p.add_argument("--draws", type=int, default=20)
     p.add_argument("--out", default=None)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
-    alpha = args.alpha if args.alpha is not None else float(ModelBundle.load(device="cpu").config.projection["alpha"])
-    result = run_calibration(args.faced_root, parse_subjects(args.train), parse_subjects(args.val), alpha,
+    from offline.training import Readout
+
+    if args.alpha is not None:
+        readout = Readout("ridge", alpha=args.alpha)
+    else:
+        spec = ModelBundle.load(device="cpu").config.projection
+        readout = (Readout("pls", n_components=int(spec["n_components"])) if spec.get("method") == "pls"
+                   else Readout("ridge", alpha=float(spec["alpha"])))
+    result = run_calibration(args.faced_root, parse_subjects(args.train), parse_subjects(args.val), readout,
                              n_draws=args.draws, progress=not args.no_progress)
     cols = ["K", "method", "within-subject r", "Δr", "Δr 95% CI", "within-subject AUC", "ΔAUC", "MAE (0-7)",
             "ΔMAE", "ΔMAE 95% CI"]
