@@ -17,7 +17,7 @@ from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
 from .settings import GuiSettings, load_settings, save_settings  # noqa: E402
 from .widgets.probabilities import ProbabilityBars  # noqa: E402
-from .widgets.raw_traces import RawTraces  # noqa: E402
+from .widgets.raw_traces import RawTraces, scrollable  # noqa: E402
 from .widgets.source_panel import SourcePanel  # noqa: E402
 from .widgets.topomap import TopomapPanel  # noqa: E402
 from .worker import PipelineWorker, RawSnapshot, SessionInfo, SessionRequest  # noqa: E402
@@ -188,12 +188,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self.raw_seconds.setValue(min(self.settings.raw_seconds, 12.0))
         raw_head.addWidget(self.raw_seconds)
         raw_lay.addLayout(raw_head)
-        raw_lay.addWidget(self.raw_traces)
+        self.raw_scroll = scrollable(self.raw_traces)  # every row labelled, a scroll away
+        raw_lay.addWidget(self.raw_scroll)
 
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self._titled("Scalp maps: DE relative to calibration (z), per band · "
-                                        "hollow = interpolated, red = flagged", self.topomaps))
+                                        "hollow = interpolated, red = flagged · hover an electrode for its name",
+                                        self.topomaps))
         splitter.addWidget(raw_box)
         splitter.setSizes([330, 260, 330])
 

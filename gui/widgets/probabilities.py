@@ -11,7 +11,7 @@ import pyqtgraph as pg  # noqa: E402
 
 
 class ProbabilityBars(pg.PlotWidget):
-    """One horizontal bar per class; the most probable class is highlighted.
+    """One horizontal bar per class with its value (percent); the most probable class is highlighted.
 
     Parameters
     ----------
@@ -32,6 +32,7 @@ class ProbabilityBars(pg.PlotWidget):
         self.item.setXRange(0.0, 1.0, padding=0.02)
         self.item.showGrid(x=True, alpha=0.25)
         self.bars: pg.BarGraphItem | None = None
+        self.labels: list[pg.TextItem] = []
         self.probabilities = None
         self.set_classes(class_names, positive)
         self.dirty = False
@@ -46,9 +47,17 @@ class ProbabilityBars(pg.PlotWidget):
         self._hi = [pg.mkBrush(200, 90, 0) if p else pg.mkBrush(20, 70, 160) for p in pos]
         if self.bars is not None:
             self.item.removeItem(self.bars)
+        for label in self.labels:
+            self.item.removeItem(label)
         self.bars = pg.BarGraphItem(x0=np.zeros(n), y=self.y, height=0.7, width=np.zeros(n),
                                     brushes=self._base, pen=pg.mkPen(None))
         self.item.addItem(self.bars)
+        self.labels = []
+        for y in self.y:
+            label = pg.TextItem("", color=(40, 40, 40), anchor=(0, 0.5))
+            label.setPos(0.0, float(y))
+            self.item.addItem(label, ignoreBounds=True)
+            self.labels.append(label)
         axis = self.item.getAxis("left")
         axis.setTicks([[(float(y), name) for y, name in zip(self.y, self.class_names)]])
         self.item.setYRange(-0.6, n - 0.4, padding=0)
@@ -68,7 +77,20 @@ class ProbabilityBars(pg.PlotWidget):
         p = self.probabilities
         if p is None or p.shape != (n,) or not np.isfinite(p).all():
             self.bars.setOpts(width=np.zeros(n), brushes=self._base)
+            for label in self.labels:
+                label.setText("")
             return
         best = int(np.argmax(p))
         brushes = [self._hi[i] if i == best else self._base[i] for i in range(n)]
         self.bars.setOpts(width=p, brushes=brushes)
+        for i, (label, value) in enumerate(zip(self.labels, p)):
+            # beside the bar, or inside its end (white) when there is no room beyond it
+            inside = value > 0.8
+            label.setAnchor((1, 0.5) if inside else (0, 0.5))
+            label.setColor((255, 255, 255) if inside else (40, 40, 40))
+            label.setText(f"{100 * value:.0f} %")
+            label.setPos(float(value) + (-0.01 if inside else 0.01), float(self.y[i]))
+
+    def value_texts(self) -> list[str]:
+        """The values shown beside the bars, top to bottom (``""`` when greyed out)."""
+        return [label.toPlainText() for label in self.labels]

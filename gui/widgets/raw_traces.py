@@ -19,6 +19,13 @@ QUALITY_COLOURS = {
 #: Most points drawn per channel (min/max decimation above that).
 MAX_POINTS = 1500
 
+#: Height of one channel's row in pixels: every row keeps its label readable, and
+#: the widget grows with the channel count (put it in a scroll area, :func:`scrollable`).
+ROW_PX = 18
+
+#: Room for the time axes above and below the rows (pixels).
+AXES_PX = 60
+
 
 def decimate_minmax(data: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, int]:
     """Peak-preserving decimation of ``data (ch, n)`` to at most ``max_points`` per row.
@@ -40,10 +47,13 @@ def decimate_minmax(data: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.
 
 
 class RawTraces(pg.PlotWidget):
-    """Stacked channels, newest sample at the right.
+    """Stacked channels, newest sample at the right, each row labelled.
 
     Every state (good, interpolated, flagged) is one curve with NaN breaks between
-    channels, so 64 channels cost three draw calls.
+    channels, so 64 channels cost three draw calls. Each row is at least
+    :data:`ROW_PX` pixels tall with its channel's name beside it (the widget's
+    minimum height follows the channel count; :func:`scrollable` puts it in a scroll
+    area), and the time axis is drawn above and below the rows.
     """
 
     def __init__(self, parent=None, seconds: float = 10.0, scale_uv: float = 100.0):
@@ -55,7 +65,11 @@ class RawTraces(pg.PlotWidget):
         self.hideButtons()
         item = self.getPlotItem()
         item.setLabel("bottom", "time (s)")
+        item.showAxis("top")
         item.showGrid(x=True, alpha=0.2)
+        font = pg.QtGui.QFont()
+        font.setPointSize(8)
+        item.getAxis("left").setStyle(tickFont=font)
         self.curves = {state: item.plot([], [], pen=pg.mkPen(colour, width=1), connect="finite")
                        for state, colour in QUALITY_COLOURS.items()}
         self.scale_text = pg.TextItem("", color=(60, 60, 60), anchor=(1, 0), fill=pg.mkBrush(255, 255, 255, 220))
@@ -90,9 +104,9 @@ class RawTraces(pg.PlotWidget):
         if names != self.names:
             self.names = names
             axis = self.getPlotItem().getAxis("left")
-            rows_fit = max(self.height() - 40, 40) / 11.0  # ~11 px per readable label
-            step = max(1, int(np.ceil(len(names) / rows_fit)))
-            axis.setTicks([[(-float(i), name) for i, name in enumerate(names) if i % step == 0]])
+            axis.setTicks([[(-float(i), name) for i, name in enumerate(names)], []])
+            axis.setWidth(max(36, 8 * max((len(n) for n in names), default=0)))
+            self.setMinimumHeight(len(names) * ROW_PX + AXES_PX)
             self.getPlotItem().setYRange(-len(names) + 0.3, 0.9, padding=0)
         self.dirty = True
 
@@ -132,3 +146,22 @@ class RawTraces(pg.PlotWidget):
         self.scale_text.setText(f"{self.scale_uv:g} µV / row")
         self.scale_text.setPos(0.0, 0.9)
         self.frames += 1
+
+
+def scrollable(traces: RawTraces):
+    """``traces`` in a vertical scroll area: rows keep :data:`ROW_PX` when the window is short."""
+    from PySide6 import QtCore, QtWidgets
+
+    area = QtWidgets.QScrollArea()
+    area.setWidget(traces)
+    area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    return area
+
+
+def row_heights(traces: RawTraces) -> float:
+    """Pixels per channel row as drawn now (the view's height over the rows shown)."""
+    view = traces.getPlotItem().getViewBox()
+    (_, _), (y0, y1) = view.viewRange()
+    return float(view.height()) / max(y1 - y0, 1e-9)

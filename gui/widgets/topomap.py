@@ -21,6 +21,10 @@ _PEN_NORMAL = pg.mkPen(30, 30, 30, width=1)
 _PEN_FLAGGED = pg.mkPen(220, 20, 20, width=2)
 _NO_BRUSH = pg.mkBrush(0, 0, 0, 0)
 
+#: Unit of the contribution map: valence-axis units per channel (the channels' sum,
+#: plus the projection's bias, is the valence).
+CONTRIBUTION_UNIT = "valence units"
+
 
 def _lookup_table(name: str = COLORMAP_NAME, n: int = 256) -> np.ndarray:
     cmap = pg.colormap.get(name)
@@ -28,10 +32,14 @@ def _lookup_table(name: str = COLORMAP_NAME, n: int = 256) -> np.ndarray:
 
 
 class HeadMap:
-    """One head: interpolated image, outline, electrode dots and a title (in a ViewBox)."""
+    """One head: interpolated image, outline, electrode dots and a title (in a ViewBox).
+
+    Hovering an electrode shows its name, the map's value there (``unit``) and whether
+    it is interpolated or flagged (:meth:`tooltip`).
+    """
 
     def __init__(self, layout: pg.GraphicsLayout, col: int, title: str, grid: TopoGrid,
-                 xy: np.ndarray):
+                 xy: np.ndarray, names: Sequence[str] = (), unit: str = ""):
         self.grid = grid
         self.title = layout.addLabel(title, row=0, col=col, size="10pt", color="#222")
         self.view = layout.addViewBox(row=1, col=col, lockAspect=True, enableMouse=False,
@@ -45,10 +53,29 @@ class HeadMap:
         pen = pg.mkPen(40, 40, 40, width=2)
         for line in (head, nose, ears):
             self.view.addItem(pg.PlotCurveItem(line[:, 0], line[:, 1], pen=pen, connect="finite"))
-        self.dots = pg.ScatterPlotItem(xy[:, 0], xy[:, 1], size=6, brush=_DOT_NORMAL, pen=_PEN_NORMAL)
+        self.names = list(names) or [f"#{i}" for i in range(len(xy))]
+        self.label = title
+        self.unit = unit
+        self.values: np.ndarray | None = None  # per electrode, for the tooltips
+        self.states: list[str] = [""] * len(xy)
+        self.dots = pg.ScatterPlotItem(xy[:, 0], xy[:, 1], size=7, brush=_DOT_NORMAL, pen=_PEN_NORMAL,
+                                       data=np.arange(len(xy)), hoverable=True,
+                                       hoverSize=11, tip=self._tip)  # fmt: skip
         self.view.addItem(self.dots)
         self.view.setRange(xRange=(-1.3, 1.3), yRange=(-1.2, 1.25), padding=0)
-        self.values: np.ndarray | None = None
+
+    def tooltip(self, index: int) -> str:
+        """The hover text of electrode ``index``: name, value with its unit, state."""
+        index = int(index)
+        text = self.names[index]
+        if self.values is not None and index < len(self.values) and np.isfinite(self.values[index]):
+            text += f"\n{self.label}: {self.values[index]:+.2f}" + (f" {self.unit}" if self.unit else "")
+        if self.states[index]:
+            text += f"\n({self.states[index]})"
+        return text
+
+    def _tip(self, x: float = 0.0, y: float = 0.0, data=None) -> str:
+        return self.tooltip(int(data)) if data is not None else ""
 
     def set_image(self, image: np.ndarray, limit: float, lut: np.ndarray) -> None:
         """Colour ``image`` on the symmetric scale ``[-limit, limit]``; NaN is transparent."""
@@ -59,9 +86,11 @@ class HeadMap:
         self.image.setImage(rgba, autoLevels=False)
         self.image.setRect(self._rect)
 
-    def set_states(self, brushes: Sequence, pens: Sequence) -> None:
+    def set_states(self, brushes: Sequence, pens: Sequence, states: Sequence[str] | None = None) -> None:
         self.dots.setBrush(brushes)
         self.dots.setPen(pens)
+        if states is not None:
+            self.states = list(states)
 
 
 class TopomapPanel(pg.GraphicsLayoutWidget):
@@ -91,16 +120,17 @@ class TopomapPanel(pg.GraphicsLayoutWidget):
         layout = self.ci
         layout.setSpacing(2)
         for col, band in enumerate(self.band_names):
-            self.maps.append(HeadMap(layout, col, band, self.grid, self.xy))
+            self.maps.append(HeadMap(layout, col, band, self.grid, self.xy, self.channel_names,
+                                     unit="z (DE vs calibration)"))  # fmt: skip
         n_bands = len(self.band_names)
         self.contribution_map = HeadMap(layout, n_bands + 1, "valence contribution", self.grid,
-                                        self.xy)
+                                        self.xy, self.channel_names, unit=CONTRIBUTION_UNIT)  # fmt: skip
         cmap = pg.colormap.get(COLORMAP_NAME)
         self.colorbar = pg.ColorBarItem(values=(-2, 2), colorMap=cmap, interactive=False,
                                         width=12, label="DE z-score")
         layout.addItem(self.colorbar, row=1, col=n_bands)
         self.contrib_bar = pg.ColorBarItem(values=(-1, 1), colorMap=cmap, interactive=False,
-                                           width=12, label="contribution")
+                                           width=12, label=f"contribution ({CONTRIBUTION_UNIT})")
         layout.addItem(self.contrib_bar, row=1, col=n_bands + 2)
         self.limit = 2.0
         self.contrib_limit = 1.0
@@ -120,13 +150,14 @@ class TopomapPanel(pg.GraphicsLayoutWidget):
         if np.array_equal(interp, self.interpolated) and np.array_equal(flag, self.flagged):
             return
         self.interpolated, self.flagged = interp, flag
-        brushes, pens = [], []
+        brushes, pens, states = [], [], []
         for i in range(n):
             colour = _DOT_FLAGGED if flag[i] else _DOT_NORMAL
             brushes.append(_NO_BRUSH if interp[i] else colour)
             pens.append(_PEN_FLAGGED if flag[i] else _PEN_NORMAL)
+            states.append(", ".join(w for w, on in (("interpolated", interp[i]), ("flagged", flag[i])) if on))
         for head in (*self.maps, self.contribution_map):
-            head.set_states(brushes, pens)
+            head.set_states(brushes, pens, states)
 
     def update_maps(self, de_z: np.ndarray, weights: np.ndarray | None = None) -> None:
         """Redraw from standardized DE ``de_z (n_channels, n_bands)``.
@@ -139,8 +170,9 @@ class TopomapPanel(pg.GraphicsLayoutWidget):
         target = symmetric_limit(images, floor=0.5)
         # smooth the shared scale so the colours do not flicker between steps
         self.limit = target if target > self.limit else 0.9 * self.limit + 0.1 * target
-        for head, image in zip(self.maps, images):
+        for b, (head, image) in enumerate(zip(self.maps, images)):
             head.set_image(image, self.limit, self._lut)
+            head.values = de_z[:, b]
         self.colorbar.setLevels((-self.limit, self.limit))
         self.band_values = de_z
         if weights is not None:
@@ -152,4 +184,5 @@ class TopomapPanel(pg.GraphicsLayoutWidget):
             self.contribution_map.set_image(image, self.contrib_limit, self._lut)
             self.contrib_bar.setLevels((-self.contrib_limit, self.contrib_limit))
             self.contribution = contribution
+            self.contribution_map.values = contribution
         self.updates += 1
