@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["provenance", "command_line", "cpu_model", "package_versions"]
+__all__ = ["command_line", "cpu_model", "package_versions", "provenance"]
 
 #: Packages whose versions a provenance record lists (when importable).
 PACKAGES: tuple[str, ...] = ("bci_valence", "numpy", "torch", "mne")
@@ -45,9 +45,8 @@ def cpu_model(cpuinfo: str | Path = "/proc/cpuinfo") -> str:
         text = ""
     for line in text.splitlines():
         key, sep, value = line.partition(":")
-        if sep and key.strip().lower() in ("model name", "hardware", "cpu model"):
-            if value.strip():
-                return value.strip()
+        if sep and key.strip().lower() in ("model name", "hardware", "cpu model") and value.strip():
+            return value.strip()
     return platform.processor() or platform.machine() or "unknown"
 
 
@@ -153,7 +152,7 @@ def provenance(command: str | None = None) -> dict[str, Any]:
         command = command_line()
     elif not isinstance(command, str):
         raise TypeError(f"command must be a str or None, got {type(command).__name__}")
-    date = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    date = _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
     return {
         "command": command,
         "date": date,

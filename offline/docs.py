@@ -49,14 +49,14 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 __all__ = [
     "DocsError",
-    "load_records",
-    "render_results",
-    "render_benchmarks",
-    "headline_rows",
-    "update_readme",
     "build",
-    "record",
+    "headline_rows",
+    "load_records",
     "main",
+    "record",
+    "render_benchmarks",
+    "render_results",
+    "update_readme",
 ]
 
 
@@ -854,7 +854,7 @@ def record(
     typed = _typed_command(cmd, cwd)
     print(f"recording {out.name}: {typed}", file=sys.stderr)
     try:
-        proc = subprocess.run(list(cmd), cwd=cwd, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.run(list(cmd), cwd=cwd, stdout=subprocess.PIPE, text=True, check=False)
     except OSError as err:
         raise DocsError(f"cannot run {cmd[0]!r}: {err}") from err
     obj = parse_json_output(proc.stdout)

@@ -17,9 +17,9 @@ from bci_valence.provenance import command_line, cpu_model, package_versions, pr
 
 
 def test_provenance_records_given_command_date_machine_and_versions():
-    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     record = provenance("bci-valence replay x.xdf --out y.csv")
-    after = dt.datetime.now(dt.timezone.utc)
+    after = dt.datetime.now(dt.UTC)
     assert record["command"] == "bci-valence replay x.xdf --out y.csv"
     date = dt.datetime.fromisoformat(record["date"])
     assert date.tzinfo is not None and date.utcoffset() == dt.timedelta(0)

@@ -205,7 +205,8 @@ def test_readme_without_markers_is_left_alone(data_dir, tmp_path):
 
 
 def test_record_runs_a_command_and_adds_provenance(tmp_path):
-    code = "import json; print('progress line'); print(json.dumps({'r': 0.5, 'path': %r}))" % str(tmp_path / "x.png")
+    png = str(tmp_path / "x.png")
+    code = f"import json; print('progress line'); print(json.dumps({{'r': 0.5, 'path': {png!r}}}))"
     path = record("eval_tiny", [sys.executable, "-c", code], tmp_path / "data", cwd=tmp_path)
     obj = json.loads(path.read_text())
     assert obj["r"] == 0.5
