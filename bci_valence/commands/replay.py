@@ -9,8 +9,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from .run import _error, add_pipeline_options, run_session, settings_from_args
+from .run import (
+    _error,
+    add_pipeline_options,
+    check_outputs,
+    run_session,
+    session_settings_from_args,
+    settings_from_args,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -38,8 +46,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Open the file as a source and run the session; returns the exit code."""
-    from pathlib import Path
-
     from ..io.recordings import XDF_SUFFIXES, RecordingError
     from ..streams.factory import open_source
     from ..streams.spec import SourceSpecError
@@ -60,8 +66,12 @@ def run(args: argparse.Namespace) -> int:
         query += f"&stream={args.stream}"
     try:
         settings = settings_from_args(args)
+        outputs = session_settings_from_args(args)
     except ValueError as err:
         return _error(str(err))
+    problem = check_outputs(outputs)
+    if problem:
+        return _error(problem)
     try:
         source = open_source(f"{kind}:{path}?{query}")
     except (SourceSpecError, RecordingError, OSError) as err:
@@ -75,8 +85,28 @@ def run(args: argparse.Namespace) -> int:
 
         settings = replace(settings, stale_after_s=float("inf"))
     print(f"replaying {path} at speed {speed}", file=sys.stderr)
+    short = _shorter_than_calibration(source, settings)
+    if short:
+        print(f"note: {short}", file=sys.stderr)
     return run_session(
-        [source], settings, bundle=args.bundle, duration=args.duration, out=args.out,
-        record=args.record, outlet=not args.no_outlet, quiet=args.quiet, realtime=realtime,
-        names=[path.name], allow_bad=getattr(args, "allow_bad", False),
+        [source], settings, bundle=args.bundle, duration=args.duration, outputs=outputs,
+        quiet=args.quiet, realtime=realtime, names=[path.name], allow_bad=getattr(args, "allow_bad", False),
     )  # fmt: skip
+
+
+def _shorter_than_calibration(source, settings) -> str | None:
+    """A note when the recording ends before the calibration can complete, else None."""
+    recording = getattr(source, "recording", None)
+    if recording is None:
+        players = getattr(source, "players", None) or []
+        recording = getattr(players[0], "recording", None) if players else None
+    if recording is None or (settings.calibration_path and Path(settings.calibration_path).exists()):
+        return None
+    cal = float(settings.calibration_s)
+    if cal <= 0 or recording.duration >= cal:
+        return None
+    return (
+        f"the recording is {recording.duration:.1f} s long, shorter than the {cal:g} s calibration: "
+        "every step will be flagged CALIBRATING (pass --calibration-s with a shorter period, "
+        "or --calibration with a saved calibration)"
+    )

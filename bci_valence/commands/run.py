@@ -1,9 +1,13 @@
 """``bci-valence run --source SPEC``: live valence from one or more EEG streams.
 
 Every step goes to the ``bci_valence`` LSL outlet (source clock), optionally to a CSV
-log (``--out``), and ``--record FILE.xdf`` records the raw stream(s) and the outlet
-together with LabRecorder. A lost stream is reported and waited for; Ctrl-C stops
-cleanly. The session loop here is shared with ``bci-valence replay``.
+log (``--out``), and ``--record FILE.xdf`` records the raw stream(s), their markers and
+the outlet together with LabRecorder (:class:`~bci_valence.online.session.SessionOutputs`,
+the same wiring as the app's). Existing files are refused unless ``--overwrite``, before
+any source is opened. A lost stream is reported and waited for (``--timeout`` ends the
+run instead); a stream that comes back at another rate or channel count ends it.
+Ctrl-C, SIGTERM and SIGHUP stop cleanly: the recording gets its footers. The session
+loop here is shared with ``bci-valence replay``.
 """
 
 from __future__ import annotations
@@ -40,7 +44,39 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--units", default="auto", choices=("auto", "uV", "V"),
                    help="units of the stream when it does not say (default auto)")  # fmt: skip
     g.add_argument("--no-outlet", action="store_true", help="do not publish the LSL outlet")
+    g.add_argument("--overwrite", action="store_true",
+                   help="replace existing --out/--record files (default: refuse them)")  # fmt: skip
     g.add_argument("--quiet", action="store_true", help="no live status table")
+
+
+def session_settings_from_args(args: argparse.Namespace):
+    """:class:`~bci_valence.online.session.SessionSettings` from the parsed options.
+
+    Raises
+    ------
+    ValueError
+        A bad file name or timeout (the message names it).
+    """
+    from ..online.session import SessionSettings
+
+    return SessionSettings(
+        out=args.out,
+        record=getattr(args, "record", None),
+        outlet=not args.no_outlet,
+        overwrite=bool(getattr(args, "overwrite", False)),
+        lost_timeout=getattr(args, "timeout", None),
+    )
+
+
+def check_outputs(outputs) -> str | None:
+    """Why the output files cannot be written (checked before any source opens), or None."""
+    from ..online.session import SessionError
+
+    try:
+        outputs.check_outputs()
+    except (FileExistsError, SessionError) as err:
+        return str(err)
+    return None
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -76,7 +112,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="stop after S seconds (default: until Ctrl-C)")  # fmt: skip
     parser.add_argument("--record", default=None, metavar="XDF",
-                        help="record the raw stream(s) and the outlet to this XDF file")  # fmt: skip
+                        help="record the raw stream(s), their markers and the outlet to this XDF file")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=None, metavar="S",
+                        help="seconds to wait for each stream at start (default: the spec's timeout "
+                             "option, else 10) and, once running, for a lost stream to come back before "
+                             "the run ends with exit 1 (default: wait for it)")  # fmt: skip
     add_pipeline_options(parser)
     parser.set_defaults(func=run)
     return parser
@@ -95,18 +135,21 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         settings = settings_from_args(args)
+        outputs = session_settings_from_args(args)
     except ValueError as err:
         return _error(str(err))
+    problem = check_outputs(outputs)
+    if problem:
+        return _error(problem)
     sources = []
     try:
         for spec in args.source:
-            sources.append(open_source(spec))
+            sources.append(open_source(spec, timeout=args.timeout))
     except (SourceSpecError, RecordingError, ValueError, OSError) as err:
         return _error(str(err))
     return run_session(
-        sources, settings, bundle=args.bundle, duration=args.duration, out=args.out,
-        record=getattr(args, "record", None), outlet=not args.no_outlet, quiet=args.quiet,
-        allow_bad=getattr(args, "allow_bad", False),
+        sources, settings, bundle=args.bundle, duration=args.duration, outputs=outputs,
+        quiet=args.quiet, allow_bad=getattr(args, "allow_bad", False),
     )  # fmt: skip
 
 
@@ -143,9 +186,7 @@ def run_session(
     *,
     bundle: Any = None,
     duration: float | None = None,
-    out: str | None = None,
-    record: str | None = None,
-    outlet: bool = True,
+    outputs: Any = None,
     quiet: bool = False,
     realtime: bool = True,
     names: list[str] | None = None,
@@ -155,6 +196,8 @@ def run_session(
 
     Parameters
     ----------
+    outputs : SessionSettings | None
+        Outlet, CSV log and recording (default: the outlet only).
     realtime : bool
         Sleep between polls when there is nothing to do (False for ``--speed max``).
     names : list of str | None
@@ -166,31 +209,53 @@ def run_session(
     Returns
     -------
     int
-        Exit code: 0 done, 2 refused to start (channels, bundle, recorder, a rate too
-        low for the bands), 3 no usable window from a stream (see
-        :meth:`~bci_valence.online.usability.WindowCounts.problem`), 130 Ctrl-C.
+        Exit code: 0 done, 1 a stream could not go on (lost beyond ``--timeout``,
+        back at another rate or channel count) or the recording was not closed
+        cleanly, 2 refused to start (channels, bundle, recorder, existing files, a
+        rate too low for the bands), 3 no usable window from a stream (see
+        :meth:`~bci_valence.online.usability.WindowCounts.problem`), 130 Ctrl-C
+        (SIGINT), 143 SIGTERM, 129 SIGHUP.
     """
+    from rich.console import Console
+
+    from ..online.session import SessionSettings, Terminated, stop_on_signals
+
+    console = Console(stderr=True)
+    outputs = outputs if outputs is not None else SessionSettings()
+    problem = check_outputs(outputs)
+    if problem:
+        return _error(problem)
+    with stop_on_signals():
+        try:
+            return _run_session(
+                sources, settings, bundle, duration, outputs, quiet, realtime, names, allow_bad, console
+            )
+        except Terminated as err:  # before the loop (while starting or closing)
+            print(f"stopped ({err})", file=sys.stderr)
+            return 128 + err.signum
+        except KeyboardInterrupt:
+            print("stopped (Ctrl-C)", file=sys.stderr)
+            return 130
+
+
+def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, names, allow_bad, console) -> int:
     import time
 
-    from rich.console import Console
     from rich.live import Live
 
     from ..model.bundle import BundleError
     from ..online.pipeline import Pipeline
+    from ..online.session import SessionError, SessionOutputs, Terminated, shielded
     from ..online.tuning import tune_process
     from ..signal.montage import ChannelMappingError
     from ..signal.quality import QualityFlag
-    from ..streams.outlets import CsvLog, ValenceOutlet
-    from ..streams.recorder import RawMirror, XdfRecorder, lsl_stream_key
 
-    console = Console(stderr=True)
     try:
         tune_process(settings)
         pipe = Pipeline(sources, bundle, settings, names=names)
     except (BundleError, ValueError, OSError) as err:
         return _error(str(err))
-    log = vo = rec = None
-    mirrors: dict[str, RawMirror] = {}
+    session = SessionOutputs(pipe, outputs)
     code = 0
     try:
         try:
@@ -211,35 +276,12 @@ def run_session(
                 + (" [yellow]SIMULATED[/yellow]" if st.simulated else "")
             )
         console.print(f"device: {pipe.device}; hop {settings.hop_s} s; calibration {settings.calibration_s:g} s")
-        if outlet or record:
-            vo = ValenceOutlet(pipe.class_names)
-            vo.open(names)
-        if out:
-            log = CsvLog(out, pipe.class_names)
-        if record:
-            from pathlib import Path
-
-            if Path(record).suffix.lower() != ".xdf":
-                return _error(f"--record expects a .xdf file name, got {record}")
-            preds = []
-            for name in pipe.stream_names:
-                source = pipe.source(name)
-                key = lsl_stream_key(source)
-                if key is None:
-                    m = RawMirror(f"bci_valence_raw-{name}", pipe.mapping(name).source_names,
-                                  source.sfreq, source.unit)  # fmt: skip
-                    mirrors[name] = m
-                    key = {"source_id": m.source_id}
-                preds.append(key)
-                preds.append({"source_id": vo.source_id(name)})
-            if mirrors:
-                pipe.add_chunk_listener(lambda name, data, ts: mirrors[name].push(data, ts) if name in mirrors else None)
-            rec = XdfRecorder(record)
-            try:
-                rec.start(preds)
-            except (RuntimeError, ValueError, OSError) as err:
-                rec = None
-                return _error(str(err))
+        try:
+            session.open()
+        except (FileExistsError, SessionError, OSError) as err:
+            return _error(str(err))
+        if outputs.record is not None:
+            console.print(f"recording to {outputs.record}")
         last: dict = {}
         t_start = time.monotonic()
         t_table = 0.0
@@ -251,10 +293,7 @@ def run_session(
             while True:
                 steps = pipe.poll()
                 if steps:
-                    if vo is not None:
-                        vo.push(steps)
-                    if log is not None:
-                        log.write(steps)
+                    session.write(steps)
                     for s in steps:
                         last[s.stream] = s
                         if s.flags & QualityFlag.STALE and s.stream not in lost_reported:
@@ -265,6 +304,11 @@ def run_session(
                         console.print(f"[green]stream {st.name!r} is back[/green]")
                         lost_reported.discard(st.name)
                 now = time.monotonic()
+                failure = session.check(now)
+                if failure:
+                    print(f"error: {failure}", file=sys.stderr)
+                    code = 1
+                    break
                 if live is not None and now - t_table > 0.25:
                     live.update(_status_table(pipe, last))
                     t_table = now
@@ -274,6 +318,9 @@ def run_session(
                     break
                 if realtime and not steps:
                     time.sleep(0.005)
+        except Terminated as err:
+            console.print(f"stopped ({err})")
+            code = 128 + err.signum
         except KeyboardInterrupt:
             console.print("stopped (Ctrl-C)")
             code = 130
@@ -282,7 +329,7 @@ def run_session(
                 live.update(_status_table(pipe, last))
                 live.stop()
         total = sum(st.steps for st in pipe.status())
-        console.print(f"{total} steps" + (f" written to {out}" if out else ""))
+        console.print(f"{total} steps" + (f" written to {outputs.out}" if outputs.out else ""))
         if code == 0:
             for name in names:
                 problem = pipe.window_counts(name).problem()
@@ -294,12 +341,17 @@ def run_session(
                     print(f"error: {problem}; --allow-bad accepts such a run", file=sys.stderr)
                     code = 3
     finally:
-        if rec is not None:
-            rec.stop()
-            console.print(f"recorded {record}")
-        pipe.stop()
-        if log is not None:
-            log.close()
-        if vo is not None:
-            vo.close()
+        with shielded():  # a second Ctrl-C must not cut the recording's footers
+            recorded = session.recording
+            clean = session.close()
+            pipe.stop()
+        if clean:
+            console.print(f"recorded {recorded}")
+        elif clean is False:
+            print(
+                f"error: the recording {recorded} was not closed cleanly (its footers are missing); "
+                f"replay reads what it holds with: replay {recorded} --allow-bad",
+                file=sys.stderr,
+            )
+            code = code or 1
     return code

@@ -359,6 +359,8 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool) -> Recordin
         sinfo = s["info"]
         if _is_numeric(sinfo) and srate(s) > 0:
             continue  # another regular stream (aux, accelerometer...): not markers
+        if _is_numeric(sinfo) and int(_first(sinfo.get("channel_count"), 1) or 1) > 1:
+            continue  # an irregular multichannel series (our valence outlet...): not markers
         for ts, value in zip(s["time_stamps"], s["time_series"]):
             vals = value if isinstance(value, (list, tuple, np.ndarray)) else [value]
             label = "/".join(str(v) for v in vals)

@@ -75,6 +75,9 @@ class Source(ABC):
     channels : str | None
         Relabelling of this source (the spec's ``channels=`` option): ``"Fp1,Fp2,..."``
         or an MNE montage name; None keeps the stream's own labels. See :meth:`labels`.
+    failure : str | None
+        Why the source cannot go on (a stream that came back with another sampling
+        rate or channel count); None while it can.
     """
 
     name: str = ""
@@ -84,6 +87,7 @@ class Source(ABC):
     unit: str = "unknown"
     simulated: bool = False
     channels: str | None = None
+    failure: str | None = None
 
     def __init__(self) -> None:
         self.ch_names = []

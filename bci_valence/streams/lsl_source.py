@@ -13,6 +13,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 from .base import Chunk, Player, Source
+from .recorder import MIRROR_PREFIX
 from .spec import _TRUE, SourceError
 
 __all__ = ["LSLSource"]
@@ -118,10 +119,13 @@ class LSLSource(Source):
     def _resolve(self, timeout: float) -> Any | None:
         from mne_lsl.lsl import resolve_streams
 
+        explicit = bool(self.criteria["name"] or self.criteria["source_id"])
         found = [
             s
             for s in resolve_streams(timeout=timeout, **self.criteria)
             if s.sfreq > 0 and s.dtype is not str and str(s.dtype) != "string"
+            # the recorder's mirrors of other streams are never picked by type alone
+            and (explicit or not s.source_id.startswith(MIRROR_PREFIX))
         ]
         if not found:
             return None
@@ -150,11 +154,13 @@ class LSLSource(Source):
         full = inlet.get_sinfo(timeout=max(self.timeout, 2.0))
         if self.n_channels and (full.n_channels != self.n_channels or full.sfreq != self.sfreq):
             msg = (
-                f"stream {_describe(full)} returned with {full.n_channels} ch @ {full.sfreq:g} Hz, "
-                f"expected {self.n_channels} ch @ {self.sfreq:g} Hz: not reconnecting to it"
+                f"stream {_describe(full)} came back with {full.n_channels} ch @ {full.sfreq:g} Hz; "
+                f"it had {self.n_channels} ch @ {self.sfreq:g} Hz when the run started: "
+                "start a new run to use it"
             )
-            logger.error(msg)
+            logger.error(msg)  # once: the source stops waiting (``failure``)
             self._status_note = msg
+            self.failure = msg
             inlet.close_stream()
             return False
         names = full.get_channel_names() or [""] * full.n_channels
@@ -430,7 +436,7 @@ class LSLSource(Source):
                         self._mark_lost(
                             "replaced by a new outlet" if alive else "it left the network"
                         )
-                elif self.reconnect and self._lost_at is not None:
+                elif self.reconnect and self._lost_at is not None and self.failure is None:
                     if self.players and all(p.finished for p in self.players):
                         continue
                     sinfo = self._resolve(1.0)

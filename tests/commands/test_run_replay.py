@@ -18,29 +18,14 @@ import pytest
 from bci_valence.cli import main
 from bci_valence.streams.outlets import read_csv_log
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 OPENBCI_LABELS = "Fp1,Fp2,C3,C4,P7,P8,O1,O2"
 NAMES = ("anger", "disgust", "fear", "sadness", "neutral", "amusement", "inspiration", "joy", "tenderness")
 
 
 @pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory) -> Path:
-    torch = pytest.importorskip("torch")
-    bundle_mod = pytest.importorskip("bci_valence.model.bundle")
-    from bci_valence.model.networks import ClassifierSettings, DEClassifier, LinearProjection
-
-    torch.manual_seed(0)
-    cs = ClassifierSettings(d_model=32, depth=1)
-    cfg = bundle_mod.BundleConfig(
-        class_coordinates={c: (i - 4) / 4 for i, c in enumerate(NAMES)},
-        classifier=cs.to_dict(), n_members=3,
-    )  # fmt: skip
-    proj = LinearProjection(32, 5)
-    with torch.no_grad():
-        for p in proj.parameters():
-            p.normal_(0.0, 0.1)
-    bundle = bundle_mod.ModelBundle(cfg, proj, [DEClassifier(cs) for _ in range(3)])
-    return bundle.save(tmp_path_factory.mktemp("bundle") / "b")
+def bundle_dir(small_bundle) -> Path:
+    return small_bundle
 
 
 def _rows(path: Path) -> list[dict]:
@@ -64,7 +49,7 @@ def _same_steps(a: list[dict], b: list[dict], n: int | None = None) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_replay_xdf_max_equals_realtime(xdf_file, bundle_dir, tmp_path):
-    common = ["--bundle", str(bundle_dir), "--channels", OPENBCI_LABELS, "--quiet", "--device", "cpu"]
+    common = ["--bundle", str(bundle_dir), "--channels", OPENBCI_LABELS, "--quiet", "--device", "cpu", "--allow-bad"]
     assert main(["replay", str(xdf_file), "--speed", "max", "--out", str(tmp_path / "max.csv"), *common]) == 0
     assert main(["replay", str(xdf_file), "--speed", "1", "--out", str(tmp_path / "rt.csv"), *common]) == 0
     fast, live = _rows(tmp_path / "max.csv"), _rows(tmp_path / "rt.csv")
@@ -107,7 +92,7 @@ def test_run_live_lsl_with_csv_and_xdf_record(bundle_dir, tmp_path):
         code = main([
             "run", "--source", f"lsl:source_id={sid}", "--bundle", str(bundle_dir), "--duration", "7",
             "--out", str(tmp_path / "live.csv"), "--record", str(tmp_path / "live.xdf"), "--quiet",
-            "--device", "cpu",
+            "--device", "cpu", "--calibration-s", "2",
         ])  # fmt: skip
     finally:
         proc.kill()
@@ -119,11 +104,16 @@ def test_run_live_lsl_with_csv_and_xdf_record(bundle_dir, tmp_path):
     assert np.allclose(np.diff(ts), 0.25, atol=0.01)
     streams, _ = pyxdf.load_xdf(str(tmp_path / "live.xdf"))
     by_name = {s["info"]["name"][0]: s for s in streams}
-    assert set(by_name) == {sid, "bci_valence"}
+    # the raw samples as the pipeline read them, their markers, the outlet
+    raw_name, marker_name = f"bci_valence_raw-{sid}", f"bci_valence_raw-{sid}-markers"
+    assert set(by_name) == {raw_name, marker_name, "bci_valence"}
+    assert np.asarray(by_name[raw_name]["time_series"]).shape[1] == 33  # Counter + 32 EEG
+    counter = np.asarray(by_name[raw_name]["time_series"], dtype=np.float64)[:, 0] * 1e6  # µV stream, kept in V
+    np.testing.assert_allclose(np.diff(counter), 1.0, atol=1e-2)  # every sample, in order
     outlet_ts = np.asarray(by_name["bci_valence"]["time_stamps"])
     assert len(outlet_ts) >= len(rows) - 2
     # the outlet is stamped in the source's clock: inside the raw stream's time range
-    raw_ts = np.asarray(by_name[sid]["time_stamps"])
+    raw_ts = np.asarray(by_name[raw_name]["time_stamps"])
     assert raw_ts[0] - 1 < outlet_ts[0] and outlet_ts[-1] < raw_ts[-1] + 1
 
 
