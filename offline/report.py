@@ -75,7 +75,45 @@ def _clip_figure(clip_proj: np.ndarray, clip_coord: np.ndarray, clip_rated: np.n
     plt.close(fig)
 
 
-def _topomap_figure(weights: np.ndarray, channels: Sequence[str], bands: Sequence[str], path: Path) -> None:
+def _montage_sphere(info: Any, margin: float = 1.06) -> np.ndarray:
+    """The ``sphere`` for :func:`mne.viz.plot_topomap` that puts every electrode in the head.
+
+    plot_topomap's default sphere (the origin, 95 mm) does not match the template's
+    head (centred about 17 mm behind the origin): occipital and temporal electrodes land
+    outside the outline. Here the sphere's centre is fitted to the electrodes (least
+    squares), and its radius, which only sets the outline, reaches ``margin`` times the
+    farthest projected electrode (the mastoids, below the head's equator), so that every
+    electrode lies inside the head.
+
+    Parameters
+    ----------
+    info : mne.Info
+        With electrode positions.
+    margin : float
+        The outline's radius over the farthest projected electrode's distance.
+
+    Returns
+    -------
+    ndarray (4,)
+        ``(x, y, z, radius)`` in metres.
+    """
+    pos = np.array([ch["loc"][:3] for ch in info["chs"]], dtype=float)
+    pos = pos[np.isfinite(pos).all(axis=1) & (np.abs(pos).sum(axis=1) > 0)]
+    design = np.c_[2.0 * pos, np.ones(len(pos))]
+    centre = np.linalg.lstsq(design, (pos**2).sum(axis=1), rcond=None)[0][:3]
+    rel = pos - centre
+    dist = np.linalg.norm(rel, axis=1)
+    polar = np.arccos(np.clip(rel[:, 2] / dist, -1.0, 1.0))
+    projected = polar * dist / (np.pi / 2)  # MNE's azimuthal-equidistant projection
+    return np.array([*centre, margin * float(projected.max())])
+
+
+def _topomap_figure(weights: np.ndarray, channels: Sequence[str], bands: Sequence[str], path: Path | None):
+    """Topomaps of the projection weights per band, saved to ``path`` (the Figure when None).
+
+    The head is the sphere fitted to the electrodes (:func:`_montage_sphere`), so every
+    electrode is drawn inside it.
+    """
     import matplotlib.pyplot as plt
     import mne
 
@@ -90,16 +128,20 @@ def _topomap_figure(weights: np.ndarray, channels: Sequence[str], bands: Sequenc
         info.set_montage(mne.channels.make_standard_montage("standard_1020"), match_case=False,
                          on_missing="ignore")
     lim = float(np.abs(weights).max()) or 1.0
+    sphere = _montage_sphere(info)
     fig, axes = plt.subplots(1, len(bands), figsize=(2.6 * len(bands) + 0.8, 3))
     im = None
     for b, ax in enumerate(np.atleast_1d(axes)):
         im, _ = mne.viz.plot_topomap(weights[:, b], info, axes=ax, show=False, cmap="RdBu_r",
-                                     vlim=(-lim, lim), contours=4, sensors=True)
+                                     vlim=(-lim, lim), contours=4, sensors=True, sphere=sphere)
         ax.set_title(bands[b])
     fig.colorbar(im, ax=list(np.atleast_1d(axes)), fraction=0.02, label="weight (V-axis units per z)")
     fig.suptitle("EEG -> V-axis projection weights")
+    if path is None:
+        return fig
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
+    return None
 
 
 def write_report(
