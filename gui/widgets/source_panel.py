@@ -141,6 +141,18 @@ class SourcePanel(QtWidgets.QWidget):
         self.custom_spec.setPlaceholderText("e.g. lsl:type=EEG, sim:script=joy:20,anger:20")
         self.pages.addWidget(self.custom_spec)
 
+        # relabelling, for every kind of source (the spec's channels= option)
+        channels_row = QtWidgets.QHBoxLayout()
+        self.channels = QtWidgets.QLineEdit()
+        self.channels.setPlaceholderText("stream's own labels")
+        self.channels.setToolTip(
+            "Relabel this source's channels: 'Fp1,Fp2,...' in stream order, or an MNE montage "
+            "name such as biosemi16. Trigger channels (Status) keep their own label."
+        )
+        channels_row.addWidget(QtWidgets.QLabel("channels"))
+        channels_row.addWidget(self.channels)
+        form.addLayout(channels_row)
+
         bundle_row = QtWidgets.QHBoxLayout()
         self.bundle_path = QtWidgets.QLineEdit(settings.bundle_path)
         self.bundle_path.setPlaceholderText("shipped default bundle")
@@ -216,7 +228,7 @@ class SourcePanel(QtWidgets.QWidget):
         # ---------------------------------------------------------------- wiring
         self.kind.currentIndexChanged.connect(self._show_page)
         self.kind.currentIndexChanged.connect(self._update_spec_label)
-        for edit in (self.lsl_name, self.file_path, self.custom_spec, *self.board_params.values()):
+        for edit in (self.lsl_name, self.file_path, self.custom_spec, self.channels, *self.board_params.values()):
             edit.textChanged.connect(self._update_spec_label)
         self.lsl_streams.currentIndexChanged.connect(self._update_spec_label)
         self.board.currentIndexChanged.connect(self._update_spec_label)
@@ -235,7 +247,20 @@ class SourcePanel(QtWidgets.QWidget):
 
     # ------------------------------------------------------------------ spec
     def spec(self) -> str:
-        """The source spec for the current choices."""
+        """The source spec for the current choices (with ``channels=`` when relabelled)."""
+        base = self._base_spec()
+        labels = self.channels.text().strip()
+        if not base or not labels or self.kind.currentIndex() == KIND_CUSTOM:
+            return base
+        option = f"channels={_esc(labels)}"
+        if "?" in base:
+            return f"{base}&{option}"
+        if base.endswith(":"):  # sim: (an empty body)
+            return f"{base}{option}"
+        return f"{base}?{option}"
+
+    def _base_spec(self) -> str:
+        """The spec of the chosen source, without the relabelling."""
         kind = self.kind.currentIndex()
         if kind == KIND_SIM:
             return "sim:"
@@ -264,11 +289,17 @@ class SourcePanel(QtWidgets.QWidget):
         """Show ``spec`` in the matching page (unrecognised specs go to the Spec page)."""
         spec = (spec or "").strip()
         try:
-            from bci_valence.streams.spec import parse_source_spec
+            from bci_valence.streams.spec import SourceSpec, parse_source_spec
 
             parsed = parse_source_spec(spec)
         except Exception:  # noqa: BLE001 - keep it as a custom spec
             parsed = None
+        self.channels.setText("")
+        if parsed is not None and parsed.get("channels"):
+            # the relabelling has its own field; the rest picks the page
+            self.channels.setText(parsed.get("channels") or "")
+            parsed = SourceSpec(parsed.kind, parsed.target, tuple(o for o in parsed.options if o[0] != "channels"))
+            spec = str(parsed)
         if parsed is None:
             self.custom_spec.setText(spec)
             self.kind.setCurrentIndex(KIND_CUSTOM)
@@ -309,7 +340,26 @@ class SourcePanel(QtWidgets.QWidget):
 
     def _update_spec_label(self, *_args) -> None:
         spec = self.spec()
+        problem = self.spec_problem()
+        if problem:
+            self.spec_label.setStyleSheet("color: #a01010;")
+            self.spec_label.setText(f"spec: {spec}\n{problem}")
+            return
+        self.spec_label.setStyleSheet("color: #555;")
         self.spec_label.setText(f"spec: {spec}" if spec else "spec: (choose a recording)")
+
+    def spec_problem(self) -> str:
+        """What is wrong with the current spec (a bad relabelling, a bad option), or ``""``."""
+        spec = self.spec()
+        if not spec:
+            return ""
+        from bci_valence.streams.spec import parse_source_spec
+
+        try:
+            parse_source_spec(spec)
+        except ValueError as err:
+            return str(err)
+        return ""
 
     # ------------------------------------------------------------------ settings
     def gui_settings(self, base: GuiSettings) -> GuiSettings:

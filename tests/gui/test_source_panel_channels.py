@@ -1,0 +1,45 @@
+"""The source panel relabels a stream: a channels field that becomes the spec's channels= option."""
+
+from __future__ import annotations
+
+import pytest
+
+from bci_valence.streams.spec import parse_source_spec
+
+
+@pytest.mark.parametrize(
+    ("spec", "page_spec"),
+    [
+        ("lsl:name=MyEEG?channels=Fp1,Fp2,C3,C4", "lsl:name=MyEEG"),
+        ("sim:channels=biosemi16", "sim:"),
+        ("xdf:/tmp/rec.xdf?speed=2&channels=Fp1,Fp2,C3,C4,P7,P8,O1,O2", "xdf:/tmp/rec.xdf?speed=2"),
+        ("brainflow:synthetic?serial_port=COM3&channels=biosemi16", "brainflow:synthetic?serial_port=COM3"),
+    ],
+)
+def test_channels_option_round_trips_through_its_field(qtbot, spec: str, page_spec: str) -> None:
+    from gui.settings import GuiSettings
+    from gui.widgets.source_panel import KIND_CUSTOM, SourcePanel
+
+    panel = SourcePanel(GuiSettings())
+    qtbot.addWidget(panel)
+    panel.set_spec(spec)
+    assert panel.kind.currentIndex() != KIND_CUSTOM  # the page of its kind, not a raw spec
+    labels = parse_source_spec(spec).get("channels")
+    assert panel.channels.text() == labels
+    assert parse_source_spec(panel.spec()) == parse_source_spec(spec)
+    panel.channels.setText("")
+    assert panel.spec() == page_spec
+
+
+def test_a_bad_relabelling_is_shown_before_starting(qtbot) -> None:
+    from gui.settings import GuiSettings
+    from gui.widgets.source_panel import SourcePanel
+
+    panel = SourcePanel(GuiSettings())
+    qtbot.addWidget(panel)
+    panel.set_spec("lsl:name=X")
+    panel.channels.setText("Fp1,Fp2,Fp1")
+    assert "'Fp1' twice" in panel.spec_problem()
+    assert "'Fp1' twice" in panel.spec_label.text()
+    panel.channels.setText("Fp1,Fp2,Cz")
+    assert panel.spec_problem() == "" and panel.spec() == "lsl:name=X?channels=Fp1,Fp2,Cz"
