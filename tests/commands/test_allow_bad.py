@@ -44,3 +44,30 @@ def test_a_rate_too_low_for_gamma_is_refused_at_start(eeglab_set, tmp_path, caps
     assert code == 0
     rows = list(csv.DictReader(out.open()))
     assert rows and all("UNDERSAMPLED" in r["flags"] for r in rows)
+
+
+def test_record_wise_constant_edf_exits_3_naming_the_flags(eeglab_set, tmp_path, capsys) -> None:
+    rec = read_recording(eeglab_set)
+    per = 128
+    data = rec.data[:16, : 60 * per].reshape(16, 60, per).mean(axis=2).repeat(per, axis=1)
+    path = write_edf(tmp_path / "records.edf", data, 128.0, rec.ch_names[:16])
+    code = main(["replay", str(path), "--min-channels", "4", *COMMON])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "all" in err and "FLAT" in err and "calibration reached 0%" in err
+
+
+def test_truncated_edf_is_refused_unless_allowed(eeglab_set, tmp_path, capsys) -> None:
+    rec = read_recording(eeglab_set)
+    full = write_edf(tmp_path / "full.edf", rec.data[:, : 128 * 90], 128.0, rec.ch_names)
+    cut = tmp_path / "cut.edf"
+    raw = full.read_bytes()
+    cut.write_bytes(raw[: int(len(raw) * 0.6)])
+    code = main(["replay", str(cut), *COMMON])
+    assert code == 2 and "is truncated" in capsys.readouterr().err
+    out = tmp_path / "cut.csv"
+    code = main(["replay", str(cut), "--allow-bad", "--calibration-s", "10", "--out", str(out), *COMMON])
+    assert code == 0
+    rows = list(csv.DictReader(out.open()))
+    last = float(rows[-1]["timestamp"])
+    assert 50 < last < 55  # its whole records (about 54 s of the 90 s)
