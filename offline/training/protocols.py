@@ -567,7 +567,8 @@ def run_protocol_training(
             **figures,
         }
     projection_cfg = {
-        **base.config.projection,
+        **{k: v for k, v in base.config.projection.items() if k not in ("alpha_scale", "n_components")},
+        **({"alpha_scale": "times the number of training samples"} if readout.method == "ridge" else {}),
         "method": readout.method,
         "alpha": readout.alpha if readout.method == "ridge" else None,
         "n_components": readout.n_components if readout.method == "pls" else None,

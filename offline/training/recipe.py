@@ -226,7 +226,7 @@ def run_training(
             "method": readout.method,
             "alpha": proj["alpha"],
             "n_components": readout.n_components if readout.method == "pls" else None,
-            "alpha_scale": "times the number of training samples",
+            **({"alpha_scale": "times the number of training samples"} if readout.method == "ridge" else {}),
             "fit_on": "10-s window means of standardized 1-s DE vectors",
             "target": "V-axis coordinate of the sample's class",
             "chosen_by": (f"validation {settings.folds.selection} under unseen-clips "
