@@ -40,7 +40,10 @@ class PipelineSettings:
     min_channels : int
         Fewest model channels that must be placed from the stream's labels.
     channels : str | None
-        Relabel every stream: ``"Fp1,Fp2,..."`` or an MNE montage name (``biosemi16``).
+        Relabel every stream whose source has no relabelling of its own (the spec's
+        ``channels=`` option, :meth:`~bci_valence.streams.base.Source.relabel`):
+        ``"Fp1,Fp2,..."`` or an MNE montage name (``biosemi16``). Trigger channels
+        (``Status``) keep their own label.
     units : {"auto", "uV", "V"}
         Units of the stream. ``"auto"`` takes values whose median magnitude is below
         0.01 for volts. Everything downstream is in microvolts.
