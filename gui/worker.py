@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,18 +116,6 @@ def flagged_channels(data: np.ndarray, names: tuple[str, ...], interpolated: tup
     return tuple(n for n, b in zip(names, bad) if b and n not in skip)
 
 
-def _marker_stream_key(source: Any) -> dict[str, str] | None:
-    """LabRecorder predicate of the marker stream an LSL source reads, if any."""
-    inlet = getattr(source, "_marker_inlet", None)
-    if inlet is None:
-        return None
-    try:
-        sid = inlet.get_sinfo().source_id
-    except Exception:  # noqa: BLE001
-        return None
-    return {"source_id": sid} if sid else None
-
-
 class PipelineWorker(QtCore.QObject):
     """Runs one pipeline session at a time; create it, move it to a QThread, then
     call :meth:`start_session` / :meth:`stop_session` through queued signals.
@@ -159,8 +146,7 @@ class PipelineWorker(QtCore.QObject):
         self._last_status = 0.0
         self._failures = 0
         self._last_messages: dict[str, str] = {}
-        self.recorder = None
-        self.outlet = None
+        self.outputs = None  # SessionOutputs: the recording and its valence outlet
 
     # ------------------------------------------------------------------ control
     @QtCore.Slot(object)
@@ -191,6 +177,7 @@ class PipelineWorker(QtCore.QObject):
         from bci_valence.model.bundle import ModelBundle
         from bci_valence.online.pipeline import Pipeline
         from bci_valence.online.reliability import ValenceReliability
+        from bci_valence.online.session import SessionOutputs, SessionSettings
         from bci_valence.online.settings import PipelineSettings
         from bci_valence.online.tuning import tune_process
         from bci_valence.streams.factory import open_source
@@ -202,6 +189,8 @@ class PipelineWorker(QtCore.QObject):
         tune_process(settings)
         pipeline = Pipeline([source], bundle, settings)
         self.pipeline = pipeline
+        # the same wiring as ``bci-valence run``: the valence outlet exists while recording
+        self.outputs = SessionOutputs(pipeline, SessionSettings(outlet=False))
         pipeline.start()
         cfg = bundle.config
         try:
@@ -236,6 +225,9 @@ class PipelineWorker(QtCore.QObject):
             self.stopped.emit(reason)
 
     def _close_pipeline(self) -> None:
+        outputs, self.outputs = self.outputs, None
+        if outputs is not None:
+            outputs.close()
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             try:
@@ -246,61 +238,38 @@ class PipelineWorker(QtCore.QObject):
     # ------------------------------------------------------------------ recording
     @QtCore.Slot(str)
     def start_recording(self, path: str) -> None:
-        """Record the session to XDF with LabRecorder: the raw EEG stream (when the
-        source is on LSL), its marker stream, and the valence outlet the worker opens."""
-        self.stop_recording()
-        pipeline = self.pipeline
-        if pipeline is None:
+        """Record the session to XDF with LabRecorder: the raw EEG and the markers the
+        pipeline reads, and the valence outlet (:meth:`SessionOutputs.start_recording`).
+        An existing file is replaced: the window's save dialog asked first."""
+        outputs = self.outputs
+        if self.pipeline is None or outputs is None:
             self.error.emit("Start a session before recording.")
             return
         try:
-            from bci_valence.streams.outlets import OutletSettings, ValenceOutlet
-            from bci_valence.streams.recorder import XdfRecorder, lsl_stream_key
-
-            hop = float(getattr(pipeline.settings, "hop_s", 0.25))
-            # a unique source_id: other sessions on this machine may publish theirs
-            outlet = ValenceOutlet(pipeline.class_names, OutletSettings(rate=1.0 / hop),
-                                   source_id_prefix=f"bci_valence-gui-{uuid.uuid4().hex[:8]}")
-            names = list(pipeline.stream_names)
-            outlet.open(names)
-            streams = [{"source_id": outlet.source_id(n)} for n in names]
-            skipped = []
-            for name in names:
-                source = pipeline.source(name)
-                key = lsl_stream_key(source)
-                if key is None:
-                    skipped.append(name)
-                    continue
-                streams.append(key)
-                marker_key = _marker_stream_key(source)
-                if marker_key is not None:
-                    streams.append(marker_key)
-            recorder = XdfRecorder(path)
-            recorder.start(streams)
-            self.recorder = recorder
-            self.outlet = outlet
-            self.message.emit(f"recording to {path}")
-            if skipped:
-                self.message.emit(f"not on LSL, raw EEG not recorded: {', '.join(skipped)} "
-                                  "(valence and probabilities are)")
-        except Exception as err:  # noqa: BLE001
-            self.recorder = None
-            self.outlet = None
+            lines = outputs.start_recording(path, overwrite=True)
+        except Exception as err:  # noqa: BLE001 - everything goes to the window
             self.error.emit(f"Cannot record to {path}: {err}")
+            return
+        self.message.emit(f"recording to {path}")
+        for line in lines:
+            self.message.emit(line)
 
     @QtCore.Slot()
     def stop_recording(self) -> None:
         """Stop LabRecorder and close the valence outlet (idempotent)."""
-        recorder, self.recorder = self.recorder, None
-        outlet, self.outlet = self.outlet, None
-        if recorder is not None:
-            try:
-                recorder.stop()
-                self.message.emit(f"recording saved: {recorder.path}")
-            except Exception as err:  # noqa: BLE001
-                self.error.emit(f"Error while stopping the recording: {err}")
-        if outlet is not None:
-            outlet.close()
+        outputs = self.outputs
+        if outputs is None:
+            return
+        path = outputs.recording
+        try:
+            clean = outputs.stop_recording()
+        except Exception as err:  # noqa: BLE001
+            self.error.emit(f"Error while stopping the recording: {err}")
+            return
+        if clean:
+            self.message.emit(f"recording saved: {path}")
+        elif clean is False:
+            self.error.emit(f"The recording {path} was not closed cleanly: its footers are missing.")
 
     # ------------------------------------------------------------------ loop
     @QtCore.Slot()
@@ -318,13 +287,19 @@ class PipelineWorker(QtCore.QObject):
             if self._failures >= 5:
                 self.stop_session("error")
             return
+        outputs = self.outputs
         if steps:
-            if self.outlet is not None:
+            if outputs is not None:
                 try:
-                    self.outlet.push(steps)
+                    outputs.write(steps)
                 except Exception as err:  # noqa: BLE001
                     self.error.emit(f"Cannot push to the valence outlet: {err}")
             self.steps.emit(steps)
+        failure = outputs.check() if outputs is not None else None
+        if failure:
+            self.error.emit(failure)
+            self.stop_session("error")
+            return
         now = time.perf_counter()
         if now - self._last_status >= self.status_period:
             self._last_status = now
