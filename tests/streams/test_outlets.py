@@ -127,3 +127,32 @@ def test_record_xdf_has_raw_stream_and_outlet(tmp_path):
     assert np.asarray(by_name[sid]["time_series"]).shape[0] > 250
     vals = np.asarray(by_name["bci_valence"]["time_series"])
     assert vals.shape[1] == 11 and vals.shape[0] >= 6
+
+
+@pytest.mark.timeout(90)
+def test_recorded_valence_keeps_its_timestamps_across_a_gap_with_pyxdf_defaults(tmp_path):
+    """An irregular outlet: pyxdf's default smoothing leaves each step where it was
+    (with a regular 4 Hz rate it moved the steps after a gap by seconds)."""
+    import pyxdf
+    from mne_lsl.lsl import local_clock
+
+    from bci_valence.streams.recorder import XdfRecorder
+
+    outlet = ValenceOutlet(CLASSES, source_id_prefix=f"test-gap-{uuid.uuid4().hex[:8]}")
+    outlet.open(["s1"])
+    path = tmp_path / "gap.xdf"
+    rec = XdfRecorder(path)
+    rec.start([{"source_id": outlet.source_id("s1")}])
+    t0 = local_clock() - 60.0
+    stamps = np.r_[t0 + 0.25 * np.arange(40), t0 + 30.0 + 0.25 * np.arange(40)]  # a 20-s gap
+    try:
+        for k, ts in enumerate(stamps):
+            outlet.push([_step(k, float(ts))])
+            if k % 10 == 9:
+                time.sleep(0.05)
+        assert rec.stop()
+    finally:
+        outlet.close()
+    streams, _ = pyxdf.load_xdf(str(path))  # pyxdf's defaults: dejitter_timestamps=True
+    (stream,) = streams
+    np.testing.assert_allclose(np.asarray(stream["time_stamps"]), stamps, atol=1e-3)
