@@ -56,3 +56,32 @@ def test_timeout_flag_bounds_the_wait_for_a_stream(small_bundle, capsys):
     assert code == 2 and time.monotonic() - t0 < 8  # the default wait is 10 s
     err = capsys.readouterr().err
     assert "no-such-stream-anywhere" in err and "1.5 s" in err
+
+
+@pytest.mark.timeout(90)
+def test_timeout_flag_ends_a_run_whose_stream_stays_lost(small_bundle, capsys):
+    import subprocess
+    import sys
+    import time
+    import uuid
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    sid = f"test-lost-{uuid.uuid4().hex[:8]}"
+    proc = subprocess.Popen(
+        [sys.executable, str(repo / "benchmarks" / "lsl_push.py"), "--name", sid, "--source-id", sid,
+         "--seconds", "4", "--sfreq", "250"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=repo,
+    )  # fmt: skip
+    try:
+        assert proc.stdout.readline().strip() == "pushing"
+        t0 = time.monotonic()
+        code = main(["run", "--source", f"lsl:source_id={sid}", "--timeout", "3", "--duration", "60",
+                     "--bundle", str(small_bundle), "--quiet", "--device", "cpu", "--no-outlet"])  # fmt: skip
+        elapsed = time.monotonic() - t0
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert code == 1 and elapsed < 30
+    err = capsys.readouterr().err
+    assert "lost for" in err and "--timeout 3" in err
