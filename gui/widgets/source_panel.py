@@ -19,7 +19,8 @@ XDF_SUFFIXES = (".xdf", ".xdfz")
 RECORDING_FILTER = "Recordings (*.xdf *.xdfz *.set *.edf *.bdf *.fif *.fif.gz);;All files (*)"
 
 #: BrainFlow connection parameters offered in the panel (spec option names).
-BRAINFLOW_PARAMS = ("serial_port", "mac_address", "ip_address", "ip_port", "serial_number", "other_info")
+BRAINFLOW_PARAMS = ("serial_port", "mac_address", "ip_address", "ip_port", "serial_number", "other_info",
+                    "file", "master_board")
 
 
 def _brainflow_boards() -> list[str]:
@@ -29,8 +30,8 @@ def _brainflow_boards() -> list[str]:
         return ["synthetic"]
     names = []
     for board in BoardIds:
-        if board.value < -1 or board.name in ("NO_BOARD",):
-            continue
+        if board.name == "NO_BOARD":
+            continue  # the playback-file and streaming boards stay: they take file/master_board
         name = board.name.lower()
         names.append(name[: -len("_board")] if name.endswith("_board") else name)
     return names

@@ -43,3 +43,17 @@ def test_a_bad_relabelling_is_shown_before_starting(qtbot) -> None:
     assert "'Fp1' twice" in panel.spec_label.text()
     panel.channels.setText("Fp1,Fp2,Cz")
     assert panel.spec_problem() == "" and panel.spec() == "lsl:name=X?channels=Fp1,Fp2,Cz"
+
+
+def test_brainflow_playback_file_board_is_offered_with_its_parameters(qtbot) -> None:
+    from gui.settings import GuiSettings
+    from gui.widgets.source_panel import KIND_BRAINFLOW, SourcePanel
+
+    panel = SourcePanel(GuiSettings())
+    qtbot.addWidget(panel)
+    spec = "brainflow:playback_file?file=/tmp/rec.csv&master_board=-1"
+    panel.set_spec(spec)
+    assert panel.kind.currentIndex() == KIND_BRAINFLOW
+    assert panel.board.currentText() == "playback_file"
+    assert panel.board_params["master_board"].text() == "-1"
+    assert parse_source_spec(panel.spec()) == parse_source_spec(spec)
