@@ -87,14 +87,16 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     v.add_argument("dir", type=Path, nargs="?", default=None,
                    help="axis folder (default: the shipped all-MiniLM-L6-v2 axis)")
     v.add_argument("--faced-root", type=Path, default=None,
-                   help="FACED root (default ../shared/data/faced; README means when absent)")
+                   help="FACED root whose ratings are read (default: $BCI_VALENCE_FACED, else "
+                        "shared/data/faced beside the repository); an error when it holds none")
     v.add_argument("--readme-ratings", action="store_true",
-                   help="use the FACED README per-clip means even when ratings are present")
+                   help="use the FACED README's per-clip means (123 subjects) instead of ratings")
     v.add_argument("--no-vader", action="store_true", help="skip the word-valence check")
     v.add_argument("--lexicon", type=Path, default=None,
                    help="a VADER-format lexicon instead of vaderSentiment's")
     v.add_argument("--figure", type=Path, default=None,
-                   help="figure path (default DIR/validation.png)")
+                   help="figure path (default DIR/validation.png when DIR is given; the shipped "
+                        "axis's folder is never written to: no figure unless --figure)")
     v.add_argument("--no-figure", action="store_true")
     v.add_argument("--save", type=Path, default=None, help="also write the JSON here")
     v.add_argument("--batch-size", type=int, default=512, help="words per forward pass")
@@ -111,6 +113,26 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     c.add_argument("dirs", type=Path, nargs="+", help="two or more axis folders")
     c.set_defaults(func=_compare)
     return parser
+
+
+def _quiet_progress(progress: bool) -> None:
+    """With ``--no-progress``, also silence the model-loading bars of transformers and
+    huggingface_hub (``Loading weights``, downloads)."""
+    if progress:
+        return
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - transformers absent
+        pass
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:  # pragma: no cover
+        pass
 
 
 def _fail(message: str) -> int:
@@ -131,6 +153,7 @@ def _build(args: argparse.Namespace) -> int:
     )
 
     progress = not args.no_progress
+    _quiet_progress(progress)
     try:
         check_output_dir(args.out)
         settings = AxisSettings(
@@ -187,8 +210,16 @@ def _validate(args: argparse.Namespace) -> int:
     from .vaxis import VAxisError, default_axis_dir, load_axis
     from .vaxis_validate import validate_axis
 
+    _quiet_progress(not args.no_progress)
     folder = args.dir if args.dir is not None else default_axis_dir()
-    figure = None if args.no_figure else (args.figure or folder / "validation.png")
+    figure = args.figure
+    if figure is None and not args.no_figure:
+        if args.dir is None:  # the shipped axis: its tracked figure is not the user's to replace
+            print("note: no figure written for the shipped axis; pass --figure PATH for one", file=sys.stderr)
+        else:
+            figure = folder / "validation.png"
+    if args.no_figure:
+        figure = None
     try:
         axis = load_axis(folder)
         result = validate_axis(

@@ -90,43 +90,49 @@ def faced_class_valence(
         FACED root; None = :func:`default_faced_root`.
     use_ratings : bool
         Read every available subject's ``After_remarks.mat`` (via
-        :mod:`bci_valence.io.faced`) when the root exists; otherwise, or when it is
-        absent, use the README's per-clip means (all 123 subjects).
+        :mod:`bci_valence.io.faced`); False uses the README's per-clip means (all
+        123 subjects) instead.
 
     Returns
     -------
     FacedValence
         ``source`` is ``"ratings"`` (per-subject files; clip means over subjects,
         then the mean of each class's clips) or ``"readme"``.
+
+    Raises
+    ------
+    VAxisError
+        ``use_ratings`` and the root is absent or holds no ratings (never a silent
+        fall back to the README means).
     """
     root = Path(root) if root is not None else default_faced_root()
-    if use_ratings and root.is_dir():
-        try:
-            from bci_valence.constants import EMOTION_CLASSES
-            from bci_valence.io.faced import VALENCE_ITEM, available_subjects, class_mean_valence, load_ratings, ratings_path
-        except ImportError as err:  # pragma: no cover - faced module absent
-            log.warning("bci_valence.io.faced unavailable (%s): using the README means", err)
-        else:
-            if tuple(EMOTION_CLASSES) != CLASS_NAMES:  # pragma: no cover - contract check
-                raise VAxisError(f"FACED classes {EMOTION_CLASSES} differ from {CLASS_NAMES}")
-            subjects = [s for s in available_subjects(root) if ratings_path(root, s).is_file()]
-            if subjects:
-                from tqdm.auto import tqdm
+    if use_ratings:
+        hint = "pass --faced-root ROOT, or --readme-ratings for the FACED README's per-clip means"
+        if not root.is_dir():
+            raise VAxisError(f"no FACED root at {root} to read the valence ratings from: {hint}")
+        from bci_valence.constants import EMOTION_CLASSES
+        from bci_valence.io.faced import VALENCE_ITEM, available_subjects, class_mean_valence, load_ratings, ratings_path
 
-                clip = np.stack(
-                    [
-                        load_ratings(ratings_path(root, s))[:, VALENCE_ITEM]
-                        for s in tqdm(subjects, desc="FACED ratings", disable=not progress)
-                    ]
-                ).mean(axis=0)
-                values = class_mean_valence(clip)
-                return FacedValence(
-                    class_valence={c: float(v) for c, v in zip(CLASS_NAMES, values)},
-                    source="ratings",
-                    n_subjects=len(subjects),
-                    root=str(root),
-                )
-            log.warning("no FACED ratings under %s: using the README means", root)
+        if tuple(EMOTION_CLASSES) != CLASS_NAMES:  # pragma: no cover - contract check
+            raise VAxisError(f"FACED classes {EMOTION_CLASSES} differ from {CLASS_NAMES}")
+        subjects = [s for s in available_subjects(root) if ratings_path(root, s).is_file()]
+        if not subjects:
+            raise VAxisError(f"no FACED ratings (Data/subXXX/After_remarks.mat) under {root}: {hint}")
+        from tqdm.auto import tqdm
+
+        clip = np.stack(
+            [
+                load_ratings(ratings_path(root, s))[:, VALENCE_ITEM]
+                for s in tqdm(subjects, desc="FACED ratings", disable=not progress)
+            ]
+        ).mean(axis=0)
+        values = class_mean_valence(clip)
+        return FacedValence(
+            class_valence={c: float(v) for c, v in zip(CLASS_NAMES, values)},
+            source="ratings",
+            n_subjects=len(subjects),
+            root=str(root),
+        )
     values = _readme_class_valence()
     return FacedValence(
         class_valence={c: float(v) for c, v in zip(CLASS_NAMES, values)},

@@ -392,10 +392,13 @@ def test_load_axis_errors(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 
-def test_faced_readme_fallback() -> None:
+def test_faced_readme_means_only_when_asked() -> None:
+    from offline.vaxis import VAxisError
     from offline.vaxis_validate import faced_class_valence
 
-    fv = faced_class_valence("/nonexistent/faced")
+    with pytest.raises(VAxisError, match="nonexistent.*--readme-ratings"):
+        faced_class_valence("/nonexistent/faced")  # no silent fall back to other ratings
+    fv = faced_class_valence("/nonexistent/faced", use_ratings=False)
     assert fv.source == "readme"
     assert fv.class_valence["anger"] == pytest.approx((2.00 + 1.51 + 1.60) / 3)
     assert fv.class_valence["neutral"] == pytest.approx((3.05 + 3.24 + 3.33 + 3.09) / 4)
