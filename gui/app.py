@@ -46,7 +46,8 @@ def display_problem(timeout: float = 30.0) -> str | None:
         return "no display: DISPLAY and WAYLAND_DISPLAY are unset"
     probe = "import sys\nfrom PySide6.QtGui import QGuiApplication\napp = QGuiApplication(sys.argv[:1])\nprint('ok')"
     try:
-        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=timeout,
+                              check=False)
     except subprocess.TimeoutExpired:
         return f"Qt did not open the display within {timeout:g} s"
     if proc.returncode == 0 and "ok" in proc.stdout:

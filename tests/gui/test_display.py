@@ -20,7 +20,7 @@ def _gui(args: list[str], env_changes: dict[str, str | None], timeout: float = 1
             env.pop(key, None)
         else:
             env[key] = value
-    return subprocess.run([sys.executable, "-m", "bci_valence.cli", "gui", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bci_valence.cli", "gui", *args], capture_output=True, check=False,
                           text=True, timeout=timeout, env=env, cwd=REPO)  # fmt: skip
 
 

@@ -12,7 +12,11 @@ import pytest
 
 from bci_valence.io.recordings import read_recording
 from bci_valence.online.pipeline import Pipeline
-from bci_valence.online.settings import PipelineSettings
+from bci_valence.online.settings import (
+    CalibrationSettings,
+    ComputeSettings,
+    PipelineSettings,
+)
 from bci_valence.signal.quality import QualityFlag
 from bci_valence.streams.array_source import ArraySource
 from bci_valence.streams.factory import open_source
@@ -20,12 +24,12 @@ from tests.helpers import LinearBundle, write_edf
 
 pytestmark = pytest.mark.timeout(120)
 
-SETTINGS = PipelineSettings(device="cpu", calibration_s=10.0)
+SETTINGS = PipelineSettings(compute=ComputeSettings(device="cpu"), calibration=CalibrationSettings(seconds=10.0))
 
 
 def _run(source, settings=SETTINGS):
     """Every step of a whole source, and the pipeline (stopped) for its counters."""
-    pipe = Pipeline([source], LinearBundle(), replace(settings, stale_after_s=float("inf")))
+    pipe = Pipeline([source], LinearBundle(), replace(settings, stream=replace(settings.stream, stale_after_s=float("inf"))))
     pipe.start()
     steps = []
     try:
@@ -122,7 +126,7 @@ def test_a_rate_too_low_for_gamma_flags_every_window(eeglab) -> None:
 
 def test_short_recording_says_calibration_never_completed(xdf_file) -> None:
     source = open_source(f"xdf:{xdf_file}?speed=max&channels=Fp1,Fp2,C3,C4,P7,P8,O1,O2")
-    steps, pipe = _run(source, replace(SETTINGS, calibration_s=60.0))
+    steps, pipe = _run(source, replace(SETTINGS, calibration=CalibrationSettings(seconds=60.0)))
     assert steps and all(s.flags & QualityFlag.CALIBRATING for s in steps)
     problem = pipe.window_counts(0).problem()
     assert "calibration never completed" in problem and "only 9.5 s long" in problem and "60 s" in problem
@@ -161,5 +165,5 @@ def test_biosemi16_on_a_bdf_with_status_runs_through_the_pipeline(tmp_path, eegl
     assert mapping.n_real == 16 and mapping.non_eeg == ("Status",)
     assert steps and pipe.window_counts(0).usable > 0
     # the global setting relabels a single source the same way
-    steps2, pipe2 = _run(open_source(f"file:{path}?speed=max"), replace(SETTINGS, channels="biosemi16"))
+    steps2, pipe2 = _run(open_source(f"file:{path}?speed=max"), replace(SETTINGS, stream=replace(SETTINGS.stream, channels="biosemi16")))
     assert pipe2.mapping(0).real == mapping.real and len(steps2) == len(steps)

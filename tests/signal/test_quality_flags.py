@@ -6,7 +6,12 @@ import warnings
 
 import numpy as np
 
-from bci_valence.signal.quality import BAD_FLAGS, QualityFlag, assess_window, undersampled
+from bci_valence.signal.quality import (
+    BAD_FLAGS,
+    QualityFlag,
+    assess_window,
+    undersampled,
+)
 
 
 def test_an_all_nan_channel_is_flagged_without_a_numpy_warning() -> None:
