@@ -78,8 +78,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "penultimate representation (cross-validated r of a linear probe onto the class's "
             "V-axis coordinate, and its percentile against 1000 random directions of the language "
             "model's space), and correlate the two across classifiers. Default: 18 classifiers "
-            "(9 architectures, 10 epochs and 4 epochs), sub 0-39, about 1 minute on 2 CPU cores. --paper: 36 classifiers, "
-            "up to 40 epochs on sub 0-79 (about 1.5 h on 2 cores; minutes on a GPU)."
+            "(9 architectures, 10 epochs and 4 epochs), sub 0-39, about 2 minutes on 2 CPU "
+            "cores. --paper: 36 classifiers, up to 40 epochs on sub 0-79 (about 1.5 h on 2 "
+            "cores; minutes on a GPU)."
         ),
     )
     _common(q)

@@ -48,6 +48,25 @@ TITLES = {
     "residual": "Residual subspace: the loss moves class means, not residuals",
 }
 
+#: What each study measures, for its section of docs/results.md.
+DESCRIPTIONS = {
+    "probe": "classifiers trained on the emotion labels only; per classifier the validation BACC and "
+             "the V-axis encoding of its penultimate representation (cross-validated r of a ridge probe "
+             "onto the class's V-axis coordinate, and its percentile among 1000 random directions of "
+             "the language model's space); the correlation of the two across classifiers.",
+    "topography": "per channel × band, Pearson r across the 28 clips between the held-out subjects' "
+                  "mean standardized DE of each clip and the V-axis coordinate of its class; region "
+                  "means of |r|; the strongest channel × band and its r on the 9 highest-arousal clips "
+                  "vs the 19 others.",
+    "saturation": "validation BACC of auxiliary V-axis losses (7 families) and random-direction controls "
+                  "minus the task-only baseline's with the same seed, on a weak and a strong baseline; "
+                  "mean over seeds, 95 % t interval, paired t-test.",
+    "residual": "a task-only and a distilled DE network's representation along its V-axis direction, "
+                "split into the class-mean component and the within-class residual; the BACC cost of "
+                "removing the direction at inference; a seed ensemble vs one whose members are made "
+                "diverse in the within-class residual, on validation subjects and unseen clips.",
+}
+
 #: Verdict rules, shown on the page.
 RULES = {
     "probe": "reproduced: r > 0.5, p < 0.05 and mean percentile ≥ 90; partly: r > 0 with p < 0.05, "
@@ -157,16 +176,22 @@ DIFFERENCES = [
     "emotion stories), not the paper's language model; its class ordering (anger and disgust lowest, "
     "tenderness highest) is close but not identical, so r values against it are not interchangeable "
     "with the paper's.",
-    "**Size.** The CPU-sized defaults train on 40 subjects for a few epochs, with 12 classifiers "
-    "(probe) and 5 seeds (saturation); the paper used 80 training subjects, 36 classifiers and fully "
-    "trained models. `--paper` runs the paper's size; until it has been run, weak/strong here means "
-    "weak/strong among small models, far below the paper's BACC ≤ 0.62 boundary.",
+    "**Size.** The CPU-sized defaults train small models for a few epochs on half of the training "
+    "subjects, with fewer classifiers and seeds than the paper (each study's settings are listed "
+    "below); the paper used all 80 training subjects, 36 classifiers and fully trained models. "
+    "`--paper` runs the paper's size; until it has been run, weak/strong here means weak/strong "
+    "among small models, far below the paper's BACC ≤ 0.62 boundary.",
     "**Strategies.** The auxiliary losses are this project's implementations of the paper's seven "
     "families (see `offline/studies/saturation.py`), not the paper's code; a family's verdict speaks "
     "for these implementations.",
     "**Topography.** Stimulus-level DE here is the per-subject z-scored DE averaged over the clip's "
     "last 30 s and over the held-out subjects; FACED's release gives DE only for those 30 s.",
 ]
+
+
+def _cell(text: str) -> str:
+    """Text for one Markdown table cell (a ``|`` would end the cell)."""
+    return text.replace("|", "\\|")
 
 
 def _settings_line(rec: dict[str, Any]) -> str:
@@ -193,12 +218,12 @@ def write_paper_claims(data_dir: str | Path, out_path: str | Path) -> Path:
     for name, judge in CLAIMS.items():
         path = data_dir / f"study_{name}.json"
         if not path.is_file():
-            rows.append(f"| {TITLES[name]} | {PAPER[name]} | not run (no `{path.name}`) | not run |")
+            rows.append(f"| {TITLES[name]} | {_cell(PAPER[name])} | not run (no `{path.name}`) | not run |")
             continue
         rec = json.loads(path.read_text(encoding="utf-8"))
         ours, verdict = judge(rec)
         prov = rec["provenance"]
-        rows.append(f"| {TITLES[name]} | {PAPER[name]} | {ours} | **{verdict}** |")
+        rows.append(f"| {TITLES[name]} | {_cell(PAPER[name])} | {_cell(ours)} | **{verdict}** |")
         details += [
             f"### {TITLES[name]}",
             "",
@@ -250,7 +275,7 @@ def _tables(rec: dict[str, Any]) -> list[dict[str, Any]]:
                           ["Spearman", rec["spearman_encoding_bacc"]],
                           ["mean encoding percentile", rec["mean_encoding_percentile"]]]}]
     if name == "topography":
-        return [{"title": "mean |r| per region", "columns": ["region", "mean |r|"],
+        return [{"title": "mean |r| per region", "columns": ["region", "mean \\|r\\|"],
                  "rows": [[k, rec["regions"][k]] for k in REGIONS if k in rec["regions"]]},
                 {"title": "strongest channel × band", "columns": ["channel", "band", "r", "r high arousal",
                                                                 "r other clips"],
@@ -290,8 +315,7 @@ def docs_record(results: dict[str, Any]) -> dict[str, Any]:
     return {
         **results,
         "title": f"Study: {TITLES[name]}",
-        "description": (f"`bci-valence study {name}` ({results['provenance']['date']}). "
-                        + " ".join(results.get("definition", "").split("\n\n")[0].split())),
+        "description": f"`bci-valence study {name}`: {DESCRIPTIONS[name]}",
         "tables": _tables(results),
     }
 

@@ -533,19 +533,12 @@ def train_model(
             net.axis_head.requires_grad_(True)
         params = [p for a in adapters for p in a.parameters()] + [
             p for net in nets for p in net.axis_head.parameters()]
-        run(params, aux.extra_epochs, replace_kind(aux, "lora"), adapters)
+        run(params, aux.extra_epochs, aux, adapters)
         for net, adapter in zip(nets, adapters):
             _merge_adapter(net, adapter)
             for p in net.parameters():
                 p.requires_grad_(True)
     return [net.cpu().eval() for net in nets]
-
-
-def replace_kind(aux: AuxLoss, kind: str) -> AuxLoss:
-    """``aux`` with another kind."""
-    from dataclasses import replace
-
-    return replace(aux, kind=kind)
 
 
 def _merge_adapter(net: Any, adapter: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +141,7 @@ def test_claims_page_verdicts(tmp_path: Path) -> None:
     assert "bci-valence study probe --paper" in page
     assert page.count("not run") >= 3  # topography, saturation, residual
     assert "Where our setting differs" in page
+    # every claim row has its four cells: a '|' inside a cell (as in "|r|") is escaped
+    rows = [line for line in page.splitlines() if line.startswith("| ") and "claim |" not in line]
+    assert len(rows) == 4
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 5 for row in rows)
