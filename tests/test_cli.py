@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from bci_valence import cli
@@ -64,31 +63,3 @@ def test_core_package_never_imports_the_applications():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
-
-
-def test_features_command_on_eeglab(eeglab_set, tmp_path):
-    import numpy as np
-
-    out = tmp_path / "features.npz"
-    assert cli.main(["features", str(eeglab_set), "-o", str(out)]) == 0
-    saved = np.load(out, allow_pickle=False)
-    assert saved["de"].shape[1:] == (32, 5)
-    assert saved["de"].shape[0] > 200  # ~238 s of recording, one window per second
-    assert list(saved["band_names"]) == ["delta", "theta", "alpha", "beta", "gamma"]
-    assert set(saved["interpolated"]) == {"Fp1", "Fp2", "F7", "F8", "A1", "A2"}
-    assert np.isfinite(saved["de"]).all()
-    assert np.all(np.diff(saved["times"]) > 0)
-    threaded = tmp_path / "threaded.npz"
-    assert cli.main(["features", str(eeglab_set), "-o", str(threaded), "--workers", "2"]) == 0
-    np.testing.assert_allclose(np.load(threaded)["de"], saved["de"], rtol=1e-6)
-    assert cli.main(["features", str(eeglab_set), "-o", str(threaded), "--workers", "0"]) == 1
-
-
-def test_features_command_refuses_unlabelled_xdf(xdf_file, tmp_path, capsys):
-    out = tmp_path / "x.npz"
-    assert cli.main(["features", str(xdf_file), "-o", str(out)]) == 1
-    assert "could not place" in capsys.readouterr().out
-    assert not out.exists()
-    labels = "Fp1,Fp2,C3,C4,P7,P8,O1,O2"
-    assert cli.main(["features", str(xdf_file), "-o", str(out), "--channels", labels]) == 0
-    assert np.load(out)["de"].shape[1:] == (32, 5)

@@ -1,9 +1,15 @@
-"""``bci-valence features RECORDING -o OUT.npz``: DE features of a recording."""
+"""``bci-valence features RECORDING -o OUT.npz``: DE features of a recording.
+
+The DE is computed from the signal in microvolts, as FACED's released features are
+(about 2.4 on average there; the same signal in volts would give about -10), and the
+file says so: ``unit`` is ``"uV"`` and ``de_unit`` names the logarithm's argument.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 logger = logging.getLogger(__name__)
 
@@ -16,11 +22,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Read a recording (anything MNE reads, or XDF), map its channels onto the FACED "
             "32-channel montage (interpolating missing ones), resample, re-reference to the "
-            "common average and write the differential entropy of every 1-s window."
+            "common average and write the differential entropy of every 1-s window, from "
+            "the signal in microvolts like FACED's features (the file's 'unit' says so)."
         ),
     )
     parser.add_argument("recording", help="recording file (.set, .edf, .bdf, .fif, .xdf, ...)")
     parser.add_argument("-o", "--out", required=True, help="output .npz file")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    parser.add_argument(
+        "--units", choices=("auto", "uV", "V"), default="auto",
+        help="units of the recording when it does not say (default auto: volts when the file "
+             "says so, else microvolts)",
+    )  # fmt: skip
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--hop", type=float, default=1.0, help="seconds between windows (default 1)")
     parser.add_argument("--sfreq", type=float, default=250.0, help="feature rate in Hz (default 250)")
     parser.add_argument(
@@ -57,8 +71,12 @@ def run(args: argparse.Namespace) -> int:
     )
 
     if args.workers < 1:
-        print(f"error: --workers must be at least 1, got {args.workers}")
-        return 1
+        return _error(f"--workers must be at least 1, got {args.workers}")
+    out = Path(args.out)
+    if out.suffix.lower() != ".npz":
+        return _error(f"-o expects a .npz file name, got {str(out)!r}")
+    if out.exists() and not args.overwrite:
+        return _error(f"{str(out)!r} already exists: choose another name, or pass --overwrite to replace it")
     try:
         recording = read_recording(args.recording)
         names = list(recording.ch_names)
@@ -66,30 +84,34 @@ def run(args: argparse.Namespace) -> int:
             names = resolve_channel_labels(args.channels, len(names))
         mapping = map_channels(names, min_channels=args.min_channels)
     except (RecordingError, ChannelMappingError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}")
-        return 1
+        return _error(str(err))
     print(f"{args.recording}: {mapping.describe()}")
+    in_volts = args.units == "V" or (args.units == "auto" and recording.unit == "V")
+    print(f"units: {'volts' if in_volts else 'microvolts'}"
+          + (" (assumed: the file does not say; --units sets them)" if args.units == "auto" and recording.unit != "V"
+             else ""))  # fmt: skip
 
     data = mapping.apply(np.asarray(recording.data, dtype=np.float64))
+    if in_volts:
+        data = data * 1e6  # DE from microvolts, as FACED's
     if not np.isfinite(data).all():
-        print(f"error: {args.recording} contains NaN or infinite samples")
-        return 1
+        return _error(f"{args.recording} contains NaN or infinite samples")
     up, down = _rational(args.sfreq, recording.sfreq)
     if (up, down) != (1, 1):
         data = resample_poly(data, up, down, axis=-1)
     data = data - data.mean(axis=0, keepdims=True)  # common average reference
 
     settings = FeatureSettings(sfreq=args.sfreq, method=args.method, device=args.device)
-    de, start = de_sequence(data, settings, hop_s=args.hop, workers=args.workers, progress=True)
+    de, start = de_sequence(data, settings, hop_s=args.hop, workers=args.workers, progress=not args.no_progress)
     if not len(de):
-        print(f"error: {args.recording} is shorter than one window with its filter context")
-        return 1
+        return _error(f"{args.recording} is shorter than one window with its filter context")
     t0 = float(recording.timestamps[0]) if recording.timestamps is not None else 0.0
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
         out,
         de=de,
+        unit="uV",
+        de_unit="0.5*ln(2*pi*e*variance), variance in uV^2",
         times=t0 + start / args.sfreq,
         ch_names=np.asarray(mapping.target_names),
         band_names=np.asarray(list(settings.bands)),
@@ -102,6 +124,11 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out}: de {de.shape} (windows, channels, bands)")
     return 0
+
+
+def _error(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 1
 
 
 def _rational(target: float, source: float) -> tuple[int, int]:

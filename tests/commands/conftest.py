@@ -15,7 +15,11 @@ def small_bundle(tmp_path_factory) -> Path:
     ensemble, fixed seed), so the whole inference path runs quickly."""
     torch = pytest.importorskip("torch")
     bundle_mod = pytest.importorskip("bci_valence.model.bundle")
-    from bci_valence.model.networks import ClassifierSettings, DEClassifier, LinearProjection
+    from bci_valence.model.networks import (
+        ClassifierSettings,
+        DEClassifier,
+        LinearProjection,
+    )
 
     torch.manual_seed(0)
     cs = ClassifierSettings(d_model=32, depth=1)
