@@ -113,7 +113,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "and random-direction controls, on a weak (rank-16 linear) and a strong (DE network "
             "64x2) baseline, each over paired seeds; a forest plot of the BACC differences. "
             "Default: 8 strategies + baseline x 2 baselines x 5 seeds = 90 trials, sub 0-39, "
-            "10 epochs (4 for the weak baseline), about 15 minutes on 2 CPU cores. --paper: all "
+            "10 epochs (4 for the weak baseline), about 8 minutes on 2 CPU cores. --paper: all "
             "20 strategies, 10 seeds, 30 epochs on sub 0-79 (hours on a CPU)."
         ),
     )
