@@ -176,14 +176,6 @@ def test_recording_info(faced_root: Path) -> None:
     assert info[0].sample_rate in (250.0, 1000.0)
 
 
-def test_cli_real_root(faced_root: Path, isolated_cli, capsys) -> None:
-    assert cli.main(["faced", str(faced_root), "--subjects", "0-9", "--no-progress"]) == 0
-    out = capsys.readouterr().out
-    assert "subjects: 10 (0-9)" in out
-    assert "(10, 28, 32, 30, 5)" in out
-    assert "5.23" in out  # README mean for clip 20
-
-
 # ---------------------------------------------------------------------------
 # Synthetic and hostile files
 # ---------------------------------------------------------------------------
