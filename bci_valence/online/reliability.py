@@ -117,8 +117,8 @@ class ValenceReliability:
             return self.summary()
         lines = [
             "What the valence means on content the model never saw",
-            f"(held-out people{' sub ' + self.validation_subjects if self.validation_subjects else ''}, "
-            "FACED clips left out of training):",
+            (f"(held-out people{' sub ' + self.validation_subjects if self.validation_subjects else ''}, "
+             "FACED clips left out of training):"),
             f"• positive vs negative content told apart with AUC {self.auc_subject_clip:.2f} over a "
             f"30-s clip" + (f", {self.auc_window:.2f} over one 10-s reading" if self.auc_window is not None else ""),
         ]

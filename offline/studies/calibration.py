@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["METHODS", "run_calibration", "main"]
+__all__ = ["METHODS", "main", "run_calibration"]
 
 METHODS = ("population", "bias", "bias+scale", "shrink 10", "shrink 100", "shrink 1000")
 
@@ -65,7 +65,12 @@ def run_calibration(
     from bci_valence.io import faced as fd
     from bci_valence.io.faced import format_subjects
     from bci_valence.model.bundle import ModelBundle
-    from offline.training import Readout, binary_auc, fit_fold_projections, standardize_subjects
+    from offline.training import (
+        Readout,
+        binary_auc,
+        fit_fold_projections,
+        standardize_subjects,
+    )
 
     labels = np.asarray(CLIP_LABELS)
     group = np.asarray(CLIP_VALENCE_GROUP)

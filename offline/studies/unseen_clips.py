@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FIGURE_LABELS", "side_by_side", "main"]
+__all__ = ["FIGURE_LABELS", "main", "side_by_side"]
 
 #: Row labels of the table, in order.
 FIGURE_LABELS = {

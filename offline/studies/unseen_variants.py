@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["VARIANTS", "run_variants", "main"]
+__all__ = ["VARIANTS", "main", "run_variants"]
 
 N_WINDOWS, SEQ_LEN, N_FEATURES = 3, 10, 160
 
@@ -253,7 +253,12 @@ def run_variants(
     from bci_valence.io import faced as fd
     from bci_valence.io.faced import format_subjects
     from bci_valence.model.bundle import ModelBundle
-    from offline.training import PROTOCOLS, predict_folds, protocol_metrics, standardize_subjects
+    from offline.training import (
+        PROTOCOLS,
+        predict_folds,
+        protocol_metrics,
+        standardize_subjects,
+    )
 
     bundle = ModelBundle.load(bundle_path, device="cpu")
     train, val = list(train), list(val)

@@ -52,7 +52,7 @@ def test_window_shows_the_reliability_line_and_band(qtbot, settings_file):
     for i, v in enumerate((0.1, 0.3, -0.2, 0.0)):
         plot.add_point(float(i), v)
     plot.refresh()
-    x, smooth = plot.smooth_curve.getData()
+    _, smooth = plot.smooth_curve.getData()
     _, upper = plot.band_upper.getData()
     _, lower = plot.band_lower.getData()
     np.testing.assert_allclose(upper - smooth, rel.noise_sd)
