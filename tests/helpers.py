@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+from pathlib import Path
+
 import numpy as np
 
 from bci_valence.model.bundle import BundleConfig
@@ -167,3 +170,105 @@ def write_edf(
                 body += values.astype("<i2").tobytes()
     path.write_bytes(bytes(header) + bytes(body))
     return path
+
+
+# --------------------------------------------------------------------------- XDF writer
+def _chunk(tag: int, content: bytes) -> bytes:
+    body = struct.pack("<H", tag) + content
+    return struct.pack("<B", 4) + struct.pack("<I", len(body)) + body
+
+
+def _varlen(n: int) -> bytes:
+    return struct.pack("<B", 4) + struct.pack("<I", n)
+
+
+def write_xdf(
+    path: Path,
+    data: np.ndarray,
+    timestamps: np.ndarray,
+    *,
+    sfreq: float,
+    labels: list[str] | None = None,
+    unit: str | None = None,
+    types: list[str] | None = None,
+    markers: list[tuple[float, str]] = (),
+    name: str = "TestEEG",
+    footer: bool = True,
+) -> Path:
+    """Write a minimal XDF 1.0 file: one float32 EEG stream (+ a string marker stream).
+
+    ``data`` is (n_samples, n_channels); ``types`` gives each labelled channel's
+    ``<type>`` (default ``EEG``).
+    """
+    n, n_ch = data.shape
+    chans = ""
+    if labels is not None:
+        unit_xml = f"<unit>{unit}</unit>" if unit else ""
+        kinds = types or ["EEG"] * len(labels)
+        chans = "<channels>" + "".join(
+            f"<channel><label>{lab}</label><type>{kind}</type>{unit_xml}</channel>"
+            for lab, kind in zip(labels, kinds)
+        ) + "</channels>"
+    eeg_header = (
+        f'<?xml version="1.0"?><info><name>{name}</name><type>EEG</type>'
+        f"<channel_count>{n_ch}</channel_count><nominal_srate>{sfreq}</nominal_srate>"
+        f"<channel_format>float32</channel_format><source_id>test</source_id>"
+        f"<created_at>0</created_at><desc>{chans}</desc></info>"
+    )
+    out = bytearray(b"XDF:")
+    out += _chunk(1, b'<?xml version="1.0"?><info><version>1.0</version></info>')
+    out += _chunk(2, struct.pack("<I", 1) + eeg_header.encode())
+    if markers:
+        mk_header = (
+            f'<?xml version="1.0"?><info><name>{name}-markers</name><type>Markers</type>'
+            "<channel_count>1</channel_count><nominal_srate>0</nominal_srate>"
+            "<channel_format>string</channel_format><source_id>test-m</source_id>"
+            "<created_at>0</created_at><desc></desc></info>"
+        )
+        out += _chunk(2, struct.pack("<I", 2) + mk_header.encode())
+    samples = bytearray(struct.pack("<I", 1)) + _varlen(n)
+    for k in range(n):
+        samples += struct.pack("<B", 8) + struct.pack("<d", timestamps[k])
+        samples += np.asarray(data[k], dtype="<f4").tobytes()
+    out += _chunk(3, bytes(samples))
+    if markers:
+        msamples = bytearray(struct.pack("<I", 2)) + _varlen(len(markers))
+        for t, label in markers:
+            raw = label.encode()
+            msamples += struct.pack("<B", 8) + struct.pack("<d", t) + _varlen(len(raw)) + raw
+        out += _chunk(3, bytes(msamples))
+    if footer:
+        foot = (
+            f'<?xml version="1.0"?><info><first_timestamp>{timestamps[0]}</first_timestamp>'
+            f"<last_timestamp>{timestamps[-1]}</last_timestamp><sample_count>{n}</sample_count>"
+            "</info>"
+        )
+        out += _chunk(6, struct.pack("<I", 1) + foot.encode())
+        if markers:
+            out += _chunk(
+                6,
+                struct.pack("<I", 2)
+                + b'<?xml version="1.0"?><info><sample_count>%d</sample_count></info>' % len(markers),
+            )
+    path.write_bytes(bytes(out))
+    return path
+
+
+def crafted_xdf(tmp_path: Path, *, gap: bool = True, name: str = "crafted.xdf") -> tuple[Path, np.ndarray]:
+    """4 channels @ 100 Hz, µV, labelled, 2 segments (a 2 s gap), 3 markers."""
+    sfreq = 100.0
+    n = 300
+    ts = 1000.0 + np.arange(n) / sfreq
+    if gap:
+        ts[150:] += 2.0
+    data = (np.arange(n * 4, dtype=np.float64).reshape(n, 4) % 97).astype(np.float32)
+    path = write_xdf(
+        tmp_path / name,
+        data,
+        ts,
+        sfreq=sfreq,
+        labels=["Fp1", "Fz", "Cz", "Oz"],
+        unit="microvolts",
+        markers=[(1000.5, "start"), (1003.6, "after-gap"), (1004.4, "end")],
+    )
+    return path, data

@@ -228,6 +228,8 @@ def _xdf_channels(info: dict, n_channels: int) -> tuple[list[str], list[str], li
                 labels[k] = str(_first(ch.get("label"), "") or "").strip()
                 ctype = str(_first(ch.get("type"), "") or "").strip().lower()
                 if ctype:
+                    if ctype in ("trigger", "trig", "triggers", "status", "marker", "markers", "event"):
+                        ctype = "stim"  # a trigger channel, left out before any relabelling
                     types[k] = ctype if ctype in ("eeg", "eog", "emg", "ecg", "misc", "stim") else "misc"
                 units[k] = _first(ch.get("unit"))
     except (AttributeError, TypeError, IndexError):  # malformed desc: treat as unlabeled

@@ -17,7 +17,7 @@ from bci_valence.streams.base import Chunk, Source
 from bci_valence.streams.lsl_source import LSLSource
 from bci_valence.streams.spec import SourceError, SourceSpec, SourceSpecError, parse_source_spec
 from bci_valence.streams.factory import open_source
-from tests.test_recordings import crafted_xdf
+from tests.helpers import crafted_xdf
 
 pytestmark = pytest.mark.timeout(60)
 

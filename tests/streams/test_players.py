@@ -13,7 +13,7 @@ from bci_valence.io.recordings import read_recording
 from bci_valence.streams.array_source import ArraySource
 from bci_valence.streams.lsl_source import LSLSource
 from bci_valence.streams.factory import open_source
-from tests.test_recordings import crafted_xdf
+from tests.helpers import crafted_xdf
 
 pytestmark = pytest.mark.timeout(60)
 
