@@ -46,7 +46,8 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-outlet", action="store_true", help="do not publish the LSL outlet")
     g.add_argument("--overwrite", action="store_true",
                    help="replace existing --out/--record files (default: refuse them)")  # fmt: skip
-    g.add_argument("--quiet", action="store_true", help="no live status table")
+    g.add_argument("--quiet", action="store_true",
+                   help="no live status table (plain status lines every 5 s when not on a terminal)")  # fmt: skip
 
 
 def session_settings_from_args(args: argparse.Namespace):
@@ -180,6 +181,30 @@ def _status_table(pipe: Any, last: dict) -> Any:
     return t
 
 
+def _status_lines(pipe: Any, last: dict) -> list[str]:
+    """The status table as plain lines, one per stream (for logs and pipes)."""
+    from ..signal.quality import flag_names
+
+    lines = []
+    for st in pipe.status():
+        step = last.get(st.name)
+        state = "live" if st.connected else ("finished" if st.message == "finished" else "lost, waiting")
+        parts = [
+            f"{st.name}: {state}", f"{st.sfreq or 0:g} Hz", f"channels {st.n_real} measured/{len(st.interpolated)} interpolated",
+            f"{st.samples} samples", f"{st.lost_samples} lost", f"{st.gaps} gaps", f"{st.steps} steps",
+            f"calibration {st.calibration_progress:.0%}",
+        ]  # fmt: skip
+        if step is not None:
+            parts.append(f"valence {step.valence:+.3f}")
+            if step.probabilities is not None:
+                k = int(step.probabilities.argmax())
+                parts.append(f"top {pipe.class_names[k]} {step.probabilities[k]:.2f}")
+            parts.append(f"flags {','.join(flag_names(step.flags)) or 'none'}")
+            parts.append(f"latency {step.latency_ms:.1f} ms")
+        lines.append(", ".join(parts))
+    return lines
+
+
 def run_session(
     sources: list,
     settings: Any,
@@ -220,7 +245,7 @@ def run_session(
 
     from ..online.session import SessionSettings, Terminated, stop_on_signals
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # no lines cut at 80 columns when piped
     outputs = outputs if outputs is not None else SessionSettings()
     problem = check_outputs(outputs)
     if problem:
@@ -286,7 +311,8 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
         t_start = time.monotonic()
         t_table = 0.0
         lost_reported: set[str] = set()
-        live = None if quiet else Live(_status_table(pipe, last), console=console, refresh_per_second=4)
+        plain = not quiet and not console.is_terminal  # a log or a pipe: plain lines, not a table
+        live = None if quiet or plain else Live(_status_table(pipe, last), console=console, refresh_per_second=4)
         if live is not None:
             live.start()
         try:
@@ -312,6 +338,10 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
                 if live is not None and now - t_table > 0.25:
                     live.update(_status_table(pipe, last))
                     t_table = now
+                elif plain and now - t_table > 5.0:
+                    for line in _status_lines(pipe, last):
+                        print(line, file=sys.stderr, flush=True)
+                    t_table = now
                 if duration is not None and now - t_start >= duration:
                     break
                 if pipe.finished:
@@ -328,6 +358,9 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
             if live is not None:
                 live.update(_status_table(pipe, last))
                 live.stop()
+            elif plain:
+                for line in _status_lines(pipe, last):
+                    print(line, file=sys.stderr, flush=True)
         total = sum(st.steps for st in pipe.status())
         console.print(f"{total} steps" + (f" written to {outputs.out}" if outputs.out else ""))
         if code == 0:

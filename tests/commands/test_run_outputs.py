@@ -85,3 +85,14 @@ def test_timeout_flag_ends_a_run_whose_stream_stays_lost(small_bundle, capsys):
     assert code == 1 and elapsed < 30
     err = capsys.readouterr().err
     assert "lost for" in err and "--timeout 3" in err
+
+
+@pytest.mark.timeout(120)
+def test_status_is_plain_lines_when_output_is_not_a_terminal(xdf_file, small_bundle, capsys):
+    assert main(["replay", str(xdf_file), "--channels", OPENBCI_LABELS, "--bundle", str(small_bundle),
+                 "--device", "cpu", "--allow-bad", "--no-outlet"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert not any(ch in err for ch in "│┃━─"), "a table was drawn into a pipe"
+    final = [ln for ln in err.splitlines() if ln.startswith("openbci_8ch_1000hz.xdf: finished")]
+    assert final, err
+    assert all(key in final[-1] for key in ("1000 Hz", "steps", "calibration", "valence", "latency"))
