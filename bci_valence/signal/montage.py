@@ -166,6 +166,9 @@ class MontageMapping:
         Source labels that look like EEG but could not be placed.
     non_eeg : tuple of str
         Source labels recognised as non-EEG and left out.
+    duplicates : tuple of str
+        Source labels naming an electrode an earlier channel already names: left out
+        (the first is used).
     """
 
     source_names: tuple[str, ...]
@@ -175,6 +178,7 @@ class MontageMapping:
     interpolated: tuple[str, ...]
     unplaced: tuple[str, ...]
     non_eeg: tuple[str, ...]
+    duplicates: tuple[str, ...] = ()
 
     @property
     def n_real(self) -> int:
@@ -200,6 +204,8 @@ class MontageMapping:
             parts.append(f"non-EEG left out: {', '.join(self.non_eeg)}")
         if self.unplaced:
             parts.append(f"could not place: {', '.join(self.unplaced)}")
+        if self.duplicates:
+            parts.append(f"labels given twice, left out (the first is used): {', '.join(self.duplicates)}")
         return "; ".join(parts)
 
 
@@ -275,6 +281,7 @@ def map_channels(
     extra_real: dict[str, int] = {}  # placeable source channels outside the target
     unplaced: list[str] = []
     non_eeg: list[str] = []
+    duplicates: list[str] = []
     for index, label in enumerate(source):
         if types[index] in NON_EEG_TYPES or is_trigger(label):
             non_eeg.append(label or f"<unnamed #{index}>")
@@ -283,10 +290,13 @@ def map_channels(
         if name is None:
             (non_eeg if is_non_eeg(label) else unplaced).append(label or f"<unnamed #{index}>")
             continue
-        if name.upper() in target_index:
-            picks.setdefault(target[target_index[name.upper()]], index)
+        key = target[target_index[name.upper()]] if name.upper() in target_index else name
+        if key in picks or key in extra_real:
+            duplicates.append(label)
+        elif name.upper() in target_index:
+            picks[key] = index
         else:
-            extra_real.setdefault(name, index)
+            extra_real[key] = index
 
     if len(picks) < min_channels:
         found = [name for name in target if name in picks]
@@ -336,6 +346,7 @@ def map_channels(
         interpolated=missing,
         unplaced=tuple(unplaced),
         non_eeg=tuple(non_eeg),
+        duplicates=tuple(duplicates),
     )
 
 

@@ -75,3 +75,13 @@ def test_channel_types_leave_non_eeg_out() -> None:
     assert "Fz" not in mapping.real and mapping.non_eeg == ("Fz",)
     with pytest.raises(ChannelMappingError, match="2 channel types given for 9 channels"):
         map_channels(names, ch_types=["eeg", "eeg"])
+
+
+def test_a_streams_own_duplicate_labels_are_named_and_left_out() -> None:
+    names = ["Fp1", "Fp2", "F3", "F4", "C3", "C4", "O1", "O2", "T3", "T7", "Fp1"]
+    mapping = map_channels(names)
+    assert mapping.duplicates == ("T7", "Fp1")
+    assert "labels given twice" in mapping.describe() and "T7, Fp1" in mapping.describe()
+    # the first of each is what feeds the model
+    assert mapping.matrix[list(mapping.target_names).index("Fp1"), 0] == 1.0
+    assert mapping.matrix[:, 10].sum() == 0.0 and mapping.matrix[:, 9].sum() == 0.0
