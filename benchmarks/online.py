@@ -113,13 +113,17 @@ def pct(x, q) -> float:
 # --------------------------------------------------------------------------- compute
 def bench_compute(device: str, bundle_path: str | None, n_steps: int) -> dict:
     from bci_valence.online.pipeline import Pipeline
-    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.settings import (
+        ComputeSettings,
+        PipelineSettings,
+        StreamSettings,
+    )
     from bci_valence.online.tuning import tune_process
 
     bundle, which = load_bundle(bundle_path, device)
     seconds = 15 + n_steps / 4 + 2
     feed = TickFeed("s0", seconds)
-    pipe_settings = PipelineSettings(device=device, stale_after_s=1e9)
+    pipe_settings = PipelineSettings(compute=ComputeSettings(device=device), stream=StreamSettings(stale_after_s=1e9))
     tune_process(pipe_settings)
     pipe = Pipeline([feed], bundle, pipe_settings)
     pipe.start()
@@ -157,11 +161,15 @@ def bench_compute(device: str, bundle_path: str | None, n_steps: int) -> dict:
 # --------------------------------------------------------------------------- capacity
 def tick_times(n_streams: int, device: str, bundle, n_ticks: int) -> list[float]:
     from bci_valence.online.pipeline import Pipeline
-    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.settings import (
+        ComputeSettings,
+        PipelineSettings,
+        StreamSettings,
+    )
     from bci_valence.online.tuning import tune_process
 
     feeds = [TickFeed(f"s{i}", 6 + n_ticks / 4 + 1, seed=i) for i in range(n_streams)]
-    pipe_settings = PipelineSettings(device=device, stale_after_s=1e9)
+    pipe_settings = PipelineSettings(compute=ComputeSettings(device=device), stream=StreamSettings(stale_after_s=1e9))
     tune_process(pipe_settings)
     pipe = Pipeline(feeds, bundle, pipe_settings)
     pipe.start()
@@ -218,7 +226,10 @@ def bench_end_to_end(bundle_path: str | None, seconds: float) -> dict:
     from mne_lsl.lsl import StreamInlet, local_clock, resolve_streams
 
     from bci_valence.online.pipeline import Pipeline
-    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.settings import (
+        ComputeSettings,
+        PipelineSettings,
+    )
     from bci_valence.online.tuning import tune_process
     from bci_valence.streams.lsl_source import LSLSource
     from bci_valence.streams.outlets import ValenceOutlet
@@ -228,7 +239,7 @@ def bench_end_to_end(bundle_path: str | None, seconds: float) -> dict:
     proc = _pusher(sid, seconds + 15, 250.0, 1)
     try:
         src = LSLSource(source_id=sid, timeout=10, markers=False)
-        pipe_settings = PipelineSettings(device="cpu")
+        pipe_settings = PipelineSettings(compute=ComputeSettings(device="cpu"))
         tune_process(pipe_settings)
         pipe = Pipeline([src], bundle, pipe_settings, names=["e2e"])
         vo = ValenceOutlet(pipe.class_names, source_id_prefix=f"{sid}-out")
@@ -285,7 +296,10 @@ def bench_lsl_streams(n: int, bundle_path: str | None, seconds: float) -> dict:
     from mne_lsl.lsl import local_clock
 
     from bci_valence.online.pipeline import Pipeline
-    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.settings import (
+        ComputeSettings,
+        PipelineSettings,
+    )
     from bci_valence.online.tuning import tune_process
     from bci_valence.streams.lsl_source import LSLSource
 
@@ -294,7 +308,7 @@ def bench_lsl_streams(n: int, bundle_path: str | None, seconds: float) -> dict:
     proc = _pusher(sid, seconds + 60 + 2.0 * n, 250.0, 10, extra=n - 1)
     try:
         sources = [LSLSource(source_id=sid if k == 0 else f"{sid}-{k}", timeout=20, markers=False) for k in range(n)]
-        pipe_settings = PipelineSettings(device="cpu")
+        pipe_settings = PipelineSettings(compute=ComputeSettings(device="cpu"))
         tune_process(pipe_settings)
         pipe = Pipeline(sources, bundle, pipe_settings)
         t_open = time.monotonic()

@@ -49,7 +49,10 @@ def main(argv: list[str] | None = None) -> int:
     from online import load_bundle  # noqa: E402
 
     from bci_valence.online.pipeline import Pipeline
-    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.settings import (
+        ComputeSettings,
+        PipelineSettings,
+    )
     from bci_valence.online.tuning import tune_process
     from bci_valence.provenance import provenance
     from bci_valence.signal.quality import QualityFlag
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         assert pusher.stdout.readline().strip() == "pushing"
         bundle, which = load_bundle(a.bundle, "cpu")
         src = LSLSource(source_id=sid, timeout=20, markers=False)
-        pipe_settings = PipelineSettings(device="cpu")
+        pipe_settings = PipelineSettings(compute=ComputeSettings(device="cpu"))
         tune_process(pipe_settings)
         pipe = Pipeline([src], bundle, pipe_settings)
         pipe.add_chunk_listener(check)

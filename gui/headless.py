@@ -102,7 +102,7 @@ def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> 
     from tqdm import tqdm
 
     from bci_valence.online.pipeline import Pipeline
-    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.settings import CalibrationSettings, PipelineSettings
     from bci_valence.online.tuning import tune_process
     from bci_valence.streams.factory import open_source
     from bci_valence.streams.outlets import CsvLog
@@ -112,7 +112,7 @@ def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> 
     csv_path = out / "valence.csv"
     png_path = out / "valence.png"
     source = open_source(settings.source)
-    pipe_settings = PipelineSettings(calibration_s=settings.calibration_s)
+    pipe_settings = PipelineSettings(calibration=CalibrationSettings(seconds=settings.calibration_s))
     tune_process(pipe_settings)
     pipe = Pipeline([source], settings.bundle or None, pipe_settings)
     steps = []

@@ -12,9 +12,8 @@ import numpy as np
 
 from bci_valence.constants import BAND_NAMES, EMOTION_CLASSES, POSITIVE_CLASSES
 
-from . import qt_compat  # noqa: F401  (before any widget)
+from . import qt_compat  # noqa: F401, I001  (before any widget)
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
-
 from .settings import GuiSettings, load_settings, save_settings  # noqa: E402
 from .widgets.probabilities import ProbabilityBars  # noqa: E402
 from .widgets.raw_traces import RawTraces, scrollable  # noqa: E402
@@ -292,11 +291,17 @@ class MainWindow(QtWidgets.QMainWindow):
     # ------------------------------------------------------------------ session control
     def pipeline_settings(self):
         """The :class:`~bci_valence.pipeline.PipelineSettings` for the current choices."""
-        from bci_valence.online.settings import PipelineSettings
+        from bci_valence.online.settings import (
+            CalibrationSettings,
+            ComputeSettings,
+            PipelineSettings,
+        )
+        from bci_valence.signal.preprocessing import FilterSettings
 
         s = self.settings
-        return PipelineSettings(hop_s=s.hop_s, notch_hz=s.notch or None,
-                                calibration_s=s.calibration_s, device=s.device)
+        return PipelineSettings(hop_s=s.hop_s, filter=FilterSettings(notch_hz=s.notch or None),
+                                calibration=CalibrationSettings(seconds=s.calibration_s),
+                                compute=ComputeSettings(device=s.device))
 
     @QtCore.Slot()
     def start_session(self) -> None:

@@ -20,7 +20,12 @@ from bci_valence.constants import EMOTION_CLASSES, FACED_CHANNELS
 from bci_valence.io.recordings import Recording
 from bci_valence.online.pipeline import Pipeline
 from bci_valence.online.replay import run_offline
-from bci_valence.online.settings import PipelineSettings
+from bci_valence.online.settings import (
+    CalibrationSettings,
+    ComputeSettings,
+    PipelineSettings,
+    StreamSettings,
+)
 from bci_valence.online.steps import ValenceStep
 from bci_valence.signal.buffer import RingBuffer
 from bci_valence.signal.montage import ChannelMappingError
@@ -33,7 +38,7 @@ PUSHER = REPO / "benchmarks" / "lsl_push.py"
 CLASSES = EMOTION_CLASSES
 
 
-SETTINGS = PipelineSettings(device="cpu", calibration_s=5.0)
+SETTINGS = PipelineSettings(compute=ComputeSettings(device="cpu"), calibration=CalibrationSettings(seconds=5.0))
 
 
 def _recording(seconds: float, sfreq: float = 250.0, seed: int = 0, names=None, markers=()) -> Recording:
@@ -193,7 +198,7 @@ def test_offline_is_chunk_invariant_and_batched_streams_match():
 
 @pytest.mark.timeout(60)
 def test_short_recording_yields_calibrating_valence():
-    steps = run_offline(_recording(7.0), PipelineSettings(device="cpu"), LinearBundle())
+    steps = run_offline(_recording(7.0), PipelineSettings(compute=ComputeSettings(device="cpu")), LinearBundle())
     assert len(steps) >= 10
     assert all(s.flags & QualityFlag.CALIBRATING for s in steps)
     assert all(s.probabilities is None for s in steps)
@@ -209,7 +214,7 @@ def test_bad_windows_flagged_and_kept_out_of_statistics():
     rec.data[3, int(6 * sf) : int(6 * sf) + 5] = np.nan
     rec.data[5, int(10 * sf) : int(10.2 * sf)] += 0.05  # 50 mV on one channel: absurd
     pipe = Pipeline([ArraySource(rec)], LinearBundle(),
-                    PipelineSettings(device="cpu", calibration_s=100.0))  # fmt: skip
+                    PipelineSettings(compute=ComputeSettings(device="cpu"), calibration=CalibrationSettings(seconds=100.0)))  # fmt: skip
     pipe.start()
     steps: list[ValenceStep] = []
     while not pipe.finished:
@@ -238,19 +243,19 @@ def test_channel_refusal_and_relabel():
     rec = _recording(6.0, names=names)
     with pytest.raises(ChannelMappingError, match="A3"):
         run_offline(rec, SETTINGS, LinearBundle())
-    steps = run_offline(rec, PipelineSettings(device="cpu", channels="biosemi32"), LinearBundle())
+    steps = run_offline(rec, PipelineSettings(compute=ComputeSettings(device="cpu"), stream=StreamSettings(channels="biosemi32")), LinearBundle())
     assert steps
     few = _recording(6.0, names=["Fp1", "Fp2", "Cz", "Pz", "Oz", "Foo1", "Bar2", "Baz3"])
     with pytest.raises(ChannelMappingError, match="Foo1"):
         run_offline(few, SETTINGS, LinearBundle())
-    steps = run_offline(few, PipelineSettings(device="cpu", min_channels=4), LinearBundle())
+    steps = run_offline(few, PipelineSettings(compute=ComputeSettings(device="cpu"), stream=StreamSettings(min_channels=4)), LinearBundle())
     assert all(s.flags & QualityFlag.INTERPOLATED for s in steps)
 
 
 @pytest.mark.timeout(60)
 def test_calibration_saved_then_reused(tmp_path):
     path = tmp_path / "cal.json"
-    settings = PipelineSettings(device="cpu", calibration_s=2.0, calibration_path=str(path))
+    settings = PipelineSettings(compute=ComputeSettings(device="cpu"), calibration=CalibrationSettings(seconds=2.0, path=str(path)))
     first = run_offline(_recording(9.0), settings, LinearBundle())
     assert first[0].flags & QualityFlag.CALIBRATING and not first[-1].flags & QualityFlag.CALIBRATING
     assert path.exists()
@@ -274,7 +279,7 @@ def test_default_bundle():
         bundle = bundle_mod.ModelBundle.load()
     except Exception as err:  # the shipped bundle not built yet
         pytest.skip(f"default bundle not available: {err}")
-    steps = run_offline(_recording(15.0), PipelineSettings(device="cpu"), bundle)
+    steps = run_offline(_recording(15.0), PipelineSettings(compute=ComputeSettings(device="cpu")), bundle)
     probs = [s.probabilities for s in steps if s.probabilities is not None]
     assert probs and all(p.shape == (9,) and abs(p.sum() - 1) < 1e-4 for p in probs)
     assert all(np.isfinite(s.valence) for s in steps)
@@ -287,7 +292,7 @@ def test_tune_process_runs_numpy_blas_on_one_thread_like_torch():
 
     from bci_valence.online.tuning import tune_process
 
-    tune_process(PipelineSettings(device="cpu", torch_threads=1))
+    tune_process(PipelineSettings(compute=ComputeSettings(device="cpu", torch_threads=1)))
     blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
     assert blas and all(p["num_threads"] == 1 for p in blas)
     assert torch.get_num_threads() == 1
@@ -300,7 +305,7 @@ def test_building_a_pipeline_leaves_process_threads_alone():
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        Pipeline([ArraySource(_recording(0.04))], LinearBundle(), PipelineSettings(device="cpu", torch_threads=1))
+        Pipeline([ArraySource(_recording(0.04))], LinearBundle(), PipelineSettings(compute=ComputeSettings(device="cpu", torch_threads=1)))
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
@@ -312,7 +317,7 @@ def test_pipeline_de_equals_feature_bank():
     import torch
 
     feed = ArraySource(_recording(0.04))
-    pipe = Pipeline([feed], LinearBundle(), PipelineSettings(device="cpu", cpu_sub_batch=3))
+    pipe = Pipeline([feed], LinearBundle(), PipelineSettings(compute=ComputeSettings(device="cpu", cpu_sub_batch=3)))
     x = np.random.default_rng(0).standard_normal((7, 32, pipe.bank.n_input)).astype(np.float32) * 20
     ours = pipe._differential_entropy(x)
     ref = pipe.bank.differential_entropy(torch.from_numpy(x)).numpy()
@@ -326,7 +331,7 @@ def test_incremental_de_equals_whole_windows_through_the_pipeline():
     rec.timestamps[int(20 * 250) :] += 3.0  # a long gap: the signal state restarts
     rec.data[:, int(30 * 250) : int(30 * 250) + 40] = np.nan  # a non-finite stretch
     kept = run_offline(rec, SETTINGS, LinearBundle(), chunk_s=0.07)
-    whole = run_offline(rec, replace(SETTINGS, incremental_de=False), LinearBundle(), chunk_s=0.07)
+    whole = run_offline(rec, replace(SETTINGS, compute=replace(SETTINGS.compute, incremental_de=False)), LinearBundle(), chunk_s=0.07)
     assert len(kept) == len(whole) > 100
     np.testing.assert_allclose([s.de_z for s in kept], [s.de_z for s in whole], atol=2e-4)
     np.testing.assert_allclose([s.valence for s in kept], [s.valence for s in whole], atol=2e-4)

@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         # an in-memory replay never goes stale
         from dataclasses import replace
 
-        settings = replace(settings, stale_after_s=float("inf"))
+        settings = replace(settings, stream=replace(settings.stream, stale_after_s=float("inf")))
     print(f"replaying {path} at speed {speed}", file=sys.stderr)
     short = _shorter_than_calibration(source, settings)
     if short:
@@ -100,9 +100,9 @@ def _shorter_than_calibration(source, settings) -> str | None:
     if recording is None:
         players = getattr(source, "players", None) or []
         recording = getattr(players[0], "recording", None) if players else None
-    if recording is None or (settings.calibration_path and Path(settings.calibration_path).exists()):
+    if recording is None or (settings.calibration.path and Path(settings.calibration.path).exists()):
         return None
-    cal = float(settings.calibration_s)
+    cal = float(settings.calibration.seconds)
     if cal <= 0 or recording.duration >= cal:
         return None
     return (

@@ -82,17 +82,20 @@ def check_outputs(outputs) -> str | None:
 
 def settings_from_args(args: argparse.Namespace):
     """:class:`~bci_valence.pipeline.PipelineSettings` from the parsed options."""
-    from ..online.settings import PipelineSettings
+    from ..online.settings import (
+        CalibrationSettings,
+        ComputeSettings,
+        PipelineSettings,
+        StreamSettings,
+    )
+    from ..signal.preprocessing import FilterSettings
 
     return PipelineSettings(
         hop_s=args.hop,
-        notch_hz=args.notch or None,
-        calibration_s=args.calibration_s,
-        calibration_path=args.calibration,
-        device=args.device,
-        min_channels=args.min_channels,
-        channels=args.channels,
-        units=args.units,
+        filter=FilterSettings(notch_hz=args.notch or None),
+        stream=StreamSettings(channels=args.channels, min_channels=args.min_channels, units=args.units),
+        calibration=CalibrationSettings(seconds=args.calibration_s, path=args.calibration),
+        compute=ComputeSettings(device=args.device),
     )
 
 
@@ -300,7 +303,7 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
                 f"{pipe.mapping(st.name).describe()}"
                 + (" [yellow]SIMULATED[/yellow]" if st.simulated else "")
             )
-        console.print(f"device: {pipe.device}; hop {settings.hop_s} s; calibration {settings.calibration_s:g} s")
+        console.print(f"device: {pipe.device}; hop {settings.hop_s} s; calibration {settings.calibration.seconds:g} s")
         try:
             session.open()
         except (FileExistsError, SessionError, OSError) as err:

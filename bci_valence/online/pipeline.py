@@ -18,7 +18,7 @@ the nine class probabilities from the DE vectors spaced 1 s apart ending at the 
 
 The GUI runs a :class:`Pipeline` in a worker thread::
 
-    pipe = Pipeline([source], bundle, PipelineSettings(notch_hz=60))
+    pipe = Pipeline([source], bundle, PipelineSettings(filter=FilterSettings(notch_hz=60)))  # US mains
     pipe.start()
     while running:
         for step in pipe.poll():   # non-blocking; does the work
@@ -124,7 +124,7 @@ class Pipeline:
 
             bundle = ModelBundle.load(bundle)
         self.bundle = bundle
-        self.device = resolve_device(self.settings.device)
+        self.device = resolve_device(self.settings.compute.device)
         bundle.to(self.device)
         cfg = bundle.config
         self.class_names: tuple[str, ...] = tuple(cfg.class_names)
@@ -142,7 +142,7 @@ class Pipeline:
                 sfreq=self.target_sfreq,
                 window_s=float(cfg.window_s),
                 bands={k: tuple(v) for k, v in dict(cfg.bands).items()},
-                method=self.settings.feature_method,
+                method=self.settings.compute.feature_method,
                 device=str(self.device),
             )
         )
@@ -150,7 +150,7 @@ class Pipeline:
         # (StreamingBandVariance); elsewhere whole windows go to the batched FFT.
         self.streaming = (
             StreamingBandVariance(self.bank.settings, len(self.target_channels))
-            if self.settings.incremental_de
+            if self.settings.compute.incremental_de
             and self.device.type == "cpu"
             and self.bank.settings.method == "fir"
             else None
@@ -231,7 +231,7 @@ class Pipeline:
         types = list(getattr(src, "ch_types", None) or [])
         types = types if len(types) == len(own) else None
         # the source's own relabelling (its spec's channels=), else the global one
-        relabel = getattr(src, "channels", None) or self.settings.channels
+        relabel = getattr(src, "channels", None) or self.settings.stream.channels
         if relabel:
             from ..signal.montage import relabel_channels
 
@@ -253,7 +253,7 @@ class Pipeline:
             ch_types=types,
             top_hz=max(high for _, high in self.bank.settings.bands.values()),
         )
-        cal = self.settings.calibration_file(str(getattr(src, "name", "") or st.name), len(self._streams))
+        cal = self.settings.calibration.file(str(getattr(src, "name", "") or st.name), len(self._streams))
         st.cal_path = cal
         if cal is not None and cal.exists():
             st.standardizer = RunningStandardizer.load(cal)
@@ -305,7 +305,7 @@ class Pipeline:
                     st.message = "finished"
                     continue
                 connected = bool(st.source.connected)
-                silent = st.last_data_wall is not None and now - st.last_data_wall > self.settings.stale_after_s
+                silent = st.last_data_wall is not None and now - st.last_data_wall > self.settings.stream.stale_after_s
                 if (not connected or silent) and not st.lost and not got:
                     st.lost = True
                     st.message = "stream lost; waiting for it to come back"
@@ -319,7 +319,7 @@ class Pipeline:
         """Read one stream: at least one ``read()``, more while its share of
         ``max_batch`` is not pending yet (every stream is read on every poll)."""
         got = False
-        cap = max(4, self.settings.max_batch // max(1, len(self._streams)))
+        cap = max(4, self.settings.compute.max_batch // max(1, len(self._streams)))
         mine = 0
         while mine < cap:
             try:
@@ -377,13 +377,13 @@ class Pipeline:
     def _progress(self, st: _StreamState) -> float:
         if st.calibrated:
             return 1.0
-        if self.settings.calibration_s <= 0:
+        if self.settings.calibration.seconds <= 0:
             return 1.0
-        return min(1.0, st.good_windows * self.settings.hop_s / self.settings.calibration_s)
+        return min(1.0, st.good_windows * self.settings.hop_s / self.settings.calibration.seconds)
 
     def _compute(self, pending: list[tuple[_StreamState, DueWindow]]) -> list[ValenceStep]:
         steps: list[ValenceStep] = []
-        size = max(1, self.settings.max_batch)
+        size = max(1, self.settings.compute.max_batch)
         for i in range(0, len(pending), size):
             steps.extend(self._compute_batch(pending[i : i + size]))
         return steps
@@ -409,7 +409,7 @@ class Pipeline:
             if not np.isfinite(de[i]).all():
                 f |= QualityFlag.NONFINITE
             std = st.standardizer
-            adapt = self.settings.calibration_s <= 0
+            adapt = self.settings.calibration.seconds <= 0
             if not st.calibrated and not (f & BAD_FLAGS):
                 std.update(de[i])
                 st.good_windows += 1
@@ -493,7 +493,7 @@ class Pipeline:
         import torch
 
         x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-        step = len(x) if self.device.type != "cpu" else max(1, self.settings.cpu_sub_batch)
+        step = len(x) if self.device.type != "cpu" else max(1, self.settings.compute.cpu_sub_batch)
         out = []
         with torch.inference_mode():
             for i in range(0, len(x), step):
@@ -646,8 +646,8 @@ class Pipeline:
                 sfreq=proc.sfreq if proc is not None else None,
                 window_s=(proc.n_input / proc.target_sfreq) if proc is not None else None,
                 calibration_progress=self._progress(st),
-                calibration_s=float(self.settings.calibration_s),
-                calibrated=st.calibrated or self.settings.calibration_s <= 0,
+                calibration_s=float(self.settings.calibration.seconds),
+                calibrated=st.calibrated or self.settings.calibration.seconds <= 0,
                 rate_problem=proc.rate_problem if proc is not None else None,
             )
 

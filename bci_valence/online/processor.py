@@ -6,6 +6,7 @@ import logging
 import math
 import time
 from collections import deque
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -13,7 +14,6 @@ import numpy as np
 from ..signal.buffer import RingBuffer
 from ..signal.preprocessing import (
     CausalFilter,
-    FilterSettings,
     Resampler,
     ResamplerSettings,
     common_average_reference,
@@ -51,7 +51,7 @@ class StreamProcessor:
         From the feature extractor: each window is ``context + window`` samples.
     unit : str | None
         The source's unit (``"V"`` when it states volts); used when
-        ``settings.units`` is ``"auto"``.
+        ``settings.stream.units`` is ``"auto"``.
     ch_types : sequence of str | None
         The stream's channel types when known (trigger, EOG... channels are left out).
     top_hz : float | None
@@ -63,7 +63,7 @@ class StreamProcessor:
     Raises
     ------
     bci_valence.signal.montage.ChannelMappingError
-        When fewer than ``settings.min_channels`` can be placed.
+        When fewer than ``settings.stream.min_channels`` can be placed.
     """
 
     def __init__(
@@ -88,13 +88,13 @@ class StreamProcessor:
         self.sfreq = float(sfreq)
         self.settings = settings
         self.target_sfreq = float(target_sfreq)
-        self.top_hz = float(top_hz if top_hz is not None else settings.bandpass[1])
+        self.top_hz = float(top_hz if top_hz is not None else settings.filter.bandpass[1])
         self.undersampled = undersampled(self.sfreq, self.top_hz)
         if self.undersampled:
             log.warning("stream %r: %s", name, self.rate_problem)
         types = list(ch_types) if ch_types is not None and len(ch_types) == len(ch_names) else None
         self.mapping = map_channels(
-            list(ch_names), tuple(target_channels), min_channels=settings.min_channels, ch_types=types
+            list(ch_names), tuple(target_channels), min_channels=settings.stream.min_channels, ch_types=types
         )
         used = np.flatnonzero(np.abs(self.mapping.matrix).sum(axis=0) > 0)
         self.picks = used  # source channels that feed the model
@@ -107,23 +107,18 @@ class StreamProcessor:
         self.hop = settings.hop_s * self.target_sfreq  # in processed samples (fractional)
         self.raw = RingBuffer(
             self.n_src,
-            max(int(math.ceil(settings.buffer_s * self.sfreq)), int(self.n_input * self.sfreq / self.target_sfreq) + 1024),
+            max(int(math.ceil(settings.stream.buffer_s * self.sfreq)), int(self.n_input * self.sfreq / self.target_sfreq) + 1024),
             sfreq=self.sfreq,
-            gap_min_s=settings.gap_min_s,
+            gap_min_s=settings.stream.gap_min_s,
         )
-        proc_cap = max(int(math.ceil(settings.buffer_s * self.target_sfreq)), self.n_input + 512)
+        proc_cap = max(int(math.ceil(settings.stream.buffer_s * self.target_sfreq)), self.n_input + 512)
         self.proc = RingBuffer(self.n_target, proc_cap, dtype=np.float32)
         self.resampler = Resampler(ResamplerSettings(self.sfreq, self.target_sfreq), self.n_src)
         self.filter = CausalFilter(
-            FilterSettings(
-                sfreq=self.target_sfreq,
-                bandpass=tuple(settings.bandpass),
-                order=settings.filter_order,
-                notch_hz=settings.notch_hz or None,
-            ),
+            replace(settings.filter, sfreq=self.target_sfreq, notch_hz=settings.filter.notch_hz or None),
             self.n_src,
         )
-        self.scale: float | None = {"uV": 1.0, "V": 1e6}.get(settings.units)
+        self.scale: float | None = {"uV": 1.0, "V": 1e6}.get(settings.stream.units)
         if self.scale is None and unit == "V":
             self.scale = 1e6
         self.segment = -1
@@ -196,7 +191,7 @@ class StreamProcessor:
         long_gaps = [
             g
             for g in self.raw.find_gaps(timestamps)
-            if (g.t_after - g.t_before) > self.settings.reset_gap_s or g.backwards
+            if (g.t_after - g.t_before) > self.settings.stream.reset_gap_s or g.backwards
         ]
         for g in long_gaps + [None]:
             cut = x.shape[1] if g is None else g.index - base

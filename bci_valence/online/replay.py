@@ -65,7 +65,7 @@ def run_offline(
     n_total = int(recording.n_times)
     settings = settings or PipelineSettings()
     # an offline run never goes stale: silence is only the CPU being busy
-    settings = replace(settings, stale_after_s=float("inf"))
+    settings = replace(settings, stream=replace(settings.stream, stale_after_s=float("inf")))
     pipe = Pipeline([feed], bundle, settings, names=[feed.name or "recording"])
     steps: list[ValenceStep] = []
     bar = None

@@ -6,49 +6,30 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..signal.preprocessing import FilterSettings
 from ..signal.quality import QualityThresholds
 
 log = logging.getLogger(__name__)
 
-__all__ = ['PipelineSettings']
+__all__ = ["CalibrationSettings", "ComputeSettings", "PipelineSettings", "StreamSettings"]
 
 
 @dataclass(frozen=True)
-class PipelineSettings:
-    """Settings of the online pipeline (one frozen value shared by all streams).
+class StreamSettings:
+    """How a stream's samples are read: channel labels, units, gaps and loss.
 
     Parameters
     ----------
-    hop_s : float
-        Step between successive 1-s DE windows (s).
-    notch_hz : float | None
-        Mains notch, 50 or 60 Hz (None: no notch).
-    bandpass : (float, float)
-        Causal Butterworth band-pass edges (Hz), applied at the bundle's rate.
-    filter_order : int
-        Butterworth order.
-    calibration_s : float
-        Seconds of good (unflagged) windows gathered for the per-session
-        standardization; after that the statistics are frozen. 0 adapts forever.
-    calibration_path : str | None
-        JSON file of a saved calibration: loaded when it exists (no calibration
-        period), else written when the calibration completes. With several
-        streams, ``{stream}`` in the path is replaced by the stream's name (else the
-        name is appended to the file stem).
-    device : str
-        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
-    min_channels : int
-        Fewest model channels that must be placed from the stream's labels.
     channels : str | None
         Relabel every stream whose source has no relabelling of its own (the spec's
         ``channels=`` option, :meth:`~bci_valence.streams.base.Source.relabel`):
         ``"Fp1,Fp2,..."`` or an MNE montage name (``biosemi16``). Trigger channels
         (``Status``) keep their own label.
+    min_channels : int
+        Fewest model channels that must be placed from the stream's labels.
     units : {"auto", "uV", "V"}
         Units of the stream. ``"auto"`` takes values whose median magnitude is below
         0.01 for volts. Everything downstream is in microvolts.
-    quality : QualityThresholds
-        Thresholds of the per-window quality flags.
     gap_min_s : float
         Timestamp jitter tolerated before a delta counts as a gap (s).
     reset_gap_s : float
@@ -58,83 +39,142 @@ class PipelineSettings:
         A stream silent for this long (wall clock) is reported lost.
     buffer_s : float
         Seconds of raw and processed signal kept (for :meth:`Pipeline.latest_raw`).
-    feature_method : {"fir", "fft"}
-        :class:`~bci_valence.features.FeatureSettings` method.
-    valence_average : int
-        Valence is projected from the mean of this many most recent standardized DE
-        vectors (1: the current one). None: the bundle's ``valence_average`` if it
-        has one, else 1.
-    max_batch : int
-        Most windows sent to the device in one call. A poll reads every stream at
-        least once and stops reading a stream once its share of this many windows is
-        pending (the rest stays queued in the source for the next poll).
-    torch_threads : int | None
-        On CPU, ``torch.set_num_threads`` and numpy's BLAS threads (threadpoolctl) for
-        the process (None: leave them). One
-        thread is fastest for the pipeline's small batches and keeps its latency
-        steady on a busy machine; intra-op threads only add synchronisation.
-    cpu_sub_batch : int
-        On CPU without ``incremental_de``, windows per feature-extractor call (see
-        :meth:`Pipeline._differential_entropy`).
-    incremental_de : bool
-        On CPU with ``feature_method="fir"``, keep each stream's band-passed samples
-        and filter only the samples new since its last window
-        (:class:`~bci_valence.features.StreamingBandVariance`, 2-3 times as fast as
-        filtering each window whole); False filters every window whole. Same values
-        either way.
-    tune_malloc : bool
-        On glibc, keep freed large blocks in the heap (``mallopt``) instead of
-        returning them to the OS: the per-step buffers (a few MB) are otherwise
-        page-faulted back on every step, which costs more than the FFTs. Process-wide;
-        resident memory then stays at its working-set peak.
     """
 
-    hop_s: float = 0.25
-    notch_hz: float | None = 50.0
-    bandpass: tuple[float, float] = (0.5, 47.0)
-    filter_order: int = 4
-    calibration_s: float = 60.0
-    calibration_path: str | None = None
-    device: str = "auto"
-    min_channels: int = 8
     channels: str | None = None
+    min_channels: int = 8
     units: str = "auto"
-    quality: QualityThresholds = field(default_factory=QualityThresholds)
     gap_min_s: float = 0.02
     reset_gap_s: float = 1.0
     stale_after_s: float = 2.0
     buffer_s: float = 12.0
-    feature_method: str = "fir"
-    valence_average: int | None = None
-    max_batch: int = 256
-    torch_threads: int | None = 1
-    cpu_sub_batch: int = 4
-    incremental_de: bool = True
-    tune_malloc: bool = True
 
     def __post_init__(self) -> None:
-        if not self.hop_s > 0:
-            raise ValueError(f"hop_s must be positive, got {self.hop_s}")
-        if self.notch_hz not in (None, 0, 50, 60, 50.0, 60.0):
-            raise ValueError(f"notch_hz must be 50, 60 or None, got {self.notch_hz}")
-        if self.calibration_s < 0:
-            raise ValueError(f"calibration_s must be >= 0, got {self.calibration_s}")
         if self.units not in ("auto", "uV", "V"):
             raise ValueError(f"units must be 'auto', 'uV' or 'V', got {self.units!r}")
         if self.min_channels < 1:
             raise ValueError(f"min_channels must be >= 1, got {self.min_channels}")
 
-    def calibration_file(self, stream: str, n_streams: int = 1) -> Path | None:
-        """Calibration JSON path for one stream (see ``calibration_path``)."""
-        if not self.calibration_path:
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    """The per-person standardization of the DE features.
+
+    Parameters
+    ----------
+    seconds : float
+        Seconds of good (unflagged) windows gathered for the per-session
+        standardization; after that the statistics are frozen. 0 adapts forever.
+    path : str | None
+        JSON file of a saved calibration: loaded when it exists (no calibration
+        period), else written when the calibration completes. With several
+        streams, ``{stream}`` in the path is replaced by the stream's name (else the
+        name is appended to the file stem).
+    """
+
+    seconds: float = 60.0
+    path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.seconds < 0:
+            raise ValueError(f"calibration seconds must be >= 0, got {self.seconds}")
+
+    def file(self, stream: str, n_streams: int = 1) -> Path | None:
+        """Calibration JSON path for one stream (see ``path``)."""
+        if not self.path:
             return None
-        path = str(self.calibration_path)
+        path = str(self.path)
         if "{stream}" in path:
             return Path(path.replace("{stream}", _safe_name(stream)))
         p = Path(path)
         if n_streams <= 1:
             return p
         return p.with_name(f"{p.stem}-{_safe_name(stream)}{p.suffix or '.json'}")
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Where and how the features and the model run.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
+    feature_method : {"fir", "fft"}
+        :class:`~bci_valence.signal.filter_design.FeatureSettings` method.
+    max_batch : int
+        Most windows sent to the device in one call. A poll reads every stream at
+        least once and stops reading a stream once its share of this many windows is
+        pending (the rest stays queued in the source for the next poll).
+    torch_threads : int | None
+        On CPU, ``torch.set_num_threads`` and numpy's BLAS threads (threadpoolctl) for
+        the process, set by :func:`~bci_valence.online.tuning.tune_process` (None:
+        leave them). One thread is fastest for the pipeline's small batches and keeps
+        its latency steady on a busy machine; intra-op threads only add synchronisation.
+    cpu_sub_batch : int
+        On CPU without ``incremental_de``, windows per feature-extractor call.
+    incremental_de : bool
+        On CPU with ``feature_method="fir"``, keep each stream's band-passed samples
+        and filter only the samples new since its last window
+        (:class:`~bci_valence.signal.streaming_de.StreamingBandVariance`, 2-3 times as
+        fast as filtering each window whole); False filters every window whole. Same
+        values either way.
+    tune_malloc : bool
+        On glibc, keep freed large blocks in the heap (``mallopt``) instead of
+        returning them to the OS: the per-step buffers (a few MB) are otherwise
+        page-faulted back on every step. Process-wide (set by ``tune_process``).
+    """
+
+    device: str = "auto"
+    feature_method: str = "fir"
+    max_batch: int = 256
+    torch_threads: int | None = 1
+    cpu_sub_batch: int = 4
+    incremental_de: bool = True
+    tune_malloc: bool = True
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Settings of the online pipeline (one frozen value shared by all streams).
+
+    Composed of each component's own settings; build one with keywords for the parts
+    you change, e.g. ``PipelineSettings(compute=ComputeSettings(device="cpu"),
+    calibration=CalibrationSettings(seconds=30))``.
+
+    Parameters
+    ----------
+    hop_s : float
+        Step between successive 1-s DE windows (s).
+    valence_average : int | None
+        Valence is projected from the mean of this many most recent standardized DE
+        vectors (1: the current one). None: the bundle's ``valence_average``.
+    filter : FilterSettings
+        The causal band-pass and mains notch, applied at the bundle's rate (the
+        ``sfreq`` given here is replaced by it).
+    stream : StreamSettings
+        Channel labels, units, gaps and loss.
+    calibration : CalibrationSettings
+        The per-person standardization.
+    quality : QualityThresholds
+        Thresholds of the per-window quality flags.
+    compute : ComputeSettings
+        Device, feature method, batching and threads.
+    """
+
+    hop_s: float = 0.25
+    valence_average: int | None = None
+    filter: FilterSettings = field(default_factory=FilterSettings)
+    stream: StreamSettings = field(default_factory=StreamSettings)
+    calibration: CalibrationSettings = field(default_factory=CalibrationSettings)
+    quality: QualityThresholds = field(default_factory=QualityThresholds)
+    compute: ComputeSettings = field(default_factory=ComputeSettings)
+
+    def __post_init__(self) -> None:
+        if not self.hop_s > 0:
+            raise ValueError(f"hop_s must be positive, got {self.hop_s}")
+        if self.filter.notch_hz not in (None, 0, 50, 60, 50.0, 60.0):
+            raise ValueError(f"notch_hz must be 50, 60 or None, got {self.filter.notch_hz}")
 
 
 def _safe_name(name: str) -> str:

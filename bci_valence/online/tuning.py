@@ -57,11 +57,11 @@ def tune_process(settings: PipelineSettings) -> None:
         torch's intra-op threads and numpy's BLAS threads (threadpoolctl): BLAS's spinning
         workers otherwise fight the stream's own threads for the cores.
     """
-    if settings.tune_malloc:
+    if settings.compute.tune_malloc:
         tune_malloc()
-    if settings.torch_threads and resolve_device(settings.device).type == "cpu":
+    if settings.compute.torch_threads and resolve_device(settings.compute.device).type == "cpu":
         import torch
         from threadpoolctl import threadpool_limits
 
-        torch.set_num_threads(int(settings.torch_threads))
-        threadpool_limits(int(settings.torch_threads), user_api="blas")
+        torch.set_num_threads(int(settings.compute.torch_threads))
+        threadpool_limits(int(settings.compute.torch_threads), user_api="blas")

@@ -109,7 +109,7 @@ def test_settings_persist_between_windows(qtbot, settings_file):
     s = second.settings
     assert (s.hop_s, s.notch, s.calibration_s, s.device) == (0.5, 60.0, 42.0, "cpu")
     assert second.panel.spec() == "lsl:name=MyAmp"
-    assert second.pipeline_settings().notch_hz == 60.0
+    assert second.pipeline_settings().filter.notch_hz == 60.0
     second.close()
 
 

@@ -3,7 +3,6 @@ the raw EEG and markers the pipeline read, and the valence outlet, each with its
 
 from __future__ import annotations
 
-
 import pytest
 
 
@@ -12,7 +11,11 @@ import pytest
 def test_worker_records_raw_markers_and_valence_through_session_outputs(qtbot, bundle_path, tmp_path):
     import pyxdf
 
-    from bci_valence.online.settings import PipelineSettings
+    from bci_valence.online.settings import (
+        CalibrationSettings,
+        ComputeSettings,
+        PipelineSettings,
+    )
     from gui.worker import PipelineWorker, SessionRequest
 
     worker = PipelineWorker(poll_ms=20)
@@ -20,7 +23,7 @@ def test_worker_records_raw_markers_and_valence_through_session_outputs(qtbot, b
     worker.message.connect(messages.append)
     worker.error.connect(errors.append)
     worker.steps.connect(steps.extend)
-    worker.start_session(SessionRequest("sim:", bundle_path or "", PipelineSettings(device="cpu", calibration_s=2.0)))
+    worker.start_session(SessionRequest("sim:", bundle_path or "", PipelineSettings(compute=ComputeSettings(device="cpu"), calibration=CalibrationSettings(seconds=2.0))))
     try:
         qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30000)
         xdf = tmp_path / "gui.xdf"

@@ -9,7 +9,10 @@ import numpy as np
 from bci_valence.constants import FACED_CHANNELS
 from bci_valence.io.recordings import Recording
 from bci_valence.online.pipeline import Pipeline
-from bci_valence.online.settings import PipelineSettings
+from bci_valence.online.settings import (
+    ComputeSettings,
+    PipelineSettings,
+)
 from bci_valence.streams.array_source import ArraySource
 from tests.helpers import LinearBundle
 
@@ -28,7 +31,7 @@ def _recording(seconds: float, markers=()) -> Recording:
 
 def test_chunk_and_marker_listeners_see_everything_read():
     rec = _recording(6.0, markers=[(101.0, "joy"), (104.5, "clip 3")])
-    pipe = Pipeline([ArraySource(rec, chunk_size=100)], LinearBundle(), PipelineSettings(device="cpu"))
+    pipe = Pipeline([ArraySource(rec, chunk_size=100)], LinearBundle(), PipelineSettings(compute=ComputeSettings(device="cpu")))
     chunks, markers = [], []
     pipe.add_chunk_listener(lambda name, data, ts: chunks.append((name, data.copy(), ts.copy())))
     pipe.add_marker_listener(lambda name, new: markers.extend((name, *m) for m in new))
