@@ -1,5 +1,8 @@
 # Two entry points for people: `make demo` and `make test`. Both (re)use .venv.
 PYTHON ?= python3.11
+# torch's CPU-only build (a few hundred MB, not the multi-GB CUDA one); for a GPU:
+# make TORCH_INDEX=https://download.pytorch.org/whl/cu128 (any index serving torch 2.13.0)
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -9,7 +12,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip "setuptools<81" wheel
-	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q torch==2.13.0
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install -q --index-url $(TORCH_INDEX) torch==2.13.0
 	$(PY) -m pip install -q -e ".[all]"
 	touch $(STAMP)
 
