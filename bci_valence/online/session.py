@@ -107,12 +107,6 @@ class SessionSettings:
             raise ValueError(f"--record expects a .xdf file name, got {str(self.record)!r}")
         if self.out is not None and Path(self.out).suffix.lower() == ".xdf":
             raise ValueError(f"--out writes a CSV log, got the XDF name {str(self.out)!r} (use --record for XDF)")
-        if (
-            self.out is not None
-            and self.record is not None
-            and Path(self.out).expanduser().resolve() == Path(self.record).expanduser().resolve()
-        ):
-            raise ValueError(f"--out and --record name the same file {str(self.out)!r}")
         if self.lost_timeout is not None and not (self.lost_timeout > 0 and math.isfinite(self.lost_timeout)):
             raise ValueError(f"--timeout must be a positive number of seconds, got {self.lost_timeout!r}")
 

