@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,44 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BCI_VALENCE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+#: What in a test's own code (or its fixtures') names each real part it needs.
+_NEEDS = {
+    "lsl": re.compile(r"\blsl\b|lsl:|sim:|mne_lsl|pylsl|LSLSource|SimulatedHeadset|Player\(|"
+                      r"XdfRecorder|RawMirror|ValenceOutlet|StreamOutlet|run_session|SessionOutputs|lsl_push"),
+    "brainflow": re.compile(r"brainflow", re.IGNORECASE),
+    "qt": re.compile(r"\bqtbot\b|QtWidgets|MainWindow|run_gui"),
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with the real parts it uses (``-m "not lsl"`` runs the rest).
+
+    A test is marked when its own code, or a fixture it requests from its module,
+    names the part (``lsl``, ``brainflow``, ``qt``); everything under ``tests/gui`` is ``qt``.
+    """
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is None:
+            continue
+        try:
+            text = inspect.getsource(function)
+        except (OSError, TypeError):
+            continue
+        module = getattr(item, "module", None)
+        for name in getattr(item, "fixturenames", ()):
+            fixture = getattr(module, name, None)
+            if callable(fixture):
+                try:
+                    text += inspect.getsource(fixture)
+                except (OSError, TypeError):
+                    pass
+        for marker, pattern in _NEEDS.items():
+            if pattern.search(text):
+                item.add_marker(marker)
+        if "tests/gui/" in item.nodeid or "qtbot" in getattr(item, "fixturenames", ()):
+            item.add_marker("qt")
 
 
 def _require(path: Path) -> Path:

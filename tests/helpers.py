@@ -9,6 +9,9 @@ import numpy as np
 
 from bci_valence.model.bundle import BundleConfig
 
+#: The project folder (where pyproject.toml is).
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 #: Units in the last place allowed between two float32 computations of the same value.
 #: BLAS kernels differ between CPUs (AMD, Intel) and between thread counts: sums are
 #: reordered, so results agree to a few ulps of the largest term, not bit for bit.

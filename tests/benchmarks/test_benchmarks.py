@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO_ROOT
+
 SCRIPT = REPO_ROOT / "benchmarks" / "features.py"
 OURS = (
     "release_exact_continuous_fir",

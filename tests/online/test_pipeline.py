@@ -31,10 +31,9 @@ from bci_valence.signal.buffer import RingBuffer
 from bci_valence.signal.montage import ChannelMappingError
 from bci_valence.signal.quality import QualityFlag
 from bci_valence.streams.array_source import ArraySource
-from tests.helpers import LinearBundle, assert_float32_close
+from tests.helpers import REPO_ROOT, LinearBundle, assert_float32_close
 
-REPO = Path(__file__).resolve().parents[1]
-PUSHER = REPO / "benchmarks" / "lsl_push.py"
+PUSHER = REPO_ROOT / "benchmarks" / "lsl_push.py"
 CLASSES = EMOTION_CLASSES
 
 
@@ -57,7 +56,7 @@ def _recording(seconds: float, sfreq: float = 250.0, seed: int = 0, names=None, 
 def _pusher(sid: str, seconds: float, *extra: str) -> subprocess.Popen:
     proc = subprocess.Popen(
         [sys.executable, str(PUSHER), "--name", sid, "--source-id", sid, "--seconds", str(seconds), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=REPO_ROOT,
     )  # fmt: skip
     assert proc.stdout.readline().strip() == "pushing"
     return proc
@@ -368,8 +367,8 @@ def test_online_benchmark_quick_smoke():
     import json
 
     proc = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "online.py"), "--quick", "--skip-lsl", "--streams", "2,4"],
-        capture_output=True, text=True, timeout=170, cwd=REPO,
+        [sys.executable, str(REPO_ROOT / "benchmarks" / "online.py"), "--quick", "--skip-lsl", "--streams", "2,4"],
+        capture_output=True, text=True, timeout=170, cwd=REPO_ROOT,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout)

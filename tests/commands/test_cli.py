@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from bci_valence import cli
+from tests.helpers import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[1]
 EXPECTED_COMMANDS = {
     "faced", "features", "streams", "simulate", "run", "replay",
     "axis", "train", "evaluate", "report", "gui", "demo",
@@ -45,7 +45,7 @@ def test_console_script_runs():
 
 def test_core_package_never_imports_the_applications():
     """No module of bci_valence imports offline or gui, statically or at import time."""
-    for path in (REPO / "bci_valence").rglob("*.py"):
+    for path in (REPO_ROOT / "bci_valence").rglob("*.py"):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             names = []
