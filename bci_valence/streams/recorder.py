@@ -295,24 +295,28 @@ class XdfRecorder:
         )
         self._proc = proc
         deadline = time.monotonic() + self.settings.timeout
-        while True:
-            lines = self._read_output()
-            missing = [ln for ln in lines if "matched no stream" in ln]
-            found = sum(ln.startswith("Found ") for ln in lines)
-            started = sum(ln.startswith("Started data collection") for ln in lines)
-            if missing or proc.poll() is not None:
-                self._abort()
-                why = missing[0] if missing else f"LabRecorderCLI exited with code {proc.returncode}"
-                raise RecorderError(f"cannot record {self.path}: {why} (streams {preds}; output: {lines[-5:]})")
-            if found >= len(preds) and started >= found:
-                break
-            if time.monotonic() > deadline:
-                self._abort()
-                raise RecorderError(
-                    f"cannot record {self.path}: LabRecorder did not start within {self.settings.timeout:g} s "
-                    f"(streams {preds}; output: {lines[-5:]})"
-                )
-            time.sleep(0.02)
+        try:
+            while True:
+                lines = self._read_output()
+                missing = [ln for ln in lines if "matched no stream" in ln]
+                found = sum(ln.startswith("Found ") for ln in lines)
+                started = sum(ln.startswith("Started data collection") for ln in lines)
+                if missing or proc.poll() is not None:
+                    self._abort()
+                    why = missing[0] if missing else f"LabRecorderCLI exited with code {proc.returncode}"
+                    raise RecorderError(f"cannot record {self.path}: {why} (streams {preds}; output: {lines[-5:]})")
+                if found >= len(preds) and started >= found:
+                    break
+                if time.monotonic() > deadline:
+                    self._abort()
+                    raise RecorderError(
+                        f"cannot record {self.path}: LabRecorder did not start within {self.settings.timeout:g} s "
+                        f"(streams {preds}; output: {lines[-5:]})"
+                    )
+                time.sleep(0.02)
+        except BaseException:  # Ctrl-C while starting: no LabRecorder left behind
+            self._abort()
+            raise
         log.info("recording %s to %s", preds, self.path)
 
     def _abort(self) -> None:
@@ -323,8 +327,7 @@ class XdfRecorder:
             proc.kill()
         proc.wait(timeout=10)
         self._drop_log()
-        if self.path.exists() and self.path.stat().st_size < 1024:
-            self.path.unlink()  # a header only: nothing was recorded
+        self.path.unlink(missing_ok=True)  # this start created it (an earlier file was refused or asked away)
 
     def _drop_log(self) -> None:
         self._read_output()

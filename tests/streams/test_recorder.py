@@ -83,3 +83,36 @@ def test_mirror_refuses_a_chunk_of_another_width():
             m.push(np.zeros((3, 4)), np.arange(4.0))
     finally:
         m.close()
+
+
+@pytest.mark.timeout(60)
+def test_ctrl_c_while_labrecorder_starts_leaves_neither_process_nor_file(tmp_path):
+    import signal
+    import threading
+
+    path = tmp_path / "interrupted.xdf"
+    mirrors = [RawMirror(f"int-{uuid.uuid4().hex[:6]}", ["Fp1"], 250.0) for _ in range(2)]
+    rec = XdfRecorder(path, RecorderSettings(timeout=20))
+    pids = []
+
+    def interrupt_once_started() -> None:
+        deadline = time.monotonic() + 10
+        while rec.pid is None and time.monotonic() < deadline:
+            time.sleep(0.001)
+        pids.append(rec.pid)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while LabRecorder is still starting
+
+    thread = threading.Thread(target=interrupt_once_started)
+    thread.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            rec.start([{"source_id": m.source_id} for m in mirrors])
+    finally:
+        thread.join()
+        for m in mirrors:
+            m.close()
+    assert pids and pids[0] is not None and not rec.recording
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)  # killed (and reaped), not left recording
+    assert not path.exists()
