@@ -92,9 +92,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.qsettings = qsettings
         self.settings: GuiSettings = load_settings(qsettings)
         if calibration_s is not None:
-            from dataclasses import replace
-
-            self.settings = replace(self.settings, calibration_s=float(calibration_s))
+            self.settings = self.settings.with_stored("calibration_s", float(calibration_s))
         self.setWindowTitle("bci-valence")
         self.resize(1500, 950)
         self.info: SessionInfo | None = None
@@ -290,18 +288,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ session control
     def pipeline_settings(self):
-        """The :class:`~bci_valence.pipeline.PipelineSettings` for the current choices."""
-        from bci_valence.online.settings import (
-            CalibrationSettings,
-            ComputeSettings,
-            PipelineSettings,
-        )
-        from bci_valence.signal.preprocessing import FilterSettings
-
-        s = self.settings
-        return PipelineSettings(hop_s=s.hop_s, filter=FilterSettings(notch_hz=s.notch or None),
-                                calibration=CalibrationSettings(seconds=s.calibration_s),
-                                compute=ComputeSettings(device=s.device))
+        """The :class:`~bci_valence.online.settings.PipelineSettings` the window edits."""
+        return self.settings.pipeline
 
     @QtCore.Slot()
     def start_session(self) -> None:

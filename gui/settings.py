@@ -2,16 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from bci_valence.device import DEVICE_CHOICES
+from bci_valence.device import DEVICE_CHOICES, resolve_device
+from bci_valence.online.settings import CalibrationSettings, ComputeSettings, PipelineSettings
+from bci_valence.signal.preprocessing import FilterSettings
 
 #: QSettings organisation / application names.
 ORGANISATION = "bci-valence"
 APPLICATION = "gui"
 
 NOTCH_CHOICES = (50.0, 60.0, 0.0)  # 0 = off
+
+#: The pipeline settings the window edits, by the key they are stored under:
+#: (key, how to read it from PipelineSettings, how to put it back).
+_PIPELINE_KEYS: dict[str, tuple[Any, Any]] = {
+    "hop_s": (lambda p: p.hop_s, lambda p, v: replace(p, hop_s=float(v))),
+    "notch": (
+        lambda p: float(p.filter.notch_hz or 0.0),
+        lambda p, v: replace(p, filter=replace(p.filter, notch_hz=float(v) or None)),
+    ),
+    "calibration_s": (
+        lambda p: p.calibration.seconds,
+        lambda p, v: replace(p, calibration=replace(p.calibration, seconds=float(v))),
+    ),
+    "device": (lambda p: p.compute.device, lambda p, v: replace(p, compute=replace(p.compute, device=str(v)))),
+}
+
+
+def _default_pipeline() -> PipelineSettings:
+    return PipelineSettings(
+        filter=FilterSettings(notch_hz=50.0),
+        calibration=CalibrationSettings(seconds=60.0),
+        compute=ComputeSettings(device="auto"),
+    )
 
 
 @dataclass(frozen=True)
@@ -20,14 +45,10 @@ class GuiSettings:
 
     Attributes
     ----------
-    hop_s : float
-        Seconds between valence steps.
-    notch : float
-        Mains notch in Hz (50, 60, or 0 for none).
-    calibration_s : float
-        Seconds of calibration before valence is reported.
-    device : str
-        Torch device for features and models: ``auto``, ``cpu`` or ``cuda``.
+    pipeline : PipelineSettings
+        The settings the session runs with: the window edits this very object
+        (hop, notch, calibration length, device); everything else keeps the
+        pipeline's defaults.
     bundle_path : str
         Model bundle; empty = the shipped default.
     replay_speed : float
@@ -40,10 +61,7 @@ class GuiSettings:
         Vertical distance between raw traces in microvolts.
     """
 
-    hop_s: float = 0.25
-    notch: float = 50.0
-    calibration_s: float = 60.0
-    device: str = "auto"
+    pipeline: PipelineSettings = field(default_factory=_default_pipeline)
     bundle_path: str = ""
     replay_speed: float = 1.0
     last_source: str = "sim:"
@@ -51,27 +69,32 @@ class GuiSettings:
     raw_scale_uv: float = 50.0
 
     def __post_init__(self) -> None:
-        if not 0.02 <= self.hop_s <= 10.0:
-            raise ValueError(f"hop_s must be in [0.02, 10] s, got {self.hop_s}")
-        if self.notch not in NOTCH_CHOICES:
-            raise ValueError(f"notch must be one of {NOTCH_CHOICES}, got {self.notch}")
-        if self.calibration_s < 0:
-            raise ValueError(f"calibration_s must be >= 0, got {self.calibration_s}")
-        if self.device not in DEVICE_CHOICES:
-            raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {self.device!r}")
+        p = self.pipeline
+        if not 0.02 <= p.hop_s <= 10.0:
+            raise ValueError(f"hop_s must be in [0.02, 10] s, got {p.hop_s}")
+        notch = float(p.filter.notch_hz or 0.0)
+        if notch not in NOTCH_CHOICES:
+            raise ValueError(f"notch must be one of {NOTCH_CHOICES}, got {notch}")
+        if p.compute.device not in DEVICE_CHOICES:
+            raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {p.compute.device!r}")
         if self.replay_speed <= 0:
             raise ValueError(f"replay_speed must be > 0, got {self.replay_speed}")
 
     def resolved_device(self) -> str:
-        """``auto`` → ``cuda`` when available, else ``cpu``."""
-        if self.device != "auto":
-            return self.device
-        try:
-            import torch
+        """The device the session will use (``auto`` resolved)."""
+        return resolve_device(self.pipeline.compute.device).type
 
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        except Exception:  # pragma: no cover - torch is a dependency
-            return "cpu"
+    def stored(self) -> dict[str, Any]:
+        """The values as stored: the pipeline's edited settings by key, then the app's own."""
+        out = {key: get(self.pipeline) for key, (get, _put) in _PIPELINE_KEYS.items()}
+        out.update({f.name: getattr(self, f.name) for f in fields(self) if f.name != "pipeline"})
+        return out
+
+    def with_stored(self, key: str, value: Any) -> GuiSettings:
+        """A copy with one stored value replaced (raises ValueError when it is invalid)."""
+        if key in _PIPELINE_KEYS:
+            return replace(self, pipeline=_PIPELINE_KEYS[key][1](self.pipeline, value))
+        return replace(self, **{key: value})
 
 
 def _coerce(kind: type, value: Any, default: Any) -> Any:
@@ -88,30 +111,19 @@ def _coerce(kind: type, value: Any, default: Any) -> Any:
 def load_settings(qsettings: Any | None = None) -> GuiSettings:
     """Read :class:`GuiSettings` from ``qsettings`` (default: the user's QSettings).
 
-    Unknown or invalid stored values fall back to the defaults field by field.
+    Unknown or invalid stored values fall back to the defaults value by value.
     """
     from PySide6.QtCore import QSettings
 
     store = qsettings if qsettings is not None else QSettings(ORGANISATION, APPLICATION)
-    defaults = GuiSettings()
-    values: dict[str, Any] = {}
-    types = {"float": float, "str": str}
-    for field in fields(GuiSettings):
-        default = getattr(defaults, field.name)
-        kind = types.get(field.type if isinstance(field.type, str) else field.type.__name__, str)
-        raw = store.value(f"settings/{field.name}", default)
-        values[field.name] = _coerce(kind, raw, default)
-    try:
-        return GuiSettings(**values)
-    except ValueError:
-        good = {}
-        for name, value in values.items():
-            try:
-                replace(defaults, **{name: value})
-                good[name] = value
-            except ValueError:
-                pass
-        return replace(defaults, **good)
+    settings = GuiSettings()
+    for key, default in settings.stored().items():
+        value = _coerce(type(default), store.value(f"settings/{key}", default), default)
+        try:
+            settings = settings.with_stored(key, value)
+        except (TypeError, ValueError):
+            pass
+    return settings
 
 
 def save_settings(settings: GuiSettings, qsettings: Any | None = None) -> None:
@@ -119,6 +131,6 @@ def save_settings(settings: GuiSettings, qsettings: Any | None = None) -> None:
     from PySide6.QtCore import QSettings
 
     store = qsettings if qsettings is not None else QSettings(ORGANISATION, APPLICATION)
-    for name, value in asdict(settings).items():
-        store.setValue(f"settings/{name}", value)
+    for key, value in settings.stored().items():
+        store.setValue(f"settings/{key}", value)
     store.sync()

@@ -177,18 +177,18 @@ class SourcePanel(QtWidgets.QWidget):
         self.hop.setRange(0.05, 5.0)
         self.hop.setSingleStep(0.05)
         self.hop.setSuffix(" s")
-        self.hop.setValue(settings.hop_s)
+        self.hop.setValue(settings.pipeline.hop_s)
         self.notch = QtWidgets.QComboBox()
         self.notch.addItems(["50 Hz", "60 Hz", "off"])
-        self.notch.setCurrentIndex({50.0: 0, 60.0: 1}.get(settings.notch, 2))
+        self.notch.setCurrentIndex({50.0: 0, 60.0: 1}.get(float(settings.pipeline.filter.notch_hz or 0.0), 2))
         self.calibration = QtWidgets.QDoubleSpinBox()
         self.calibration.setRange(0.0, 3600.0)
         self.calibration.setDecimals(0)
         self.calibration.setSuffix(" s")
-        self.calibration.setValue(settings.calibration_s)
+        self.calibration.setValue(settings.pipeline.calibration.seconds)
         self.device = QtWidgets.QComboBox()
         self.device.addItems(DEVICE_CHOICES)
-        self.device.setCurrentText(settings.device)
+        self.device.setCurrentText(settings.pipeline.compute.device)
         sform.addRow("hop", self.hop)
         sform.addRow("notch", self.notch)
         sform.addRow("calibration", self.calibration)
@@ -367,13 +367,18 @@ class SourcePanel(QtWidgets.QWidget):
         """``base`` updated with the panel's values."""
         from dataclasses import replace
 
-        notch = {0: 50.0, 1: 60.0}.get(self.notch.currentIndex(), 0.0)
+        notch = {0: 50.0, 1: 60.0}.get(self.notch.currentIndex())
+        pipeline = base.pipeline
+        pipeline = replace(
+            pipeline,
+            hop_s=round(self.hop.value(), 3),
+            filter=replace(pipeline.filter, notch_hz=notch),
+            calibration=replace(pipeline.calibration, seconds=float(self.calibration.value())),
+            compute=replace(pipeline.compute, device=self.device.currentText()),
+        )
         return replace(
             base,
-            hop_s=round(self.hop.value(), 3),
-            notch=notch,
-            calibration_s=float(self.calibration.value()),
-            device=self.device.currentText(),
+            pipeline=pipeline,
             bundle_path=self.bundle_path.text().strip(),
             replay_speed=float(self.speed.value()),
             last_source=self.spec() or base.last_source,

@@ -103,8 +103,10 @@ def test_settings_round_trip(tmp_path):
 
     path = str(tmp_path / "s.ini")
     assert load_settings(QSettings(path, QSettings.Format.IniFormat)) == GuiSettings()
-    wanted = GuiSettings(hop_s=0.5, notch=60.0, calibration_s=30.0, device="cpu",
-                         last_source="xdf:/data/a b.xdf?speed=2", raw_scale_uv=50.0)
+    wanted = (GuiSettings(last_source="xdf:/data/a b.xdf?speed=2", raw_scale_uv=50.0)
+              .with_stored("hop_s", 0.5).with_stored("notch", 60.0)
+              .with_stored("calibration_s", 30.0).with_stored("device", "cpu"))
+    assert wanted.pipeline.filter.notch_hz == 60.0 and wanted.pipeline.compute.device == "cpu"
     save_settings(wanted, QSettings(path, QSettings.Format.IniFormat))
     assert load_settings(QSettings(path, QSettings.Format.IniFormat)) == wanted
     # an invalid stored value falls back to its default, the rest is kept
@@ -112,7 +114,7 @@ def test_settings_round_trip(tmp_path):
     store.setValue("settings/notch", "55")
     store.sync()
     got = load_settings(QSettings(path, QSettings.Format.IniFormat))
-    assert got.notch == 50.0 and got.hop_s == 0.5
+    assert got.pipeline.filter.notch_hz == 50.0 and got.pipeline.hop_s == 0.5
 
 
 def test_source_panel_specs(qtbot):

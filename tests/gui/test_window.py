@@ -106,10 +106,10 @@ def test_settings_persist_between_windows(qtbot, settings_file):
     first.close()
     second = make_window(settings_file=settings_file)
     qtbot.addWidget(second)
-    s = second.settings
-    assert (s.hop_s, s.notch, s.calibration_s, s.device) == (0.5, 60.0, 42.0, "cpu")
+    p = second.pipeline_settings()
+    assert p is second.settings.pipeline  # the window edits the pipeline's own settings
+    assert (p.hop_s, p.filter.notch_hz, p.calibration.seconds, p.compute.device) == (0.5, 60.0, 42.0, "cpu")
     assert second.panel.spec() == "lsl:name=MyAmp"
-    assert second.pipeline_settings().filter.notch_hz == 60.0
     second.close()
 
 
