@@ -116,3 +116,31 @@ def test_ctrl_c_while_labrecorder_starts_leaves_neither_process_nor_file(tmp_pat
     with pytest.raises(ProcessLookupError):
         os.kill(pids[0], 0)  # killed (and reaped), not left recording
     assert not path.exists()
+
+
+@pytest.mark.timeout(60)
+def test_an_lsl_source_by_type_never_picks_a_recording_mirror():
+    """Otherwise ``lsl:type=EEG`` that lost its device could connect to its own mirror."""
+    from bci_valence.streams.lsl_source import LSLSource
+    from bci_valence.streams.spec import SourceError
+
+    mirror = RawMirror(f"self-{uuid.uuid4().hex[:6]}", ["Fp1", "Fp2"], 250.0)  # the newest EEG stream
+    source = LSLSource(stype="EEG", timeout=2.0, markers=False)
+    try:
+        source.start()
+    except SourceError:
+        pass  # no other EEG stream on the network: nothing to pick, and not the mirror
+    else:
+        assert not source.stream_source_id.startswith("bci_valence_raw-")
+    finally:
+        source.stop()
+        mirror.close()
+    # named explicitly, a mirror is a stream like any other
+    mirror = RawMirror(f"named-{uuid.uuid4().hex[:6]}", ["Fp1", "Fp2"], 250.0)
+    source = LSLSource(source_id=mirror.source_id, timeout=5.0, markers=False)
+    try:
+        source.start()
+        assert source.stream_source_id == mirror.source_id
+    finally:
+        source.stop()
+        mirror.close()
