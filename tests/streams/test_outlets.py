@@ -11,9 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bci_valence.streams.outlets import CsvLog, OutletSettings, ValenceOutlet, channel_labels, read_csv_log
 from bci_valence.online.steps import ValenceStep
 from bci_valence.signal.quality import QualityFlag
+from bci_valence.streams.outlets import (
+    CsvLog,
+    OutletSettings,
+    ValenceOutlet,
+    channel_labels,
+    read_csv_log,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = ("anger", "disgust", "fear", "sadness", "neutral", "amusement", "inspiration", "joy", "tenderness")

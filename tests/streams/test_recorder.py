@@ -13,7 +13,12 @@ import uuid
 import numpy as np
 import pytest
 
-from bci_valence.streams.recorder import RawMirror, RecorderError, RecorderSettings, XdfRecorder
+from bci_valence.streams.recorder import (
+    RawMirror,
+    RecorderError,
+    RecorderSettings,
+    XdfRecorder,
+)
 
 
 def test_recorder_refuses_bad_names_and_existing_files(tmp_path):
@@ -59,7 +64,7 @@ def test_labrecorder_runs_in_its_own_session_and_closes_the_file_when_we_die(tmp
         time.sleep(1.0)  # LabRecorder fetches every 0.5 s
         os.kill(os.getpid(), 9)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == -9, proc.stderr
     child, child_sid, our_sid = (int(v) for v in proc.stdout.split())
     assert child_sid != our_sid  # out of the terminal's session and process group
