@@ -136,6 +136,26 @@ class ValenceReliability:
         lines.append("Trust slow, sustained shifts larger than the band; single swings are mostly noise.")
         return "\n".join(lines)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The figures and their reading, JSON-able (for a session log's description)."""
+        return {
+            "summary": self.summary(),
+            "details": self.details(),
+            "probabilities": self.probabilities_note(),
+            "figures": {
+                "valence_auc_subject_clip": self.auc_subject_clip,
+                "valence_auc_window": self.auc_window,
+                "clip_r_ratings": self.clip_r_ratings,
+                "subject_r_ratings": self.subject_r_ratings,
+                "window_noise_sd": self.noise_sd,
+                "positive_minus_negative": self.swing,
+                "seen_clips_valence_auc_subject_clip": self.seen_auc_subject_clip,
+                "bacc_seen_clips": self.bacc_seen,
+                "bacc_unseen_clips": self.bacc_unseen,
+                "validation_subjects": self.validation_subjects,
+            },
+        }
+
     def probabilities_note(self) -> str:
         """What the nine class probabilities are: labels of FACED's stimuli."""
         text = "Probabilities of FACED's nine stimulus classes: specific to FACED's clips."

@@ -40,23 +40,63 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..provenance import provenance
 from ..streams.outlets import CsvLog, ValenceOutlet
 from ..streams.recorder import MarkerMirror, RawMirror, RecorderSettings, XdfRecorder
+from .reliability import ValenceReliability
 
 __all__ = [
     "SessionError",
     "SessionOutputs",
     "SessionSettings",
     "Terminated",
+    "VALENCE_MEANING",
+    "describe_session",
     "shielded",
     "stop_on_signals",
 ]
 
 log = logging.getLogger(__name__)
+
+#: What the valence number is, for every output that carries it.
+VALENCE_MEANING = (
+    "valence: the person's standardized EEG band features (DE, z-scored against their own "
+    "calibration period) projected on the language-model valence axis (V-axis: joy positive, "
+    "anger and disgust negative), in the axis's units; compare it within a session, not across people"
+)
+
+
+def describe_session(pipeline: Any) -> dict[str, Any]:
+    """What a session's outputs mean: the valence, its reliability on new content, the settings.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        The running pipeline (its bundle's recorded figures and its settings).
+
+    Returns
+    -------
+    dict
+        JSON-able: ``valence``, ``reliability_on_new_content``
+        (:meth:`~bci_valence.online.reliability.ValenceReliability.as_dict`), ``bundle``
+        (classes, axis, creation), ``settings`` (the ``PipelineSettings``), ``provenance``.
+    """
+    config = pipeline.bundle.config
+    return {
+        "valence": VALENCE_MEANING,
+        "reliability_on_new_content": ValenceReliability.from_bundle(pipeline.bundle).as_dict(),
+        "bundle": {
+            "class_names": list(config.class_names),
+            "axis": getattr(config, "axis", {}),
+            "created": getattr(config, "created", ""),
+        },
+        "settings": asdict(pipeline.settings),
+        "provenance": provenance(),
+    }
 
 
 class SessionError(RuntimeError):
@@ -120,7 +160,8 @@ class SessionSettings:
         SessionError
             A path names a folder, or its folder cannot be created.
         """
-        for flag, path in (("--out", self.out), ("--record", self.record)):
+        about = None if self.out is None else Path(self.out).expanduser().with_name(Path(self.out).name + ".json")
+        for flag, path in (("--out", self.out), ("--out (its description)", about), ("--record", self.record)):
             if path is None:
                 continue
             path = Path(path).expanduser()
@@ -174,7 +215,7 @@ class SessionOutputs:
                 self.start_recording(self.settings.record, overwrite=self.settings.overwrite)
             if self.settings.out is not None:
                 self.csv = CsvLog(Path(self.settings.out).expanduser(), self.pipeline.class_names,
-                                  overwrite=self.settings.overwrite)  # fmt: skip
+                                  overwrite=self.settings.overwrite, about=describe_session(self.pipeline))  # fmt: skip
         except BaseException:
             recorded = self.recording
             self.close()
@@ -184,7 +225,11 @@ class SessionOutputs:
 
     def _open_outlet(self) -> ValenceOutlet:
         if self.outlet is None:
-            self.outlet = ValenceOutlet(self.pipeline.class_names, source_id_prefix=self.settings.source_id_prefix)
+            reliability = ValenceReliability.from_bundle(self.pipeline.bundle)
+            about = {"valence": VALENCE_MEANING, "reliability": reliability.summary(),
+                     "probabilities": reliability.probabilities_note()}  # fmt: skip
+            self.outlet = ValenceOutlet(self.pipeline.class_names, source_id_prefix=self.settings.source_id_prefix,
+                                        about=about)  # fmt: skip
             self.outlet.open(self.pipeline.stream_names)
         return self.outlet
 

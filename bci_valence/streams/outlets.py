@@ -11,17 +11,24 @@ otherwise spread the steps after a gap back over it.
 
 :class:`CsvLog` writes one row per step with every field, flushed per row so a
 crash loses nothing.
+
+Both carry a description of what the numbers mean when the caller gives one (the
+session does: what the valence is, how reliable it is on content the model never saw,
+that the probabilities are FACED-specific, the settings): the outlet in its stream
+description (``<desc><about>``), the CSV log in a JSON file beside it
+(``session.csv.json``), so plain CSV readers still read the log.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -82,6 +89,9 @@ class ValenceOutlet:
     settings : OutletSettings
     source_id_prefix : str
         Each outlet's source_id is ``{prefix}-{stream}``.
+    about : mapping of str to str, optional
+        What the values mean, written into each stream's description as
+        ``<desc><about><key>text</key>…</about>`` (any LSL client can read it).
     """
 
     def __init__(
@@ -89,10 +99,12 @@ class ValenceOutlet:
         class_names: Sequence[str],
         settings: OutletSettings | None = None,
         source_id_prefix: str = "bci_valence",
+        about: Mapping[str, str] | None = None,
     ) -> None:
         self.class_names = tuple(class_names)
         self.settings = settings or OutletSettings()
         self.prefix = source_id_prefix
+        self.about = dict(about or {})
         self.labels = channel_labels(self.class_names)
         self._outlets: dict[str, object] = {}
 
@@ -116,6 +128,10 @@ class ValenceOutlet:
             info.set_channel_names(self.labels)
             info.set_channel_types(["misc"] * len(self.labels))
             info.set_channel_units(["none"] * len(self.labels))
+            if self.about:
+                node = info.desc.append_child("about")
+                for key, text in self.about.items():
+                    node.append_child_value(str(key), str(text))
             out = StreamOutlet(info, chunk_size=1, max_buffered=60)
             self._outlets[stream] = out
         return out
@@ -179,31 +195,56 @@ class CsvLog:
     overwrite : bool
         Replace an existing file; by default an existing file is left untouched and
         :class:`FileExistsError` is raised.
+    about : mapping, optional
+        What the log means (JSON-able), written to :attr:`about_path` beside it.
 
     Raises
     ------
     FileExistsError
-        ``path`` exists and ``overwrite`` is False.
+        ``path`` (or, with ``about``, :attr:`about_path`) exists and ``overwrite`` is False.
     OSError
         The file cannot be created; the message names it.
     """
 
-    def __init__(self, path: str | Path, class_names: Sequence[str], *, overwrite: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        class_names: Sequence[str],
+        *,
+        overwrite: bool = False,
+        about: Mapping[str, Any] | None = None,
+    ) -> None:
         self.path = Path(path)
         self.class_names = tuple(class_names)
+        mode = "w" if overwrite else "x"
+        if about is not None and not overwrite and self.about_path.exists():
+            raise FileExistsError(
+                f"{self.about_path} (the CSV log's description) already exists: choose another name "
+                "or allow overwriting it"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh: io.TextIOBase | None = self.path.open("w" if overwrite else "x", newline="", encoding="utf-8")
+            self._fh: io.TextIOBase | None = self.path.open(mode, newline="", encoding="utf-8")
         except FileExistsError as err:
             raise FileExistsError(
                 f"the CSV log {self.path} already exists: choose another name or allow overwriting it"
             ) from err
         except OSError as err:
             raise OSError(f"cannot write the CSV log {self.path}: {err}") from err
+        if about is not None:
+            with self.about_path.open("w", encoding="utf-8") as fh:
+                json.dump({"log": self.path.name, "columns": csv_columns(self.class_names), **about},
+                          fh, indent=2, default=str)  # fmt: skip
+                fh.write("\n")
         self._writer = csv.writer(self._fh)
         self._writer.writerow(csv_columns(self.class_names))
         self._fh.flush()
         self.rows = 0
+
+    @property
+    def about_path(self) -> Path:
+        """The JSON file that describes the log (``<log>.json``)."""
+        return self.path.with_name(self.path.name + ".json")
 
     def write(self, steps) -> None:
         """Append one row per step and flush."""

@@ -162,3 +162,36 @@ def test_recorded_valence_keeps_its_timestamps_across_a_gap_with_pyxdf_defaults(
     streams, _ = pyxdf.load_xdf(str(path))  # pyxdf's defaults: dejitter_timestamps=True
     (stream,) = streams
     np.testing.assert_allclose(np.asarray(stream["time_stamps"]), stamps, atol=1e-3)
+
+
+@pytest.mark.timeout(60)
+def test_outlet_describes_its_values_to_any_lsl_client():
+    from mne_lsl.lsl import StreamInlet, resolve_streams
+
+    about = {"valence": "what the number is", "reliability": "AUC 0.60 per 30 s"}
+    outlet = ValenceOutlet(CLASSES, source_id_prefix=f"test-{uuid.uuid4().hex[:8]}", about=about)
+    outlet.open(["s1"])
+    found = resolve_streams(timeout=5, source_id=outlet.source_id("s1"))
+    inlet = StreamInlet(found[0])
+    inlet.open_stream(timeout=5)
+    node = inlet.get_sinfo().desc.child("about")
+    got = {key: node.child_value(key) for key in about}
+    inlet.close_stream()
+    outlet.close()
+    assert got == about
+
+
+def test_csv_log_writes_its_description_beside_it_and_never_replaces_one(tmp_path):
+    import json
+
+    path = tmp_path / "steps.csv"
+    with CsvLog(path, CLASSES, about={"valence": "meaning", "settings": {"hop_s": 0.25}}) as log:
+        log.write([_step(1, 10.0)])
+    about = json.loads((tmp_path / "steps.csv.json").read_text())
+    assert about["log"] == "steps.csv" and about["valence"] == "meaning"
+    assert about["columns"][:4] == ["stream", "timestamp", "wall_time", "valence"]
+    assert len(read_csv_log(path)) == 1  # the CSV itself stays plain
+    path.unlink()
+    with pytest.raises(FileExistsError, match="description"):
+        CsvLog(path, CLASSES, about={"valence": "other"})
+    assert not path.exists() and json.loads((tmp_path / "steps.csv.json").read_text())["valence"] == "meaning"
