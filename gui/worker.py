@@ -314,7 +314,11 @@ class PipelineWorker(QtCore.QObject):
             done = False
         if done:
             self._emit_status(pipeline)
-            self.message.emit("recording finished")
+            problems = [p for p in (pipeline.window_counts(name).problem() for name in pipeline.stream_names) if p]
+            for problem in problems:  # a replay that never gave a usable window says why
+                self.error.emit(problem.replace("(--calibration)", "(a saved calibration file)")
+                                .replace("(--calibration-s)", "(the calibration setting)"))
+            self.message.emit("recording finished" + (": no usable window" if problems else ""))
             self.stop_session("finished")
 
     def _emit_status(self, pipeline) -> None:

@@ -288,7 +288,7 @@ class SourcePanel(QtWidgets.QWidget):
 
     def set_spec(self, spec: str) -> None:
         """Show ``spec`` in the matching page (unrecognised specs go to the Spec page)."""
-        spec = (spec or "").strip()
+        spec = original = (spec or "").strip()
         try:
             from bci_valence.streams.spec import SourceSpec, parse_source_spec
 
@@ -302,7 +302,8 @@ class SourcePanel(QtWidgets.QWidget):
             parsed = SourceSpec(parsed.kind, parsed.target, tuple(o for o in parsed.options if o[0] != "channels"))
             spec = str(parsed)
         if parsed is None:
-            self.custom_spec.setText(spec)
+            self.channels.setText("")
+            self.custom_spec.setText(original)
             self.kind.setCurrentIndex(KIND_CUSTOM)
         elif parsed.kind == "sim" and not parsed.options:
             self.kind.setCurrentIndex(KIND_SIM)
@@ -320,8 +321,9 @@ class SourcePanel(QtWidgets.QWidget):
             self.speed.setValue(float(parsed.get("speed", "1")))
             self.loop.setChecked(parsed.get_bool("loop"))
             self.kind.setCurrentIndex(KIND_FILE)
-        else:
-            self.custom_spec.setText(spec)
+        else:  # the Spec page takes the spec whole, its relabelling included
+            self.channels.setText("")
+            self.custom_spec.setText(original)
             self.kind.setCurrentIndex(KIND_CUSTOM)
         self._show_page(self.kind.currentIndex())
         self._update_spec_label()

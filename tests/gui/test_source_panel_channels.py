@@ -57,3 +57,15 @@ def test_brainflow_playback_file_board_is_offered_with_its_parameters(qtbot) -> 
     assert panel.board.currentText() == "playback_file"
     assert panel.board_params["master_board"].text() == "-1"
     assert parse_source_spec(panel.spec()) == parse_source_spec(spec)
+
+
+def test_a_spec_only_the_spec_page_shows_keeps_its_relabelling(qtbot):
+    from gui.settings import GuiSettings
+    from gui.widgets.source_panel import KIND_CUSTOM, SourcePanel
+
+    panel = SourcePanel(GuiSettings())
+    qtbot.addWidget(panel)
+    spec = "xdf:rec.xdf?speed=max&channels=Fp1,Fp2,C3,C4,P7,P8,O1,O2"
+    panel.set_spec(spec)
+    assert panel.kind.currentIndex() == KIND_CUSTOM
+    assert panel.spec() == spec

@@ -165,3 +165,15 @@ def test_record_xdf_and_export_csv(window, qtbot, tmp_path):
     csv_path = window.export_csv(tmp_path / "session.csv")
     lines = csv_path.read_text().splitlines()
     assert lines[0].startswith("stream,timestamp") and len(lines) == window.step_count + 1
+
+
+@pytest.mark.timeout(90)
+def test_replay_without_a_usable_window_says_why(window, qtbot, xdf_file):
+    """A recording shorter than the calibration ends with the reason in the window."""
+    window.panel.calibration.setValue(60)
+    window.panel.set_spec(f"xdf:{xdf_file}?speed=max&channels=Fp1,Fp2,C3,C4,P7,P8,O1,O2")
+    window.start_session()
+    qtbot.waitUntil(lambda: not window.running and window.banner.text() != "", timeout=60000)
+    assert "no usable window" in window.banner.text()
+    assert "calibration never completed" in window.banner.text()
+    assert "no usable window" in window.panel.messages.toPlainText()
