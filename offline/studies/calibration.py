@@ -29,13 +29,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .common import emit_json
 
 __all__ = ["METHODS", "main", "run_calibration"]
 
@@ -193,11 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         **result,
         "provenance": provenance(),
     }
-    text = json.dumps(record, indent=1)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
+    emit_json(record, args.out)
     return 0
 
 

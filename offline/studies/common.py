@@ -112,6 +112,18 @@ class StudyData:
         return make_windows(self.z_train, np.asarray(CLIP_LABELS))
 
 
+def emit_json(record: dict[str, Any], out: str | Path | None) -> None:
+    """Write a study's JSON record to ``out``, or print it when ``out`` is None."""
+    import json
+    import sys
+
+    text = json.dumps(record, indent=1) + "\n"
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
 def load_study_data(
     faced_root: str | Path,
     train: str,

@@ -12,11 +12,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from .common import emit_json
 
 __all__ = ["FIGURE_LABELS", "main", "side_by_side"]
 
@@ -91,11 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         **results,
         "provenance": provenance(),
     }
-    text = json.dumps(record, indent=1)
-    if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    else:
-        sys.stdout.write(text + "\n")
+    emit_json(record, args.out)
     return 0
 
 

@@ -13,9 +13,18 @@ import pytest
 import torch
 
 from bci_valence.constants import CLIP_LABELS, CLIP_VALENCE_GROUP, EMOTION_CLASSES
-from bci_valence.model.bundle import BundleConfig, BundleError, ModelBundle, default_bundle_path
+from bci_valence.model.bundle import (
+    BundleConfig,
+    BundleError,
+    ModelBundle,
+    default_bundle_path,
+)
 from bci_valence.model.fold_models import PROTOCOLS_FILE, FoldModel
-from bci_valence.model.networks import ClassifierSettings, DEClassifier, LinearProjection
+from bci_valence.model.networks import (
+    ClassifierSettings,
+    DEClassifier,
+    LinearProjection,
+)
 from offline import training as T
 
 LABELS = np.asarray(CLIP_LABELS)
@@ -295,7 +304,7 @@ def test_train_protocol_reproduces_its_figures(faced_root, tmp_path, capsys):
         folds=T.FoldSettings(epochs=1, n_permutations=99, n_bootstrap=20),
     )
     lines: list[str] = []
-    summary = T.run_protocol_training(faced_root, range(0, 6), range(80, 83), tmp_path / "b", settings,
+    summary = T.run_protocol_training(faced_root, range(6), range(80, 83), tmp_path / "b", settings,
                                       console=lines.append)
     bundle = ModelBundle.load(summary["bundle"], device="cpu")
     assert summary["readout"] in ({"method": "ridge", "alpha": 1e-2}, {"method": "ridge", "alpha": 1.0},
@@ -316,7 +325,7 @@ def test_train_protocol_reproduces_its_figures(faced_root, tmp_path, capsys):
             assert measured["ci95"][key] == pytest.approx(interval), (protocol, key)
     assert any("unseen-clips" in line for line in lines)
     with pytest.raises(ValueError, match="overlap"):
-        T.run_protocol_training(faced_root, range(0, 3), range(2, 4), tmp_path / "x", settings)
+        T.run_protocol_training(faced_root, range(3), range(2, 4), tmp_path / "x", settings)
     settings_no_val = replace(settings, ridge_alpha=None)
     with pytest.raises(ValueError, match="alpha must be fixed"):
-        T.run_protocol_training(faced_root, range(0, 3), [], tmp_path / "y", settings_no_val)
+        T.run_protocol_training(faced_root, range(3), [], tmp_path / "y", settings_no_val)
