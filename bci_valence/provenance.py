@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["command_line", "cpu_model", "package_versions", "provenance"]
+__all__ = ["command_line", "cpu_model", "package_versions", "portable_paths", "provenance"]
 
 #: Packages whose versions a provenance record lists (when importable).
 PACKAGES: tuple[str, ...] = ("bci_valence", "numpy", "torch", "mne")
@@ -128,6 +128,47 @@ def command_line(argv: list[str] | None = None, cwd: str | Path | None = None) -
         if script.parent == Path(args[0]).parent and script.suffix == "":
             return shlex.join([script.name, *(_relative(a) for a in rest[1:])])
     return shlex.join(["python", *(_relative(a) for a in rest)])
+
+
+def portable_paths(obj: Any, root: str | Path | None = None) -> Any:
+    """A JSON-able record with the absolute paths of this machine written relative to ``root``.
+
+    Parameters
+    ----------
+    obj : dict | list | str | Any
+        The record; strings anywhere inside it are rewritten, other values kept.
+    root : str | Path | None
+        The folder paths are made relative to (default: the working folder); paths in
+        its parent become ``../…``, so ``../shared/data`` stays recognisable.
+
+    Returns
+    -------
+    Any
+        A copy of ``obj``; a measurement committed to the docs names no folder of the
+        machine that ran it.
+    """
+    import re
+
+    base = Path.cwd() if root is None else Path(root)
+    end = r"(?![\w.\-])"  # the folder's name ends there
+    rules = [
+        (re.compile(re.escape(str(base) + "/")), ""),
+        (re.compile(re.escape(str(base)) + end), "."),
+        (re.compile(re.escape(str(base.parent) + "/")), "../"),
+        (re.compile(re.escape(str(base.parent)) + end), ".."),
+    ]
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [rewrite(v) for v in value]
+        if isinstance(value, str):
+            for pattern, relative in rules:
+                value = pattern.sub(relative, value)
+        return value
+
+    return rewrite(obj)
 
 
 def provenance(command: str | None = None) -> dict[str, Any]:

@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bci_valence.provenance import provenance
+from bci_valence.provenance import portable_paths, provenance
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / "docs" / "data"
@@ -734,7 +734,7 @@ def build(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     # The pages name no folder of the machine that measured: paths inside the
     # repository are shown relative to it.
-    records = {k: _portable(v, _roots(REPO)) for k, v in load_records(data_dir).items()}
+    records = {k: portable_paths(v, REPO) for k, v in load_records(data_dir).items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for fname, text in (("results.md", render_results(records)), ("benchmarks.md", render_benchmarks(records))):
@@ -787,24 +787,6 @@ def _typed_command(cmd: Sequence[str], cwd: Path) -> str:
         else:
             out.append(arg)
     return shlex.join(out)
-
-
-def _portable(obj: Any, roots: Sequence[tuple[str, str]]) -> Any:
-    """Strings with this machine's folders written relative to the repository."""
-    if isinstance(obj, dict):
-        return {k: _portable(v, roots) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_portable(v, roots) for v in obj]
-    if isinstance(obj, str):
-        for prefix, repl in roots:
-            obj = obj.replace(prefix, repl)
-        return obj
-    return obj
-
-
-def _roots(cwd: Path) -> list[tuple[str, str]]:
-    """Prefixes of absolute paths under ``cwd`` (and its parent) and their relative forms."""
-    return [(str(cwd) + "/", ""), (str(cwd.parent) + "/", "../"), (str(cwd), ".")]
 
 
 def record(
@@ -862,7 +844,7 @@ def record(
         obj["provenance"] = provenance(typed)
     if proc.returncode:
         obj["exit_code"] = proc.returncode
-    obj = _portable(obj, _roots(cwd))
+    obj = portable_paths(obj, cwd)
     data_dir.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(obj, indent=2) + "\n", encoding="utf-8")

@@ -81,3 +81,20 @@ def test_cpu_model_falls_back_to_platform_without_cpuinfo(tmp_path):
 def test_package_versions_leaves_out_missing_packages():
     versions = package_versions(("numpy", "no_such_package_xyz"))
     assert versions == {"numpy": np.__version__}
+
+
+def test_portable_paths_name_no_folder_of_this_machine(tmp_path):
+    from bci_valence.provenance import portable_paths
+
+    root = tmp_path / "project"
+    record = {
+        "bundle": str(root / "bci_valence" / "data" / "default_bundle"),
+        "settings": {"faced_root": str(tmp_path / "shared" / "data" / "faced"), "epochs": 3},
+        "files": [str(root), "relative/kept", str(tmp_path.parent / "elsewhere")],
+    }
+    got = portable_paths(record, root)
+    assert got["bundle"] == "bci_valence/data/default_bundle"
+    assert got["settings"] == {"faced_root": "../shared/data/faced", "epochs": 3}
+    assert got["files"][:2] == [".", "relative/kept"]
+    assert got["files"][2] == str(tmp_path.parent / "elsewhere")  # outside root and its parent: kept
+    assert record["bundle"].startswith(str(root))  # the input is not changed

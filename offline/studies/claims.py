@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bci_valence.provenance import portable_paths
+
 from .regions import REGIONS
 
 __all__ = ["CLAIMS", "docs_record", "verdict", "write_paper_claims"]
@@ -335,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             print(f"no results.json in {folder}", file=sys.stderr)
             return 1
-        rec = docs_record(json.loads(path.read_text(encoding="utf-8")))
+        rec = portable_paths(docs_record(json.loads(path.read_text(encoding="utf-8"))))
         out = data_dir / f"study_{rec['study']}.json"
         out.write_text(json.dumps(rec, indent=1) + "\n", encoding="utf-8")
         print(out)

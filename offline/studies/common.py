@@ -113,11 +113,17 @@ class StudyData:
 
 
 def emit_json(record: dict[str, Any], out: str | Path | None) -> None:
-    """Write a study's JSON record to ``out``, or print it when ``out`` is None."""
+    """Write a study's JSON record to ``out``, or print it when ``out`` is None.
+
+    Paths of this machine inside the record are written relative to the working folder
+    (:func:`bci_valence.provenance.portable_paths`).
+    """
     import json
     import sys
 
-    text = json.dumps(record, indent=1) + "\n"
+    from bci_valence.provenance import portable_paths
+
+    text = json.dumps(portable_paths(record), indent=1) + "\n"
     if out:
         Path(out).write_text(text, encoding="utf-8")
     else:
