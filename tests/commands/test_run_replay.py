@@ -135,3 +135,14 @@ def test_bad_files_and_refusals_are_clear_errors(xdf_file, bundle_dir, tmp_path,
     err = capsys.readouterr().err
     assert "refused" in err and "--channels" in err
     assert main(["replay", str(xdf_file), "--speed", "fast!", *common]) == 2
+
+
+@pytest.mark.timeout(120)
+def test_replay_shorter_than_the_calibration_says_so_first(xdf_file, bundle_dir, tmp_path, capsys):
+    """The 9.5-s recording cannot complete the default 60-s calibration: a note at the start, exit 3."""
+    code = main(["replay", str(xdf_file), "--bundle", str(bundle_dir), "--channels", OPENBCI_LABELS,
+                 "--quiet", "--device", "cpu", "--no-outlet", "--out", str(tmp_path / "short.csv")])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert "shorter than the 60 s calibration" in err
+    assert err.index("shorter than the 60 s calibration") < err.index("no usable window")
