@@ -169,7 +169,7 @@ def _build(args: argparse.Namespace) -> int:
         stories: Any = load_stories(args.stories)
         extra: dict[str, str] = {}
         if args.paraphraser:
-            from .vaxis_paraphrase import generate_paraphrases
+            from .vaxis.paraphrase import generate_paraphrases
 
             stories = generate_paraphrases(
                 args.paraphraser,
@@ -208,7 +208,7 @@ def _build(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from .vaxis import VAxisError, default_axis_dir, load_axis
-    from .vaxis_validate import validate_axis
+    from .vaxis.validate import validate_axis
 
     _quiet_progress(not args.no_progress)
     folder = args.dir if args.dir is not None else default_axis_dir()
@@ -245,7 +245,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from .vaxis import VAxisError
-    from .vaxis_validate import compare_axes
+    from .vaxis.validate import compare_axes
 
     try:
         result = compare_axes(args.dirs)

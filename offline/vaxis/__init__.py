@@ -15,17 +15,44 @@ sign is fixed so that joy has a positive coordinate.  Artifacts are a folder wit
 ``axis.json`` (metadata and ``class_coordinates``) and ``axis.safetensors`` (axis
 vector, centre and centroids); see :func:`save_axis` and :func:`load_axis`.
 
+Modules: :mod:`.settings` (names, errors, :class:`AxisSettings`), :mod:`.stories`,
+:mod:`.encoder` (language models as text encoders), :mod:`.axis` (centroids to axis),
+:mod:`.build`, :mod:`.storage` (axis folders on disk), :mod:`.validate` (checks against
+human ratings: FACED, VADER) and :mod:`.paraphrase` (paraphrases from a causal LM).
 Heavy libraries (torch, transformers) are imported inside the functions that need them.
 """
 
 from __future__ import annotations
 
-from .settings import ANCHOR_CLASS, AXIS_FORMAT_VERSION, AXIS_JSON, AXIS_TENSORS, AxisSettings, CLASS_NAMES, DEFAULT_MODEL, DEFAULT_MODEL_PACKAGE, METHODS, ModelNotFoundError, NEGATIVE_CLASSES, POOLINGS, POSITIVE_CLASSES, StoriesError, VAxisError
-from .stories import default_stories_path, load_stories, parse_stories, stories_texts
-from .encoder import TextEncoder, default_model_dir, default_model_dir_or_none, load_language_model, pool_hidden, resolve_model
+from bci_valence.constants import NEGATIVE_CLASSES, POSITIVE_CLASSES
+
 from .axis import Axis, class_centroids, compute_axis, orient_axis
 from .build import build_axis, default_axis_dir, encoder_from_settings
+from .encoder import (
+    TextEncoder,
+    default_model_dir,
+    default_model_dir_or_none,
+    load_language_model,
+    pool_hidden,
+    resolve_model,
+)
+from .settings import (
+    ANCHOR_CLASS,
+    AXIS_FORMAT_VERSION,
+    AXIS_JSON,
+    AXIS_TENSORS,
+    CLASS_NAMES,
+    DEFAULT_MODEL,
+    DEFAULT_MODEL_PACKAGE,
+    METHODS,
+    POOLINGS,
+    AxisSettings,
+    ModelNotFoundError,
+    StoriesError,
+    VAxisError,
+)
 from .storage import check_output_dir, load_axis, save_axis
+from .stories import default_stories_path, load_stories, parse_stories, stories_texts
 
 __all__ = [
     "ANCHOR_CLASS",

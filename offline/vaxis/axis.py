@@ -6,24 +6,22 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+from bci_valence.constants import NEGATIVE_CLASSES, POSITIVE_CLASSES
 
-log = logging.getLogger(__name__)
 from .encoder import TextEncoder
 from .settings import (
     ANCHOR_CLASS,
     AXIS_FORMAT_VERSION,
     CLASS_NAMES,
     METHODS,
-    NEGATIVE_CLASSES,
-    POSITIVE_CLASSES,
     VAxisError,
 )
+
+log = logging.getLogger(__name__)
 
 
 def class_centroids(embeddings: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -8,26 +8,24 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+from bci_valence.constants import NEGATIVE_CLASSES, POSITIVE_CLASSES
 
-log = logging.getLogger(__name__)
 from .axis import Axis, class_centroids, compute_axis
 from .encoder import TextEncoder, default_model_dir_or_none
 from .settings import (
-    _DATA_DIR,
     ANCHOR_CLASS,
     CLASS_NAMES,
+    DATA_DIR,
     DEFAULT_MODEL_PACKAGE,
-    NEGATIVE_CLASSES,
-    POSITIVE_CLASSES,
     AxisSettings,
 )
 from .stories import default_stories_path, load_stories, parse_stories, stories_texts
+
+log = logging.getLogger(__name__)
 
 
 def _sha256(path: Path) -> str:
@@ -36,7 +34,7 @@ def _sha256(path: Path) -> str:
 
 def default_axis_dir() -> Path:
     """The shipped default axis (all-MiniLM-L6-v2), ``offline/data/axes/all-minilm-l6-v2``."""
-    return _DATA_DIR / "axes" / "all-minilm-l6-v2"
+    return DATA_DIR / "axes" / "all-minilm-l6-v2"
 
 
 def _versions() -> dict[str, str]:

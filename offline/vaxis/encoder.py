@@ -15,17 +15,18 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-log = logging.getLogger(__name__)
 from bci_valence.device import resolve_device
 
 from .settings import (
-    _DEFAULT_MODEL_ALIASES,
     DEFAULT_MODEL,
+    DEFAULT_MODEL_ALIASES,
     DEFAULT_MODEL_PACKAGE,
     POOLINGS,
     ModelNotFoundError,
     VAxisError,
 )
+
+log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------
 # Models
@@ -72,7 +73,7 @@ def resolve_model(spec: str | None) -> tuple[str, str]:
     location : str
         What to pass to ``from_pretrained`` (an absolute folder or a hub id).
     """
-    if spec is None or spec.strip().lower() in _DEFAULT_MODEL_ALIASES:
+    if spec is None or spec.strip().lower() in DEFAULT_MODEL_ALIASES:
         return DEFAULT_MODEL, str(default_model_dir())
     path = Path(spec).expanduser()
     if path.exists():
@@ -357,7 +358,6 @@ class TextEncoder:
 # ---------------------------------------------------------------------------
 # Axis geometry
 # ---------------------------------------------------------------------------
-
 
 
 def default_model_dir_or_none() -> Path | None:

@@ -13,9 +13,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .vaxis import CLASS_NAMES, ModelNotFoundError, VAxisError, parse_stories, resolve_model
+from .encoder import resolve_model
+from .settings import CLASS_NAMES, ModelNotFoundError, VAxisError
+from .stories import parse_stories
 
 log = logging.getLogger(__name__)
+
 
 PROMPT = (
     "Rewrite the following short story in different words. Keep every event, the same "

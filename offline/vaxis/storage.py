@@ -9,17 +9,14 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-
-log = logging.getLogger(__name__)
 from .axis import Axis
 from .build import default_axis_dir
 from .settings import AXIS_JSON, AXIS_TENSORS, CLASS_NAMES, VAxisError
+
+log = logging.getLogger(__name__)
 
 
 def _replace_dir(tmp: Path, out: Path) -> None:

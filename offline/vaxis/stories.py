@@ -6,20 +6,18 @@ import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
+from .settings import CLASS_NAMES, DATA_DIR, StoriesError
 
 log = logging.getLogger(__name__)
-from .settings import _DATA_DIR, CLASS_NAMES, StoriesError
 
 
 def default_stories_path() -> Path:
     """The shipped stories file (``offline/data/stories.json``)."""
-    return _DATA_DIR / "stories.json"
+    return DATA_DIR / "stories.json"
 
 
 def parse_stories(data: Any, source: str = "<stories>") -> dict[str, dict[str, Any]]:

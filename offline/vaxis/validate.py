@@ -23,13 +23,19 @@ from typing import Any
 
 import numpy as np
 
-from .vaxis import CLASS_NAMES, NEGATIVE_CLASSES, POSITIVE_CLASSES, Axis, TextEncoder, VAxisError, load_axis
+from bci_valence.constants import NEGATIVE_CLASSES, POSITIVE_CLASSES
+
+from .axis import Axis
+from .encoder import TextEncoder
+from .settings import CLASS_NAMES, VAxisError
+from .storage import load_axis
 
 log = logging.getLogger(__name__)
 
+
 #: Where the FACED release is looked for by default (``../shared/data/faced`` from the
 #: repository root), overridable with ``BCI_VALENCE_FACED``.
-_REPO_ROOT = Path(__file__).resolve().parents[1]
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 VADER_RULE = (
     "positive: lexicon mean > 0, negative: mean < 0; entries with mean 0 are kept for "
@@ -111,7 +117,13 @@ def faced_class_valence(
         if not root.is_dir():
             raise VAxisError(f"no FACED root at {root} to read the valence ratings from: {hint}")
         from bci_valence.constants import EMOTION_CLASSES
-        from bci_valence.io.faced import VALENCE_ITEM, available_subjects, class_mean_valence, load_ratings, ratings_path
+        from bci_valence.io.faced import (
+            VALENCE_ITEM,
+            available_subjects,
+            class_mean_valence,
+            load_ratings,
+            ratings_path,
+        )
 
         if tuple(EMOTION_CLASSES) != CLASS_NAMES:  # pragma: no cover - contract check
             raise VAxisError(f"FACED classes {EMOTION_CLASSES} differ from {CLASS_NAMES}")

@@ -1,4 +1,4 @@
-"""Tests of the V-axis builder (offline.vaxis, offline.vaxis_validate, offline.cli_axis).
+"""Tests of the V-axis builder (offline.vaxis, offline.vaxis.validate, offline.cli_axis).
 
 The real packaged all-MiniLM-L6-v2 is used (about 90 MB, loads in a second or two);
 stories are cut to a few paraphrases per class and the VADER check runs on a small
@@ -315,14 +315,14 @@ def test_model_folder_without_config(tmp_path: Path) -> None:
 
 
 def test_paraphraser_missing_model_is_named(small_stories: dict) -> None:
-    from offline.vaxis_paraphrase import generate_paraphrases
+    from offline.vaxis.paraphrase import generate_paraphrases
 
     with pytest.raises(ModelNotFoundError, match="no-such-paraphraser"):
         generate_paraphrases("/nonexistent/no-such-paraphraser", small_stories, n=2)
 
 
 def test_paraphraser_runs_with_a_causal_lm(tiny_gpt2: Path, small_stories: dict) -> None:
-    from offline.vaxis_paraphrase import generate_paraphrases
+    from offline.vaxis.paraphrase import generate_paraphrases
 
     kwargs = dict(n=1, seed=1, max_new_tokens=8, min_chars=5, progress=False)
     out = generate_paraphrases(str(tiny_gpt2), small_stories, **kwargs)
@@ -394,7 +394,7 @@ def test_load_axis_errors(tmp_path: Path) -> None:
 
 def test_faced_readme_means_only_when_asked() -> None:
     from offline.vaxis import VAxisError
-    from offline.vaxis_validate import faced_class_valence
+    from offline.vaxis.validate import faced_class_valence
 
     with pytest.raises(VAxisError, match="nonexistent.*--readme-ratings"):
         faced_class_valence("/nonexistent/faced")  # no silent fall back to other ratings
@@ -405,7 +405,7 @@ def test_faced_readme_means_only_when_asked() -> None:
 
 
 def test_faced_real_ratings(faced_root: Path) -> None:
-    from offline.vaxis_validate import faced_class_valence
+    from offline.vaxis.validate import faced_class_valence
 
     fv = faced_class_valence(faced_root)
     assert fv.source == "ratings" and fv.n_subjects and fv.n_subjects > 0
@@ -415,7 +415,7 @@ def test_faced_real_ratings(faced_root: Path) -> None:
 
 
 def test_vader_lexicon_shipped() -> None:
-    from offline.vaxis_validate import load_vader_lexicon
+    from offline.vaxis.validate import load_vader_lexicon
 
     words, means = load_vader_lexicon()
     assert len(words) > 7000 and len(words) == len(means)
@@ -424,7 +424,7 @@ def test_vader_lexicon_shipped() -> None:
 
 def test_validate_keys_and_figure(tmp_path: Path, small_stories: dict,
                                   mean_encoder: TextEncoder, tiny_lexicon: Path) -> None:
-    from offline.vaxis_validate import validate_axis
+    from offline.vaxis.validate import validate_axis
 
     axis = build_axis(AxisSettings(), stories=small_stories, encoder=mean_encoder, progress=False)
     save_axis(axis, tmp_path / "ax")
