@@ -47,7 +47,6 @@ def _details(sinfo) -> tuple[str, bool]:
     finally:
         try:
             inlet.close_stream()
-            inlet._del()
         except Exception:  # noqa: BLE001
             pass
 

@@ -436,16 +436,8 @@ def _read_mne(path: Path, allow_truncated: bool = False) -> Recording:
     import warnings
 
     import mne
-    from mne.io._read_raw import _get_supported
 
     name = path.name.lower()
-    supported = sorted(_get_supported())
-    if not any(name.endswith(ext) for ext in supported):
-        raise RecordingError(
-            f"unsupported recording file type {str(path)!r}: expected .xdf or one of "
-            f"MNE's {', '.join(supported)}"
-        )
-
     if name.endswith((".edf", ".bdf")):
         cause = edf_truncation(path)
         if cause is not None:
@@ -459,6 +451,15 @@ def _read_mne(path: Path, allow_truncated: bool = False) -> Recording:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             raw = mne.io.read_raw(path, preload=True, verbose="error")
+    except ValueError as err:
+        if "Unsupported file type" not in str(err):  # MNE's words for a file name it has no reader for
+            raise RecordingError(
+                f"cannot read recording {str(path)!r} with MNE: ValueError: {err} (is it truncated or damaged?)"
+            ) from err
+        raise RecordingError(
+            f"unsupported recording file type {str(path)!r}: expected .xdf or a format MNE reads "
+            f"(EEGLAB .set, EDF, BDF, FIF, BrainVision .vhdr, ...): {err}"
+        ) from err
     except Exception as err:  # noqa: BLE001 - MNE raises many kinds
         raise RecordingError(
             f"cannot read recording {str(path)!r} with MNE: {type(err).__name__}: "

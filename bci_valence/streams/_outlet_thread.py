@@ -10,12 +10,18 @@ import threading
 from typing import Any
 
 
-def _del_outlet(outlet: Any) -> None:
-    """Remove an outlet from the network now rather than whenever it is collected."""
+def destroy_outlet(outlet: Any) -> None:
+    """Remove an outlet from the network now rather than whenever it is collected.
+
+    mne-lsl destroys an outlet in ``__del__`` through its ``_del`` method and has no
+    public equivalent; a closed session must vanish from the network at once (a
+    recorder or a reconnecting client would otherwise still see it), so this is the
+    one place that calls it.
+    """
     if outlet is None:
         return
     try:
-        outlet._del()  # mne-lsl: destroy now rather than at garbage collection
+        outlet._del()
     except Exception:  # noqa: BLE001 - best effort on shutdown
         pass
 
@@ -69,8 +75,8 @@ class OutletThread:
         self._thread = None
         outlet, self._outlet = self._outlet, None
         marker, self._marker_outlet = self._marker_outlet, None
-        _del_outlet(outlet)
-        _del_outlet(marker)
+        destroy_outlet(outlet)
+        destroy_outlet(marker)
 
     @property
     def running(self) -> bool:

@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 from .base import Chunk, Player, Source
 from .recorder import MIRROR_PREFIX
-from .spec import _TRUE, SourceError
+from .spec import TRUE_VALUES, SourceError
 
 __all__ = ["LSLSource"]
 
@@ -25,7 +25,7 @@ def is_simulated(sinfo: Any) -> bool:
         value = sinfo.desc.child_value("simulated")
     except Exception:  # noqa: BLE001 - desc access differs across versions
         return False
-    return str(value).strip().lower() in _TRUE
+    return str(value).strip().lower() in TRUE_VALUES
 
 
 def _describe(sinfo: Any) -> str:

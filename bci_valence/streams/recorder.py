@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._outlet_thread import destroy_outlet
+
 __all__ = [
     "MIRROR_PREFIX",
     "MarkerMirror",
@@ -160,11 +162,7 @@ class RawMirror:
     def close(self) -> None:
         """Remove the outlet from the network now."""
         outlet, self._outlet = self._outlet, None
-        if outlet is not None:
-            try:
-                outlet._del()  # mne-lsl: destroy now rather than at garbage collection
-            except Exception:  # noqa: BLE001, S110 - best effort on shutdown
-                pass
+        destroy_outlet(outlet)
 
 
 class MarkerMirror:
@@ -199,11 +197,7 @@ class MarkerMirror:
     def close(self) -> None:
         """Remove the outlet from the network now."""
         outlet, self._outlet = self._outlet, None
-        if outlet is not None:
-            try:
-                outlet._del()
-            except Exception:  # noqa: BLE001, S110 - best effort on shutdown
-                pass
+        destroy_outlet(outlet)
 
 
 class XdfRecorder:

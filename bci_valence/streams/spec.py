@@ -78,8 +78,9 @@ _SYNTAX = (
     "'brainflow:synthetic', 'brainflow:cyton?serial_port=/dev/ttyUSB0', "
     "'xdf:rec.xdf?speed=2&loop=1', 'file:rec.set?speed=max', 'sim:script=joy:20,anger:20'"
 )
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
+#: Spellings of a yes / no option value (``loop=1``, ``markers=off``...).
+TRUE_VALUES = ("1", "true", "yes", "on")
+FALSE_VALUES = ("0", "false", "no", "off")
 
 
 class SourceSpecError(ValueError):
@@ -132,9 +133,9 @@ class SourceSpec:
         value = self.get(key)
         if value is None:
             return default
-        if value.lower() in _TRUE:
+        if value.lower() in TRUE_VALUES:
             return True
-        if value.lower() in _FALSE:
+        if value.lower() in FALSE_VALUES:
             return False
         raise SourceSpecError(f"source {self}: {key}={value!r} is not a boolean (expected 1 or 0)")
 

@@ -35,18 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from offline.training.metrics import pearson
+
 from .common import emit_json
 
 __all__ = ["METHODS", "main", "run_calibration"]
 
 METHODS = ("population", "bias", "bias+scale", "shrink 10", "shrink 100", "shrink 1000")
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = np.asarray(a, float) - np.mean(a)
-    b = np.asarray(b, float) - np.mean(b)
-    d = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / d) if d > 0 else float("nan")
 
 
 def run_calibration(
@@ -116,7 +111,7 @@ def run_calibration(
                         preds[f"shrink {lam}"] = (win[s, test] @ ws + (my - mx @ ws)).mean(axis=1)
                     for m, p in preds.items():
                         acc[k][m][s].append((
-                            _pearson(p, ratings[s, test]),
+                            pearson(p, ratings[s, test]),
                             binary_auc(p[keep], group[test][keep] > 0),
                             float(np.abs(p - ratings[s, test]).mean()),
                         ))

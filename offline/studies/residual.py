@@ -49,7 +49,17 @@ from typing import Any
 
 import numpy as np
 
-from .common import Arch, AuxLoss, StudyData, TrainConfig, balanced_accuracy, predict, train_model
+from offline.training.metrics import pearson
+
+from .common import (
+    Arch,
+    AuxLoss,
+    StudyData,
+    TrainConfig,
+    balanced_accuracy,
+    predict,
+    train_model,
+)
 from .runner import RayOptions, StudyFolder, run_trials, write_json
 from .saturation import STRATEGIES
 
@@ -114,13 +124,6 @@ def _probe_direction(rep_train: np.ndarray, target: np.ndarray, alpha: float = 0
     return w / np.linalg.norm(w), mu
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = np.asarray(a, float) - np.mean(a)
-    b = np.asarray(b, float) - np.mean(b)
-    den = np.sqrt((a**2).sum() * (b**2).sum())
-    return float((a * b).sum() / den) if den > 0 else float("nan")
-
-
 def decompose(rep: np.ndarray, direction: np.ndarray, mean: np.ndarray, labels: np.ndarray,
               coordinates: np.ndarray, rating: np.ndarray) -> dict[str, float]:
     """Class-mean / residual decomposition of ``rep`` along ``direction`` (module notes)."""
@@ -140,9 +143,9 @@ def decompose(rep: np.ndarray, direction: np.ndarray, mean: np.ndarray, labels: 
     target = np.asarray(coordinates, float)[labels]
     total = float((centered**2).sum())
     return {
-        "r_class_mean": _pearson(m, target),
-        "r_residual": _pearson(e, target),
-        "r_residual_rating": _pearson(e, rating_within),
+        "r_class_mean": pearson(m, target),
+        "r_residual": pearson(e, target),
+        "r_residual_rating": pearson(e, rating_within),
         "class_mean_share": float(((class_means - rep.mean(axis=0)) ** 2).sum() / total) if total > 0 else float("nan"),
         "direction_class_mean_share": float(np.var(m) / np.var(p)) if np.var(p) > 0 else float("nan"),
     }
@@ -180,7 +183,7 @@ def _residual_correlation(nets: list[Any], data: StudyData) -> float:
                 sel = data.val_y == k
                 logits[sel] -= logits[sel].mean(axis=0)
             res.append(logits.ravel())
-    rs = [_pearson(res[a], res[b]) for a in range(len(res)) for b in range(a + 1, len(res))]
+    rs = [pearson(res[a], res[b]) for a in range(len(res)) for b in range(a + 1, len(res))]
     return float(np.mean(rs))
 
 

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from offline.training.metrics import pearson
+
 from .regions import REGIONS, region_channels
 from .runner import write_json
 
@@ -64,13 +66,6 @@ class TopographySettings:
     axis: str | None = None
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a = np.asarray(a, float) - np.mean(a)
-    b = np.asarray(b, float) - np.mean(b)
-    den = np.sqrt((a**2).sum() * (b**2).sum())
-    return float((a * b).sum() / den) if den > 0 else float("nan")
-
-
 def topography_figures(
     stim_de: np.ndarray, clip_coordinates: np.ndarray, clip_arousal: np.ndarray,
     channels: tuple[str, ...], bands: tuple[str, ...],
@@ -97,7 +92,7 @@ def topography_figures(
             f"stimulus DE {stim_de.shape} does not match {len(channels)} channels, "
             f"{len(bands)} bands and {len(clip_coordinates)} clip coordinates"
         )
-    r = np.array([[_pearson(stim_de[:, c, b], clip_coordinates) for b in range(n_b)]
+    r = np.array([[pearson(stim_de[:, c, b], clip_coordinates) for b in range(n_b)]
                   for c in range(n_ch)])
     groups = region_channels(channels)
     regions = {g: float(np.abs(r[idx]).mean()) for g, idx in groups.items()}
@@ -106,8 +101,8 @@ def topography_figures(
     high = np.sort(order[:N_HIGH_AROUSAL])
     rest = np.sort(order[N_HIGH_AROUSAL:])
     split = {
-        "high": _pearson(stim_de[high, c, b], clip_coordinates[high]),
-        "rest": _pearson(stim_de[rest, c, b], clip_coordinates[rest]),
+        "high": pearson(stim_de[high, c, b], clip_coordinates[high]),
+        "rest": pearson(stim_de[rest, c, b], clip_coordinates[rest]),
     }
     return {
         "r": [[float(v) for v in row] for row in r],

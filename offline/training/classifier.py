@@ -180,7 +180,7 @@ def train_classifier(
     return snapshots
 
 
-def _strip_aux(model: Any) -> Any:
+def strip_aux_head(model: Any) -> Any:
     """Copy of a member without its auxiliary (training-only) head."""
     from bci_valence.model.networks import DEClassifier
 

@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .metrics import _pearson, classification_metrics, clip_projection_metrics
-from .recipe import _fmt_subjects
+from bci_valence.io.faced import format_subjects
+
+from .metrics import classification_metrics, clip_projection_metrics, pearson
 from .windows import N_WINDOWS, make_windows, standardize_subjects
 
 log = logging.getLogger(__name__)
@@ -64,15 +65,15 @@ def evaluate_bundle(
         # valence read from the classifier: expected V-axis coordinate under its probabilities
         ens_val = (proba @ bundle.class_coordinates).reshape(len(data.subjects), len(labels), N_WINDOWS)
         target = bundle.class_coordinates[labels]
-        out["ensemble_clip_r_axis"] = _pearson(ens_val.mean(axis=(0, 2)), target)
-        out["ensemble_sample_r"] = _pearson(ens_val, np.broadcast_to(target[None, :, None], ens_val.shape))
-        out["ensemble_clip_r_ratings"] = _pearson(ens_val.mean(axis=(0, 2)), data.valence.mean(axis=0))
+        out["ensemble_clip_r_axis"] = pearson(ens_val.mean(axis=(0, 2)), target)
+        out["ensemble_sample_r"] = pearson(ens_val, np.broadcast_to(target[None, :, None], ens_val.shape))
+        out["ensemble_clip_r_ratings"] = pearson(ens_val.mean(axis=(0, 2)), data.valence.mean(axis=0))
     else:
         proba = None
     out["n_samples"] = len(windows["y"])
     for k in ("clip_r_axis", "clip_r_ratings", "clip_r_release_valence", "sample_r", "second_r"):
         out[k] = pm[k]
-    out["subjects"] = _fmt_subjects(data.subjects)
+    out["subjects"] = format_subjects(data.subjects)
     trained = bundle.config.training.get("train_subjects")
     overlap: list[int] = []
     if trained:
@@ -80,12 +81,12 @@ def evaluate_bundle(
             overlap = sorted(set(fd.parse_subjects(trained)) & set(data.subjects))
         except ValueError:
             overlap = []
-    out["in_sample_subjects"] = _fmt_subjects(overlap) if overlap else None
+    out["in_sample_subjects"] = format_subjects(overlap) if overlap else None
     if overlap:
         log.warning(
             "bundle %s was trained on sub %s: %d of the %d evaluated subjects (sub %s) are "
             "NOT held out; these figures are in-sample", bundle.path, trained, len(overlap),
-            len(data.subjects), _fmt_subjects(overlap),
+            len(data.subjects), format_subjects(overlap),
         )
     out["n_subjects"] = len(data.subjects)
     out["bundle"] = str(bundle.path) if bundle.path is not None else None

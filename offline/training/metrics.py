@@ -13,12 +13,14 @@ from .windows import N_WINDOWS, SEQ_LEN
 __all__ = ["PROTOCOL_FIGURES", "binary_auc", "classification_metrics", "clip_projection_metrics", "permutation_p", "protocol_metrics", "valence_figures"]
 
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r of two equally long arrays (flattened); NaN when either is constant."""
     a = np.asarray(a, float).ravel()
     b = np.asarray(b, float).ravel()
-    if a.std() == 0 or b.std() == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
+    a = a - a.mean()
+    b = b - b.mean()
+    den = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / den) if den > 0 else float("nan")
 
 
 def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -72,14 +74,14 @@ def clip_projection_metrics(
     target = np.asarray(coordinates)[labels]
     windows = proj_seconds.reshape(n_sub, len(labels), N_WINDOWS, SEQ_LEN).mean(axis=3)
     out: dict[str, Any] = {
-        "clip_r_axis": _pearson(clip_proj, target),
-        "sample_r": _pearson(windows, np.broadcast_to(target[None, :, None], windows.shape)),
-        "second_r": _pearson(proj_seconds, np.broadcast_to(target[None, :, None], proj_seconds.shape)),
+        "clip_r_axis": pearson(clip_proj, target),
+        "sample_r": pearson(windows, np.broadcast_to(target[None, :, None], windows.shape)),
+        "second_r": pearson(proj_seconds, np.broadcast_to(target[None, :, None], proj_seconds.shape)),
     }
     if rated_valence is not None:
-        out["clip_r_ratings"] = _pearson(clip_proj, np.asarray(rated_valence).mean(axis=0))
+        out["clip_r_ratings"] = pearson(clip_proj, np.asarray(rated_valence).mean(axis=0))
     if release_valence is not None:
-        out["clip_r_release_valence"] = _pearson(clip_proj, release_valence)
+        out["clip_r_release_valence"] = pearson(clip_proj, release_valence)
     out["clip_projection"] = [float(v) for v in clip_proj]
     return out
 
@@ -198,9 +200,9 @@ def valence_figures(
     per_clip = valence.mean(axis=2)
     out["valence_auc_subject_clip"] = binary_auc(per_clip[:, keep], positive[..., 0])
     clip_mean = per_clip.mean(axis=0)
-    out["clip_r_axis"] = _pearson(clip_mean, np.asarray(coordinates)[labels])
-    out["clip_r_ratings"] = _pearson(clip_mean, ratings.mean(axis=0))
-    per_subject = [_pearson(per_clip[i], ratings[i]) for i in range(len(per_clip))]
+    out["clip_r_axis"] = pearson(clip_mean, np.asarray(coordinates)[labels])
+    out["clip_r_ratings"] = pearson(clip_mean, ratings.mean(axis=0))
+    per_subject = [pearson(per_clip[i], ratings[i]) for i in range(len(per_clip))]
     finite = [r for r in per_subject if np.isfinite(r)]
     out["subject_r_ratings"] = float(np.mean(finite)) if finite else float("nan")
     return out
@@ -213,7 +215,7 @@ def permutation_p(x: np.ndarray, y: np.ndarray, n_permutations: int = 10000, see
     """
     x = np.asarray(x, dtype=np.float64).ravel()
     y = np.asarray(y, dtype=np.float64).ravel()
-    observed = _pearson(x, y)
+    observed = pearson(x, y)
     if not np.isfinite(observed):
         return float("nan")
     rng = np.random.default_rng(seed)

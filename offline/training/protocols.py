@@ -28,7 +28,7 @@ import numpy as np
 
 from bci_valence.model.fold_models import PROTOCOLS, FoldModel
 
-from .classifier import _strip_aux, train_classifier
+from .classifier import strip_aux_head, train_classifier
 from .metrics import protocol_metrics, valence_figures
 from .projection import Readout
 from .settings import FoldSettings
@@ -253,7 +253,7 @@ def train_fold_models(
             label = f"{desc or protocol} fold {k + 1}/{len(projections)}"
             m = train_classifier(z_train[:, train], labels[train], coordinates, member_settings,
                                  fs.stages, seed=settings.seed + 1000 * i, desc=label)[0]
-            members.append(_strip_aux(m))
+            members.append(strip_aux_head(m))
         out.append(FoldModel(tuple(int(c) for c in test), projection.eval(), members))
     return out
 

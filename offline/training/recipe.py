@@ -13,26 +13,22 @@ from typing import Any
 
 import numpy as np
 
+from bci_valence.io.faced import format_subjects
+
 from .axis import load_axis_coordinates
 from .classifier import (
     _predict_members,
-    _strip_aux,
     classifier_settings_for,
+    strip_aux_head,
     train_recipe,
 )
-from .metrics import _pearson
+from .metrics import pearson
 from .projection import Readout, fit_projection
 from .protocols import projection_candidates, select_projection
 from .settings import STAGES, TrainSettings
 from .windows import N_WINDOWS, make_windows, standardize_subjects
 
 __all__ = ["format_ablation", "run_training"]
-
-
-def _fmt_subjects(subjects: Sequence[int]) -> str:
-    from bci_valence.io.faced import format_subjects
-
-    return format_subjects(subjects)
 
 
 def format_ablation(rows: Sequence[dict[str, Any]]) -> str:
@@ -104,7 +100,7 @@ def run_training(
     val_subjects = list(val_subjects or [])
     overlap = sorted(set(train_subjects) & set(val_subjects))
     if overlap:
-        raise ValueError(f"train and validation subjects overlap: sub {_fmt_subjects(overlap)}")
+        raise ValueError(f"train and validation subjects overlap: sub {format_subjects(overlap)}")
     data = fd.load_faced(faced_root, sorted(set(train_subjects) | set(val_subjects)
                                             | set(refit_subjects or [])),
                          progress=settings.progress)
@@ -178,8 +174,8 @@ def run_training(
         proba = _predict_members(members, val_windows["x"], settings.device)
         ev = (proba @ coordinates).reshape(len(val_subjects), len(labels), N_WINDOWS)
         target = coordinates[labels]
-        final_metrics["ensemble_clip_r_axis"] = _pearson(ev.mean(axis=(0, 2)), target)
-        final_metrics["ensemble_sample_r"] = _pearson(ev, np.broadcast_to(target[None, :, None], ev.shape))
+        final_metrics["ensemble_clip_r_axis"] = pearson(ev.mean(axis=(0, 2)), target)
+        final_metrics["ensemble_sample_r"] = pearson(ev, np.broadcast_to(target[None, :, None], ev.shape))
     if rows:
         console(format_ablation(rows))
     summary["ablation"] = rows
@@ -197,9 +193,9 @@ def run_training(
         members, _ = train_recipe(z_rf, labels, coordinates, settings, final_stages, None, desc="refit")
         summary["refit_seconds"] = round(time.perf_counter() - t_refit, 1)
         trained_on = refit_subjects
-        console(f"refit on sub {_fmt_subjects(refit_subjects)}: {summary['refit_seconds']:.0f} s")
+        console(f"refit on sub {format_subjects(refit_subjects)}: {summary['refit_seconds']:.0f} s")
 
-    members = [_strip_aux(m) for m in members]
+    members = [strip_aux_head(m) for m in members]
     projection = LinearProjection(z_tr.shape[3], z_tr.shape[4])
     with torch.no_grad():
         projection.weight.copy_(torch.as_tensor(proj_weight, dtype=torch.float32))
@@ -207,8 +203,8 @@ def run_training(
     metrics: dict[str, Any] = {}
     if val_windows is not None:
         metrics = {
-            "validation_subjects": _fmt_subjects(val_subjects),
-            "measured_with_model_trained_on": _fmt_subjects(train_subjects),
+            "validation_subjects": format_subjects(val_subjects),
+            "measured_with_model_trained_on": format_subjects(train_subjects),
             "classifier": {k: final_metrics.get(k) for k in (
                 "bacc", "kappa", "weighted_f1", "accuracy", "n_samples",
                 "ensemble_clip_r_axis", "ensemble_sample_r")},
@@ -237,9 +233,9 @@ def run_training(
         n_members=len(members),
         training={
             "dataset": "FACED DE features (official release)",
-            "train_subjects": _fmt_subjects(trained_on),
-            "selection_train_subjects": _fmt_subjects(train_subjects),
-            "validation_subjects": _fmt_subjects(val_subjects) if val_subjects else None,
+            "train_subjects": format_subjects(trained_on),
+            "selection_train_subjects": format_subjects(train_subjects),
+            "validation_subjects": format_subjects(val_subjects) if val_subjects else None,
             "stages": list(final_stages),
             "settings": settings.to_dict(),
             "recipe_seconds": summary["recipe_seconds"],
