@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
+
+from . import fail
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +72,12 @@ def run(args: argparse.Namespace) -> int:
     )
 
     if args.workers < 1:
-        return _error(f"--workers must be at least 1, got {args.workers}")
+        return fail(f"--workers must be at least 1, got {args.workers}", code=1)
     out = Path(args.out)
     if out.suffix.lower() != ".npz":
-        return _error(f"-o expects a .npz file name, got {str(out)!r}")
+        return fail(f"-o expects a .npz file name, got {str(out)!r}", code=1)
     if out.exists() and not args.overwrite:
-        return _error(f"{str(out)!r} already exists: choose another name, or pass --overwrite to replace it")
+        return fail(f"{str(out)!r} already exists: choose another name, or pass --overwrite to replace it", code=1)
     try:
         recording = read_recording(args.recording)
         names = list(recording.ch_names)
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             names = resolve_channel_labels(args.channels, len(names))
         mapping = map_channels(names, min_channels=args.min_channels)
     except (RecordingError, ChannelMappingError, FileNotFoundError, ValueError) as err:
-        return _error(str(err))
+        return fail(str(err), code=1)
     print(f"{args.recording}: {mapping.describe()}")
     in_volts = args.units == "V" or (args.units == "auto" and recording.unit == "V")
     print(f"units: {'volts' if in_volts else 'microvolts'}"
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     if in_volts:
         data = data * 1e6  # DE from microvolts, as FACED's
     if not np.isfinite(data).all():
-        return _error(f"{args.recording} contains NaN or infinite samples")
+        return fail(f"{args.recording} contains NaN or infinite samples", code=1)
     up, down = _rational(args.sfreq, recording.sfreq)
     if (up, down) != (1, 1):
         data = resample_poly(data, up, down, axis=-1)
@@ -104,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     settings = FeatureSettings(sfreq=args.sfreq, method=args.method, device=args.device)
     de, start = de_sequence(data, settings, hop_s=args.hop, workers=args.workers, progress=not args.no_progress)
     if not len(de):
-        return _error(f"{args.recording} is shorter than one window with its filter context")
+        return fail(f"{args.recording} is shorter than one window with its filter context", code=1)
     t0 = float(recording.timestamps[0]) if recording.timestamps is not None else 0.0
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
@@ -124,11 +125,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out}: de {de.shape} (windows, channels, bands)")
     return 0
-
-
-def _error(msg: str) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return 1
 
 
 def _rational(target: float, source: float) -> tuple[int, int]:

@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import fail
 from .run import (
-    _error,
     add_pipeline_options,
     check_outputs,
     run_session,
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             if not float(speed) > 0:
                 raise ValueError
         except ValueError:
-            return _error(f"--speed must be a positive number or 'max', got {args.speed!r}")
+            return fail(f"--speed must be a positive number or 'max', got {args.speed!r}")
     path = Path(args.file)
     kind = "xdf" if path.name.lower().endswith(XDF_SUFFIXES) else "file"
     query = f"speed={speed}"
@@ -68,16 +68,16 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
         outputs = session_settings_from_args(args)
     except ValueError as err:
-        return _error(str(err))
+        return fail(str(err))
     problem = check_outputs(outputs)
     if problem:
-        return _error(problem)
+        return fail(problem)
     try:
         source = open_source(f"{kind}:{path}?{query}")
     except (SourceSpecError, RecordingError, OSError) as err:
-        return _error(str(err))
+        return fail(str(err))
     except ValueError as err:
-        return _error(f"cannot replay {path}: {err}")
+        return fail(f"cannot replay {path}: {err}")
     realtime = speed not in ("max", "inf")
     if not realtime:
         # an in-memory replay never goes stale

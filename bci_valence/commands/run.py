@@ -16,6 +16,8 @@ import argparse
 import sys
 from typing import Any
 
+from . import fail
+
 
 def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
     """Options shared by ``run`` and ``replay``."""
@@ -126,11 +128,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def _error(msg: str) -> int:
-    print(f"error: {msg}", file=sys.stderr)
-    return 2
-
-
 def run(args: argparse.Namespace) -> int:
     """Open the sources and run the session; returns the exit code."""
     from ..io.recordings import RecordingError
@@ -141,16 +138,16 @@ def run(args: argparse.Namespace) -> int:
         settings = settings_from_args(args)
         outputs = session_settings_from_args(args)
     except ValueError as err:
-        return _error(str(err))
+        return fail(str(err))
     problem = check_outputs(outputs)
     if problem:
-        return _error(problem)
+        return fail(problem)
     sources = []
     try:
         for spec in args.source:
             sources.append(open_source(spec, timeout=args.timeout))
     except (SourceSpecError, RecordingError, ValueError, OSError) as err:
-        return _error(str(err))
+        return fail(str(err))
     return run_session(
         sources, settings, bundle=args.bundle, duration=args.duration, outputs=outputs,
         quiet=args.quiet, allow_bad=getattr(args, "allow_bad", False),
@@ -252,7 +249,7 @@ def run_session(
     outputs = outputs if outputs is not None else SessionSettings()
     problem = check_outputs(outputs)
     if problem:
-        return _error(problem)
+        return fail(problem)
     with stop_on_signals():
         try:
             return _run_session(
@@ -282,21 +279,21 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
         tune_process(settings)
         pipe = Pipeline(sources, bundle, settings, names=names)
     except (BundleError, ValueError, OSError) as err:
-        return _error(str(err))
+        return fail(str(err))
     session = SessionOutputs(pipe, outputs)
     code = 0
     try:
         try:
             pipe.start()
         except ChannelMappingError as err:
-            return _error(f"stream refused: {err}")
+            return fail(f"stream refused: {err}")
         except Exception as err:  # SourceError, board errors: name the source
-            return _error(f"{type(err).__name__}: {err}")
+            return fail(f"{type(err).__name__}: {err}")
         names = list(pipe.stream_names)
         for name in names:
             rate = pipe.window_counts(name).rate_problem
             if rate and not allow_bad:
-                return _error(f"stream {name!r} refused: {rate}; --allow-bad runs it anyway")
+                return fail(f"stream {name!r} refused: {rate}; --allow-bad runs it anyway")
         for st in pipe.status():
             console.print(
                 f"[bold]{st.name}[/bold]: {st.sfreq:g} Hz, {st.n_channels} ch; "
@@ -307,7 +304,7 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
         try:
             session.open()
         except (FileExistsError, SessionError, OSError) as err:
-            return _error(str(err))
+            return fail(str(err))
         if outputs.record is not None:
             console.print(f"recording to {outputs.record}")
         last: dict = {}
