@@ -47,7 +47,7 @@ from typing import Any
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SFREQ = 250.0
 N_CHANNELS = 32
-#: Targets from issue 2: the release-exact DE, batched on CPU, against the per-window peers.
+#: Speed targets: the release-exact DE, batched on CPU, against the per-window peers.
 TARGETS = {"torcheeg": 500.0, "brainflow": 50.0}
 #: Above this many bytes psd_array_welch computes signal by signal (mne.time_frequency.psd).
 MNE_SPLIT_BYTES = 10e6
