@@ -25,6 +25,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -112,7 +113,28 @@ def _predicate(stream: dict[str, str]) -> str:
     return " and ".join(parts)
 
 
-class RawMirror:
+def _mirror_names(name: str, source_id: str | None) -> tuple[str, str]:
+    """A mirror's stream name and source_id, both prefixed with :data:`MIRROR_PREFIX`."""
+    if not name.startswith(MIRROR_PREFIX):
+        name = MIRROR_PREFIX + name
+    source_id = source_id or name
+    if not source_id.startswith(MIRROR_PREFIX):
+        source_id = MIRROR_PREFIX + source_id
+    return name, source_id
+
+
+class _Mirror:
+    """What both mirrors share: an outlet removed from the network as soon as they close."""
+
+    _outlet: Any = None
+
+    def close(self) -> None:
+        """Remove the outlet from the network now."""
+        outlet, self._outlet = self._outlet, None
+        destroy_outlet(outlet)
+
+
+class RawMirror(_Mirror):
     """Republish a source's raw chunks on LSL, with their timestamps (for recording).
 
     Parameters
@@ -132,17 +154,11 @@ class RawMirror:
     ) -> None:
         from mne_lsl.lsl import StreamInfo, StreamOutlet
 
-        if not name.startswith(MIRROR_PREFIX):
-            name = MIRROR_PREFIX + name
-        source_id = source_id or name
-        if not source_id.startswith(MIRROR_PREFIX):
-            source_id = MIRROR_PREFIX + source_id
-        self.name = name
-        self.source_id = source_id
+        self.name, self.source_id = _mirror_names(name, source_id)
         self.sfreq = float(sfreq)
         self.n_channels = len(ch_names)
         labels = [c or f"ch{i + 1}" for i, c in enumerate(ch_names)]
-        info = StreamInfo(name, "EEG", len(labels), self.sfreq, "float32", source_id)
+        info = StreamInfo(self.name, "EEG", len(labels), self.sfreq, "float32", self.source_id)
         info.set_channel_names(labels)
         if unit == "V":
             info.set_channel_units(["volts"] * len(labels))
@@ -159,13 +175,8 @@ class RawMirror:
         elif data.shape[1]:
             self._outlet.push_chunk(np.ascontiguousarray(data.T, dtype=np.float32), timestamp=np.asarray(timestamps))
 
-    def close(self) -> None:
-        """Remove the outlet from the network now."""
-        outlet, self._outlet = self._outlet, None
-        destroy_outlet(outlet)
 
-
-class MarkerMirror:
+class MarkerMirror(_Mirror):
     """Republish a source's markers (string, irregular) on LSL, for recording.
 
     Parameters
@@ -179,25 +190,14 @@ class MarkerMirror:
     def __init__(self, name: str, source_id: str | None = None) -> None:
         from mne_lsl.lsl import StreamInfo, StreamOutlet
 
-        if not name.startswith(MIRROR_PREFIX):
-            name = MIRROR_PREFIX + name
-        source_id = source_id or name
-        if not source_id.startswith(MIRROR_PREFIX):
-            source_id = MIRROR_PREFIX + source_id
-        self.name = name
-        self.source_id = source_id
-        info = StreamInfo(name, "Markers", 1, 0.0, "string", source_id)
+        self.name, self.source_id = _mirror_names(name, source_id)
+        info = StreamInfo(self.name, "Markers", 1, 0.0, "string", self.source_id)
         self._outlet = StreamOutlet(info, chunk_size=1, max_buffered=360)
 
     def push(self, markers: Sequence[tuple[float, str]]) -> None:
         """Push ``(timestamp, label)`` pairs."""
         for ts, label in markers:
             self._outlet.push_sample([str(label)], timestamp=float(ts))
-
-    def close(self) -> None:
-        """Remove the outlet from the network now."""
-        outlet, self._outlet = self._outlet, None
-        destroy_outlet(outlet)
 
 
 class XdfRecorder:
