@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bci_valence.io.faced import format_subjects
+from bci_valence.io.faced import format_subjects, parse_subjects
 
 from .metrics import classification_metrics, clip_projection_metrics, pearson
 from .windows import N_WINDOWS, make_windows, standardize_subjects
@@ -18,6 +18,16 @@ from .windows import N_WINDOWS, make_windows, standardize_subjects
 log = logging.getLogger(__name__)
 
 __all__ = ["evaluate_bundle"]
+
+
+def in_sample_subjects(trained: str | None, subjects: Sequence[int]) -> list[int]:
+    """The evaluated subjects that were in a model's training data (``trained``: a range spec)."""
+    if not trained:
+        return []
+    try:
+        return sorted(set(parse_subjects(trained)) & set(subjects))
+    except ValueError:  # an unreadable record: nothing known to overlap
+        return []
 
 
 def evaluate_bundle(
@@ -75,12 +85,7 @@ def evaluate_bundle(
         out[k] = pm[k]
     out["subjects"] = format_subjects(data.subjects)
     trained = bundle.config.training.get("train_subjects")
-    overlap: list[int] = []
-    if trained:
-        try:
-            overlap = sorted(set(fd.parse_subjects(trained)) & set(data.subjects))
-        except ValueError:
-            overlap = []
+    overlap = in_sample_subjects(trained, data.subjects)
     out["in_sample_subjects"] = format_subjects(overlap) if overlap else None
     if overlap:
         log.warning(

@@ -26,9 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from bci_valence.io.faced import format_subjects
 from bci_valence.model.fold_models import PROTOCOLS, FoldModel
 
 from .classifier import strip_aux_head, train_classifier
+from .evaluate import in_sample_subjects
 from .metrics import protocol_metrics, valence_figures
 from .projection import Readout
 from .settings import FoldSettings
@@ -350,12 +352,6 @@ def protocol_figures(
     return out
 
 
-def _fmt(subjects: Sequence[int]) -> str:
-    from bci_valence.io.faced import format_subjects
-
-    return format_subjects(subjects)
-
-
 def evaluate_protocol(
     bundle: Any,
     faced_root: str | Path,
@@ -406,26 +402,21 @@ def evaluate_protocol(
     z = standardize_subjects(data.de)
     figures = protocol_figures(folds, z, data.valence, np.asarray(CLIP_LABELS), bundle.class_coordinates,
                                np.asarray(CLIP_VALENCE_GROUP), n_permutations, n_bootstrap, seed)
-    overlap: list[int] = []
-    if trained:
-        try:
-            overlap = sorted(set(fd.parse_subjects(trained)) & set(data.subjects))
-        except ValueError:
-            overlap = []
+    overlap = in_sample_subjects(trained, data.subjects)
     if overlap:
         logging.getLogger(__name__).warning(
             "the %s models were trained on sub %s: %d of the %d evaluated subjects (sub %s) are "
             "NOT held out; these figures are in-sample", protocol, trained, len(overlap),
-            len(data.subjects), _fmt(overlap),
+            len(data.subjects), format_subjects(overlap),
         )
     return {
         "protocol": protocol,
         **figures,
         "n_folds": len(folds),
-        "subjects": _fmt(data.subjects),
+        "subjects": format_subjects(data.subjects),
         "n_subjects": len(data.subjects),
         "models": models,
-        "in_sample_subjects": _fmt(overlap) if overlap else None,
+        "in_sample_subjects": format_subjects(overlap) if overlap else None,
         "bundle": str(bundle.path) if bundle.path is not None else None,
     }
 
@@ -497,7 +488,7 @@ def run_protocol_training(
     refit = list(refit_subjects) if refit_subjects else train_subjects
     overlap = sorted(set(train_subjects) & set(val_subjects))
     if overlap:
-        raise ValueError(f"train and validation subjects overlap: sub {_fmt(overlap)}")
+        raise ValueError(f"train and validation subjects overlap: sub {format_subjects(overlap)}")
     data = fd.load_faced(faced_root, sorted(set(train_subjects) | set(val_subjects) | set(refit)),
                          progress=settings.progress)
     pos = {s: i for i, s in enumerate(data.subjects)}
@@ -510,7 +501,7 @@ def run_protocol_training(
         readout, rows = select_projection(z_tr, z_va, ratings_va, coordinates, labels, group,
                                           projection_candidates(settings), fs)
         summary["selection"] = rows
-        console(f"projection: {readout.label} (best unseen-clips {fs.selection} on sub {_fmt(val_subjects)})")
+        console(f"projection: {readout.label} (best unseen-clips {fs.selection} on sub {format_subjects(val_subjects)})")
     elif settings.ridge_alpha is not None:
         readout = Readout("ridge", alpha=float(settings.ridge_alpha))
     else:
@@ -543,7 +534,7 @@ def run_protocol_training(
     protocols_cfg = {
         p: {
             "folds": [list(f.test_clips) for f in folds[p]],
-            "train_subjects": _fmt(train_subjects),
+            "train_subjects": format_subjects(train_subjects),
             "n_members": fs.n_members,
             "classifier": arch,
             "projection": readout.to_dict(),
@@ -560,8 +551,8 @@ def run_protocol_training(
         metrics["projection"] = {k: v for k, v in chosen["val"].items() if k != "clip_projection"}
     if figures:
         metrics["protocols"] = {
-            "validation_subjects": _fmt(val_subjects),
-            "measured_with_models_trained_on": _fmt(train_subjects),
+            "validation_subjects": format_subjects(val_subjects),
+            "measured_with_models_trained_on": format_subjects(train_subjects),
             "readout": "valence = projection of the 10-s mean standardized DE vector; bacc/kappa "
                        "from the fold classifiers",
             **figures,
@@ -574,7 +565,7 @@ def run_protocol_training(
         "n_components": readout.n_components if readout.method == "pls" else None,
         "chosen_by": (f"validation {fs.selection} under unseen-clips ({fs.n_folds} clip folds)"
                       if val_subjects else "fixed"),
-        "fit_subjects": _fmt(refit),
+        "fit_subjects": format_subjects(refit),
     }
     config = dc_replace(
         base.config,
