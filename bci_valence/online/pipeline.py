@@ -45,6 +45,7 @@ import numpy as np
 from ..model.protocol import ValenceModel
 from ..signal.montage import MontageMapping
 from ..signal.quality import BAD_FLAGS, QualityFlag
+from ..signal.timing import StreamClock
 from ..streams.base import Source
 
 log = logging.getLogger(__name__)
@@ -300,6 +301,9 @@ class Pipeline:
                 got = self._read_stream(st, pending)
                 if got:
                     st.last_data_wall = now
+                if (st.source.finished or not st.source.connected) and st.proc.clock.held:
+                    for win in st.proc.flush():  # the end of the stream settles what was held
+                        pending.append((st, win))
                 if st.source.finished:
                     st.connected = False
                     st.message = "finished"
@@ -626,6 +630,19 @@ class Pipeline:
             raise RuntimeError(f"stream {self._stream(stream).name!r} has not started: its channels are not known yet")
         return proc.mapping
 
+    def stream_clock(self, stream: int | str) -> StreamClock:
+        """A started stream's clock: its effective rate, jitter and the gaps it found.
+
+        Raises
+        ------
+        RuntimeError
+            The stream has not started yet.
+        """
+        proc = self._stream(stream).proc
+        if proc is None:
+            raise RuntimeError(f"stream {self._stream(stream).name!r} has not started: it has no clock yet")
+        return proc.clock
+
     def standardized_windows(self, stream: int | str) -> int:
         """How many windows the stream's calibration statistics have taken in (bad ones are kept out)."""
         standardizer = self._stream(stream).standardizer
@@ -674,8 +691,9 @@ class Pipeline:
                         interpolated=m.interpolated if m is not None else (),
                         non_eeg=m.non_eeg if m is not None else (),
                         unplaced=m.unplaced if m is not None else (),
-                        lost_samples=p.raw.missing_samples if p is not None else 0,
-                        gaps=p.raw.n_gaps if p is not None else 0,
+                        lost_samples=p.clock.missing_samples if p is not None else 0,
+                        gaps=p.clock.n_gaps if p is not None else 0,
+                        timing=p.timing if p is not None else None,
                         reconnects=st.reconnects,
                         samples=p.raw.pushed if p is not None else 0,
                         steps=st.steps,

@@ -19,6 +19,7 @@ from ..signal.preprocessing import (
     common_average_reference,
 )
 from ..signal.quality import QualityFlag, assess_window, undersampled
+from ..signal.timing import ClockHealth, StreamClock, TimedRun
 
 log = logging.getLogger(__name__)
 from .settings import PipelineSettings
@@ -105,11 +106,10 @@ class StreamProcessor:
         self.window_samples = int(window_samples)
         self.n_input = self.context_samples + self.window_samples
         self.hop = settings.hop_s * self.target_sfreq  # in processed samples (fractional)
+        self.clock = StreamClock(self.sfreq, settings.stream.timing)
         self.raw = RingBuffer(
             self.n_src,
             max(int(math.ceil(settings.stream.buffer_s * self.sfreq)), int(self.n_input * self.sfreq / self.target_sfreq) + 1024),
-            sfreq=self.sfreq,
-            gap_min_s=settings.stream.gap_min_s,
         )
         proc_cap = max(int(math.ceil(settings.stream.buffer_s * self.target_sfreq)), self.n_input + 512)
         self.proc = RingBuffer(self.n_target, proc_cap, dtype=np.float32)
@@ -124,6 +124,8 @@ class StreamProcessor:
         self.segment = -1
         self._hold = np.zeros(self.n_src)
         self._arrivals: deque[tuple[int, float]] = deque()
+        self._held = np.empty((self.n_src, 0))  # samples the clock has not settled yet
+        self._held_arrivals: deque[tuple[int, float]] = deque()  # (end index, arrival) per chunk
         self._nonfinite: deque[tuple[int, int]] = deque(maxlen=1000)  # raw index runs [a, b)
         self._new_segment(first=True)
 
@@ -143,8 +145,6 @@ class StreamProcessor:
         self.segment += 1
         self.resampler.reset()
         self.filter.reset()
-        self.raw.clear_history()
-        self.proc.clear_history()
         self.seg_raw_start = self.raw.pushed
         self.seg_proc_start = self.proc.pushed
         self._win_count = 0
@@ -184,23 +184,34 @@ class StreamProcessor:
                 self.scale = 1e6 if level < 1e-2 else 1.0
                 log.info("stream %r: units taken as %s", self.name, "V" if self.scale != 1 else "uV")
         x = x * (self.scale or 1.0)
-        # gaps: split the chunk at long gaps so no window straddles them
+        self._held = np.concatenate((self._held, x), axis=1) if self._held.shape[1] else x
+        self._held_arrivals.append((self.clock.received + x.shape[1], arrival))
+        return self._take(self.clock.push(timestamps))
+
+    def flush(self) -> list[DueWindow]:
+        """Settle the samples the clock still holds (the stream ended or was lost)."""
+        return self._take(self.clock.flush())
+
+    @property
+    def timing(self) -> ClockHealth:
+        """The stream's timing: effective rate, jitter, gaps (see :class:`ClockHealth`)."""
+        return self.clock.health()
+
+    def _take(self, runs: list[TimedRun]) -> list[DueWindow]:
+        """Push the settled runs through the signal path; a long gap or a restart
+        starts a new segment so that no window straddles it."""
         out: list[DueWindow] = []
-        start = 0
-        base = self.raw.pushed
-        long_gaps = [
-            g
-            for g in self.raw.find_gaps(timestamps)
-            if (g.t_after - g.t_before) > self.settings.stream.reset_gap_s or g.backwards
-        ]
-        for g in long_gaps + [None]:
-            cut = x.shape[1] if g is None else g.index - base
-            if cut > start:
-                out.extend(self._push_segment(x[:, start:cut], timestamps[start:cut], arrival))
-            if g is not None:
-                self.raw.record_gap(g)
+        for run in runs:
+            n = run.n_samples
+            x, self._held = self._held[:, :n], self._held[:, n:]
+            end = run.start + n
+            while len(self._held_arrivals) > 1 and self._held_arrivals[0][0] < end:
+                self._held_arrivals.popleft()
+            arrival = self._held_arrivals[0][1]
+            gap = run.gap
+            if gap is not None and (gap.backwards or gap.duration > self.clock.settings.restart_gap_s):
                 self._new_segment()
-            start = cut
+            out.extend(self._push_segment(x, run.timestamps, arrival))
         return out
 
     def _push_segment(self, x: np.ndarray, ts: np.ndarray, arrival: float) -> list[DueWindow]:
@@ -276,7 +287,7 @@ class StreamProcessor:
         r_core1 = max(r_core0 + 1, int(self._raw_index(core_end - 1)) - delay + 1)
         r_full0 = max(r_full0, self.raw.first_index)
         r_core0 = max(r_core0, self.raw.first_index)
-        for g in reversed(self.raw.gaps):
+        for g in reversed(self.clock.gaps):
             if g.index <= r_full0:
                 break
             if g.index < r_full1 and g.index > self.seg_raw_start:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..signal.preprocessing import FilterSettings
 from ..signal.quality import QualityThresholds
+from ..signal.timing import TimingSettings
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +31,11 @@ class StreamSettings:
     units : {"auto", "uV", "V"}
         Units of the stream. ``"auto"`` takes values whose median magnitude is below
         0.01 for volts. Everything downstream is in microvolts.
-    gap_min_s : float
-        Timestamp jitter tolerated before a delta counts as a gap (s).
-    reset_gap_s : float
-        A gap longer than this (or a stream lost and back) restarts the signal state:
-        no window straddles it.
+    timing : TimingSettings
+        How timestamps are read: the stream's clock fit, the jitter tolerated and how
+        long late samples are held before their lateness counts as a gap; a gap longer
+        than ``timing.restart_gap_s`` (or a stream lost and back) restarts the signal
+        state, so no window straddles it.
     stale_after_s : float
         A stream silent for this long (wall clock) is reported lost.
     buffer_s : float
@@ -44,8 +45,7 @@ class StreamSettings:
     channels: str | None = None
     min_channels: int = 8
     units: str = "auto"
-    gap_min_s: float = 0.02
-    reset_gap_s: float = 1.0
+    timing: TimingSettings = field(default_factory=TimingSettings)
     stale_after_s: float = 2.0
     buffer_s: float = 12.0
 

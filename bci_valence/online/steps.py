@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..signal.quality import QualityFlag
+from ..signal.timing import ClockHealth
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class StreamStatus:
     device: str
     last_timestamp: float | None
     message: str = ""
+    timing: ClockHealth | None = None
 
 
 

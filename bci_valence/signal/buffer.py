@@ -1,14 +1,14 @@
-"""Ring buffer of multichannel samples with their LSL timestamps.
+"""Ring buffer of multichannel samples with their timestamps.
 
 Samples are stored in arrival order, never reordered, with an absolute sample
 index (the number of samples pushed before them), so a consumer can ask for any
-range still held and know exactly what was overwritten. Gaps are found from the
-timestamp deltas against the nominal sampling period.
+range still held and know exactly what was overwritten. Which samples are missing
+is not the buffer's business: :class:`~bci_valence.signal.timing.StreamClock` owns a
+stream's time and its gaps.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,17 +18,16 @@ __all__ = ["Gap", "RingBuffer"]
 
 @dataclass(frozen=True)
 class Gap:
-    """A discontinuity found between two consecutive samples.
+    """A discontinuity between two consecutive samples of a stream.
 
     Attributes
     ----------
     index : int
         Absolute index of the first sample after the gap.
     t_before, t_after : float
-        Timestamps of the samples on either side.
+        Times of the samples on either side (on the stream's fitted clock).
     missing : int
-        Estimated number of missing samples (``round(delta * sfreq) - 1``); negative
-        when the timestamps went backwards (a clock reset: a restarted stream).
+        Estimated number of missing samples; 0 for a restart (the clock went back).
     """
 
     index: int
@@ -38,9 +37,13 @@ class Gap:
 
     @property
     def backwards(self) -> bool:
-        """True when the timestamps went backwards."""
+        """True when the clock went backwards (a restarted device)."""
         return self.t_after < self.t_before
 
+    @property
+    def duration(self) -> float:
+        """Seconds of signal missing (negative for a restart)."""
+        return self.t_after - self.t_before
 
 class RingBuffer:
     """Fixed-capacity ring buffer of ``(n_channels, n)`` samples plus timestamps.
@@ -51,17 +54,8 @@ class RingBuffer:
         Number of channels.
     capacity : int
         Samples held; older samples are overwritten (and counted).
-    sfreq : float | None
-        Nominal sampling rate, for gap detection. None (or 0, irregular) disables it.
-    gap_factor : float
-        A delta larger than ``gap_factor / sfreq`` ...
-    gap_min_s : float
-        ... and larger than ``1 / sfreq + gap_min_s`` is a gap. The absolute margin
-        keeps scheduling jitter of chunk timestamps from being reported as gaps.
     dtype : numpy dtype
         Storage type of the samples (timestamps are always float64).
-    max_gaps : int
-        How many recent :class:`Gap` records are kept (counters cover all).
     """
 
     def __init__(
@@ -69,11 +63,7 @@ class RingBuffer:
         n_channels: int,
         capacity: int,
         *,
-        sfreq: float | None = None,
-        gap_factor: float = 1.5,
-        gap_min_s: float = 0.0,
         dtype: np.dtype | type = np.float64,
-        max_gaps: int = 1000,
     ) -> None:
         if n_channels < 1 or capacity < 1:
             raise ValueError(
@@ -81,19 +71,10 @@ class RingBuffer:
             )
         self.n_channels = int(n_channels)
         self.capacity = int(capacity)
-        self.sfreq = float(sfreq) if sfreq else None
         self._data = np.zeros((self.n_channels, self.capacity), dtype=dtype)
         self._times = np.zeros(self.capacity, dtype=np.float64)
         self.pushed = 0  #: samples pushed in total (absolute index of the next sample)
-        self.gaps: deque[Gap] = deque(maxlen=max_gaps)  #: the latest gaps found, oldest first
-        self.n_gaps = 0  #: gaps found in total
-        self.missing_samples = 0  #: samples estimated lost from all forward gaps
         self._last_t: float | None = None
-        if self.sfreq:
-            period = 1.0 / self.sfreq
-            self.gap_threshold = max(gap_factor * period, period + gap_min_s)
-        else:
-            self.gap_threshold = float("inf")
 
     # ------------------------------------------------------------------ counters
     @property
@@ -115,19 +96,13 @@ class RingBuffer:
         return self._last_t
 
     # ------------------------------------------------------------------ writing
-    def push(self, data: np.ndarray, timestamps: np.ndarray) -> list[Gap]:
+    def push(self, data: np.ndarray, timestamps: np.ndarray) -> None:
         """Append samples.
 
         Parameters
         ----------
         data : ndarray, shape (n_channels, n)
         timestamps : ndarray, shape (n,)
-
-        Returns
-        -------
-        list of Gap
-            The gaps found in this chunk, including the one between the previous
-            chunk's last sample and this chunk's first.
         """
         data = np.asarray(data)
         timestamps = np.asarray(timestamps, dtype=np.float64).reshape(-1)
@@ -139,8 +114,7 @@ class RingBuffer:
         if timestamps.shape[0] != n:
             raise ValueError(f"{n} samples but {timestamps.shape[0]} timestamps")
         if n == 0:
-            return []
-        gaps = self.find_gaps(timestamps)
+            return
         if n >= self.capacity:
             data = data[:, -self.capacity :]
             ts = timestamps[-self.capacity :]
@@ -162,36 +136,6 @@ class RingBuffer:
                 self._times[: end - self.capacity] = timestamps[k:]
         self.pushed += n
         self._last_t = float(timestamps[-1])
-        for g in gaps:
-            self.record_gap(g)
-        return gaps
-
-    def record_gap(self, gap: Gap) -> None:
-        """Add a gap to the record and the counters."""
-        self.gaps.append(gap)
-        self.n_gaps += 1
-        self.missing_samples += max(0, gap.missing)
-
-    def find_gaps(self, ts: np.ndarray) -> list[Gap]:
-        if self._last_t is not None:
-            full = np.concatenate(([self._last_t], ts))
-            offset = self.pushed - 1
-        else:
-            full = ts
-            offset = self.pushed
-        if full.shape[0] < 2:
-            return []
-        d = np.diff(full)
-        bad = np.flatnonzero((d > self.gap_threshold) | (d < 0))
-        gaps = []
-        for i in bad:
-            missing = int(round(d[i] * self.sfreq)) - 1 if self.sfreq else 0
-            gaps.append(Gap(int(offset + i + 1), float(full[i]), float(full[i + 1]), missing))
-        return gaps
-
-    def clear_history(self) -> None:
-        """Forget the previous timestamp (next push starts a new segment, no gap)."""
-        self._last_t = None
 
     # ------------------------------------------------------------------ reading
     def get(self, start: int, stop: int, copy: bool = True) -> tuple[np.ndarray, np.ndarray]:

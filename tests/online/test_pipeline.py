@@ -30,6 +30,7 @@ from bci_valence.online.steps import ValenceStep
 from bci_valence.signal.buffer import RingBuffer
 from bci_valence.signal.montage import ChannelMappingError
 from bci_valence.signal.quality import QualityFlag
+from bci_valence.signal.timing import StreamClock
 from bci_valence.streams.array_source import ArraySource
 from tests.helpers import REPO_ROOT, LinearBundle, assert_float32_close
 
@@ -71,7 +72,7 @@ def _stop(proc: subprocess.Popen) -> None:
 # --------------------------------------------------------------------------- real LSL
 @pytest.mark.timeout(60)
 def test_counter_32ch_1000hz_no_sample_lost_or_reordered():
-    """Sample counter on channel 0 through real LSL, the source and the RingBuffer."""
+    """Sample counter on channel 0 through real LSL, the source, the stream clock and the RingBuffer."""
     from bci_valence.streams.lsl_source import LSLSource
 
     sid = f"test-counter-{uuid.uuid4().hex[:8]}"
@@ -80,7 +81,8 @@ def test_counter_32ch_1000hz_no_sample_lost_or_reordered():
     try:
         src.start()
         assert src.sfreq == 1000.0 and len(src.ch_names) == 33
-        buf = RingBuffer(33, 10_000, sfreq=src.sfreq)
+        buf = RingBuffer(33, 10_000)
+        clock = StreamClock(src.sfreq)
         counter = []
         t_end = time.monotonic() + 8
         while time.monotonic() < t_end:
@@ -91,10 +93,13 @@ def test_counter_32ch_1000hz_no_sample_lost_or_reordered():
                 time.sleep(0.005)
                 continue
             buf.push(chunk.data, chunk.timestamps)
+            clock.push(chunk.timestamps)
             counter.append(chunk.data[0])
         while (chunk := src.read()) is not None:
             buf.push(chunk.data, chunk.timestamps)
+            clock.push(chunk.timestamps)
             counter.append(chunk.data[0])
+        clock.flush()
     finally:
         src.stop()
         _stop(proc)
@@ -102,7 +107,7 @@ def test_counter_32ch_1000hz_no_sample_lost_or_reordered():
     idx = np.rint(np.concatenate(counter) * scale).astype(np.int64)
     assert idx.size > 2500
     assert np.all(np.diff(idx) == 1), "samples lost or reordered"
-    assert buf.pushed == idx.size and buf.n_gaps == 0
+    assert buf.pushed == idx.size and clock.n_gaps == 0 and clock.held == 0
     held, ts = buf.latest(idx.size)
     assert np.array_equal(np.rint(held[0] * scale).astype(np.int64), idx[-held.shape[1] :])
     assert np.all(np.diff(ts) > 0)

@@ -1,4 +1,4 @@
-"""RingBuffer: order, wrap-around, counters, gap detection from timestamp deltas."""
+"""RingBuffer: order, wrap-around, counters."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _ramp(start: int, n: int, n_ch: int = 3) -> np.ndarray:
 
 
 def test_push_get_in_order_with_wraparound():
-    buf = RingBuffer(3, 50, sfreq=100.0)
+    buf = RingBuffer(3, 50)
     rng = np.random.default_rng(0)
     pos = 0
     while pos < 400:
@@ -31,7 +31,6 @@ def test_push_get_in_order_with_wraparound():
     assert buf.first_index == pos - 50
     data, _ = buf.get(pos - 10, pos - 5)
     assert np.array_equal(data[2], np.arange(pos - 10, pos - 5) + 2000)
-    assert buf.n_gaps == 0
 
 
 def test_chunk_larger_than_capacity_keeps_newest():
@@ -52,30 +51,3 @@ def test_get_out_of_range_raises():
         buf.get(10, 16)
     with pytest.raises(ValueError, match="shape"):
         buf.push(np.zeros((3, 2)), np.arange(2.0))
-
-
-def test_gaps_from_timestamp_deltas():
-    buf = RingBuffer(1, 1000, sfreq=100.0)
-    t = np.arange(50) / 100.0
-    assert buf.push(np.zeros((1, 50)), t) == []
-    # 5 samples lost between chunks
-    t2 = (np.arange(50) + 55) / 100.0
-    gaps = buf.push(np.zeros((1, 50)), t2)
-    assert len(gaps) == 1 and gaps[0].missing == 5 and gaps[0].index == 50
-    # a gap inside one chunk
-    t3 = np.r_[np.arange(105, 110), np.arange(112, 120)] / 100.0
-    gaps = buf.push(np.zeros((1, t3.size)), t3)
-    assert [(g.index, g.missing) for g in gaps] == [(105, 2)]
-    # timestamps going backwards (a restarted clock) are reported, never reordered
-    gaps = buf.push(np.ones((1, 3)), np.array([0.0, 0.01, 0.02]))
-    assert gaps[0].backwards
-    assert buf.n_gaps == 3 and buf.missing_samples == 7
-    data, _ = buf.latest(3)
-    assert np.all(data == 1)
-
-
-def test_jitter_margin():
-    buf = RingBuffer(1, 100, sfreq=1000.0, gap_min_s=0.005)
-    t = np.r_[np.arange(10) / 1000.0, 0.009 + 0.004 + np.arange(10) / 1000.0]
-    assert buf.push(np.zeros((1, 20)), t) == []  # 4 ms late: jitter, not a gap
-    assert len(buf.push(np.zeros((1, 1)), [1.0])) == 1
