@@ -214,7 +214,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # ---------------------------------------------------------------- status bar
         bar = self.statusBar()
         self.status_labels: dict[str, QtWidgets.QLabel] = {}
-        for key, text in (("state", "idle"), ("rate", "— Hz"), ("latency", "latency —"),
+        for key, text in (("state", "idle"), ("rate", "— Hz"), ("jitter", "jitter —"), ("latency", "latency —"),
                           ("lost", "lost 0"), ("gaps", "gaps 0"), ("channels", "channels —"),
                           ("device", f"device {self.settings.resolved_device().upper()}")):
             label = QtWidgets.QLabel(text)
@@ -408,7 +408,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if not statuses:
             return
         st = statuses[0]
-        self.status_labels["rate"].setText(f"{st.sfreq:g} Hz" if st.sfreq else "— Hz")
+        timing = st.timing
+        if timing is not None:  # what the stream really delivers, on this machine's clock
+            self.status_labels["rate"].setText(f"{timing.effective_rate:.2f} Hz ({st.sfreq:g} declared)")
+            self.status_labels["jitter"].setText(f"jitter {timing.jitter_ms:.0f} ms")
+            self.status_labels["rate"].setToolTip(timing.describe())
+        else:
+            self.status_labels["rate"].setText(f"{st.sfreq:g} Hz" if st.sfreq else "— Hz")
         self.status_labels["lost"].setText(f"lost {st.lost_samples}")
         self.status_labels["gaps"].setText(f"gaps {st.gaps}")
         self.status_labels["channels"].setText(f"channels {st.n_real}/{len(self.channels)} real")

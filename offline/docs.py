@@ -408,6 +408,28 @@ def section_soak(name: str, rec: dict[str, Any]) -> list[str]:
     return lines
 
 
+def section_timing(name: str, rec: dict[str, Any]) -> list[str]:
+    """``benchmarks/timing_corpus.py``: live runs over hostile timing against exact stamps."""
+    lines = ["", f"Each scenario is {fmt(rec.get('seconds'))} s of one stream pushed over real LSL in real time "
+             f"(all at once, one pipeline), against the same samples with exact timestamps run offline; "
+             f"calibration {fmt(rec.get('calibration_s'))} s, seed {fmt(rec.get('seed'))}. A 6-sample loss must "
+             "be found only where the stream's jitter is smaller than it (required: yes).", ""]
+    rows = []
+    for scenario, r in (rec.get("scenarios") or {}).items():
+        timing = r.get("timing") or {}
+        rows.append((
+            f"`{scenario}`", r.get("description"), f"{fmt(r.get('steps'))} / {fmt(r.get('expected_steps'))}",
+            r.get("false_gaps"), r.get("false_gap_flags"),
+            f"{fmt(r.get('true_gaps'))} ({fmt(r.get('missed_gaps'))} / {fmt(r.get('missed_small_gaps'))})",
+            "yes" if r.get("small_gaps_required") else "no", r.get("max_valence_diff"),
+            timing.get("effective_rate"), timing.get("jitter_ms"),
+        ))  # fmt: skip
+    lines += table(["scenario", "timing", "steps / exact", "false gaps", "false GAP flags",
+                    "true losses (missed ≥100 ms / missed 6-sample)", "6-sample required",
+                    "max valence diff", "effective Hz", "jitter ms"], rows)  # fmt: skip
+    return lines
+
+
 def section_vaxis(name: str, rec: dict[str, Any]) -> list[str]:
     """``bci-valence axis validate``: FACED and VADER agreement of the V-axis."""
     axis = rec.get("axis") or {}
@@ -486,6 +508,8 @@ def _section_for(name: str, rec: dict[str, Any]) -> Section:
         return section_online
     if name == "bench_soak":
         return section_soak
+    if name == "bench_timing" or rec.get("benchmark") == "timing_corpus":
+        return section_timing
     if name == "vaxis_validation" or ("axis" in rec and "faced" in rec and "class_coordinates" in rec):
         return section_vaxis
     if _is_evaluation(rec):
@@ -497,6 +521,7 @@ TITLES = {
     "bench_features": "Band DE throughput against TorchEEG, MNE and BrainFlow",
     "bench_online": "Online pipeline: step time, latency and capacity",
     "bench_soak": "Soak: one stream for a long run",
+    "bench_timing": "Hostile stream timing: jitter, lag, drift, bursts and losses over real LSL",
     "vaxis_validation": "V-axis validation",
 }
 
@@ -637,6 +662,17 @@ def headline_rows(records: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
             f"{fmt(r.get('samples_lost'))} / {fmt(r.get('rss_growth_percent'))} %",
             link("benchmarks.md", "bench_soak"),
         ))  # fmt: skip
+    if "bench_timing" in records:
+        scen = list((records["bench_timing"].get("scenarios") or {}).values())
+        if scen:
+            diffs = [r["max_valence_diff"] for r in scen if r.get("max_valence_diff") is not None]
+            rows.append((
+                f"Hostile timing, {len(scen)} scenarios over real LSL: worst steps ratio / false gaps / "
+                "missed losses ≥100 ms / largest valence difference from exact stamps",
+                f"{fmt(min(r.get('steps_ratio', 0) for r in scen))} / {fmt(sum(r.get('false_gaps', 0) for r in scen))} / "
+                f"{fmt(sum(r.get('missed_gaps', 0) for r in scen))} / {fmt(max(diffs) if diffs else None)}",
+                link("benchmarks.md", "bench_timing"),
+            ))  # fmt: skip
     for name, r in records.items():
         head = r.get("headline")
         if isinstance(head, dict):

@@ -35,6 +35,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("file", help="recording file (.xdf or anything MNE reads)")
     parser.add_argument("--speed", default="max", help="replay speed factor or 'max' (default max)")
     parser.add_argument("--stream", default=None, help="XDF only: name of the EEG stream to use")
+    parser.add_argument("--recorded-timestamps", action="store_true",
+                        help="XDF only: keep the timestamps as recorded, jitter and all (no dejittering), "
+                             "so the replay sees what the live run saw")  # fmt: skip
     parser.add_argument("--duration", type=float, default=None, metavar="S",
                         help="stop after S seconds of wall time")  # fmt: skip
     parser.add_argument("--record", default=None, metavar="XDF",
@@ -62,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     query = f"speed={speed}"
     if getattr(args, "allow_bad", False):
         query += "&allow_truncated=1"  # read what a cut-off file holds; its rows flagged
+    if args.recorded_timestamps and kind == "xdf":
+        query += "&dejitter=0"
     if args.stream and kind == "xdf":
         query += f"&stream={args.stream}"
     try:

@@ -160,7 +160,7 @@ def _status_table(pipe: Any, last: dict) -> Any:
     from ..signal.quality import flag_names
 
     t = Table(box=None, pad_edge=False)
-    for col in ("stream", "state", "Hz", "ch (real/interp)", "samples", "lost", "gaps",
+    for col in ("stream", "state", "Hz (effective)", "jitter ms", "ch (real/interp)", "samples", "lost", "gaps",
                 "steps", "calib", "valence", "top class", "flags", "latency ms"):  # fmt: skip
         t.add_column(col)
     for st in pipe.status():
@@ -171,7 +171,8 @@ def _status_table(pipe: Any, last: dict) -> Any:
             top = f"{pipe.class_names[k]} {step.probabilities[k]:.2f}"
         state = "[green]live[/green]" if st.connected else ("finished" if st.message == "finished" else "[red]lost, waiting[/red]")
         t.add_row(
-            st.name, state, f"{st.sfreq or 0:g}", f"{st.n_real}/{len(st.interpolated)}",
+            st.name, state, _rate_text(st), "" if st.timing is None else f"{st.timing.jitter_ms:.1f}",
+            f"{st.n_real}/{len(st.interpolated)}",
             str(st.samples), str(st.lost_samples), str(st.gaps), str(st.steps),
             f"{st.calibration_progress:.0%}",
             "" if step is None else f"{step.valence:+.3f}", top,
@@ -179,6 +180,13 @@ def _status_table(pipe: Any, last: dict) -> Any:
             "" if step is None else f"{step.latency_ms:.1f}",
         )  # fmt: skip
     return t
+
+
+def _rate_text(st: Any) -> str:
+    """The declared rate, and the effective one measured on this machine's clock."""
+    if st.timing is None:
+        return f"{st.sfreq or 0:g}"
+    return f"{st.sfreq or 0:g} ({st.timing.effective_rate:.2f})"
 
 
 def _status_lines(pipe: Any, last: dict) -> list[str]:
@@ -190,7 +198,9 @@ def _status_lines(pipe: Any, last: dict) -> list[str]:
         step = last.get(st.name)
         state = "live" if st.connected else ("finished" if st.message == "finished" else "lost, waiting")
         parts = [
-            f"{st.name}: {state}", f"{st.sfreq or 0:g} Hz", f"channels {st.n_real} measured/{len(st.interpolated)} interpolated",
+            f"{st.name}: {state}", f"{_rate_text(st)} Hz",
+            *([] if st.timing is None else [f"jitter {st.timing.jitter_ms:.1f} ms"]),
+            f"channels {st.n_real} measured/{len(st.interpolated)} interpolated",
             f"{st.samples} samples", f"{st.lost_samples} lost", f"{st.gaps} gaps", f"{st.steps} steps",
             f"calibration {st.calibration_progress:.0%}",
         ]  # fmt: skip

@@ -23,7 +23,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--details",
         action="store_true",
-        help="open each stream briefly to read its channel labels and description",
+        help="open each stream to read its channel labels and description, and measure its "
+        "timing for --measure seconds: effective rate, jitter, gaps",
+    )
+    parser.add_argument(
+        "--measure", type=float, default=3.0, metavar="S",
+        help="with --details: seconds of samples to measure each stream's timing over (default 3)",
     )
     parser.set_defaults(func=run)
     return parser
@@ -51,6 +56,53 @@ def _details(sinfo) -> tuple[str, bool]:
             pass
 
 
+def measure_timing(streams: list, seconds: float) -> dict[str, str]:
+    """Each regular stream's timing, measured on its samples for ``seconds`` (all at once).
+
+    Returns
+    -------
+    dict
+        ``{uid: text}``: effective rate, jitter and gaps (:meth:`ClockHealth.describe`),
+        or why nothing could be measured.
+    """
+    import time
+
+    from mne_lsl.lsl import StreamInlet
+
+    from ..signal.timing import StreamClock
+
+    open_: dict[str, tuple] = {}
+    out: dict[str, str] = {}
+    for s in streams:
+        if s.sfreq <= 0:
+            out[s.uid] = "irregular (no rate to measure)"
+            continue
+        try:
+            inlet = StreamInlet(s, processing_flags=("clocksync",))
+            inlet.open_stream(timeout=2.0)
+        except Exception as err:  # noqa: BLE001
+            out[s.uid] = f"(unreadable: {err})"
+            continue
+        open_[s.uid] = (inlet, StreamClock(s.sfreq))
+    deadline = time.monotonic() + seconds
+    try:
+        while open_ and time.monotonic() < deadline:
+            for inlet, clock in open_.values():
+                _, ts = inlet.pull_chunk(timeout=0.0)
+                if len(ts):
+                    clock.push(ts)
+            time.sleep(0.01)
+    finally:
+        for uid, (inlet, clock) in open_.items():
+            clock.flush()
+            out[uid] = clock.health().describe() if clock.received > 1 else f"no samples in {seconds:g} s"
+            try:
+                inlet.close_stream()
+            except Exception:  # noqa: BLE001
+                pass
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     """Resolve and print the streams; returns the exit code (0 even when none)."""
     from mne_lsl.lsl import resolve_streams
@@ -59,6 +111,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.timeout > 0:
         print("error: --timeout must be > 0")
+        return 2
+    if not args.measure > 0:
+        print("error: --measure must be > 0")
         return 2
     console = Console(width=None if sys.stdout.isatty() else 160)
     streams = sorted(resolve_streams(timeout=args.timeout), key=lambda s: (s.name, s.source_id))
@@ -70,6 +125,9 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(col)
     if args.details:
         table.add_column("labels")
+        table.add_column(f"timing over {args.measure:g} s")
+        console.print(f"measuring each stream's timing for {args.measure:g} s ...")
+        timing = measure_timing(streams, args.measure)
     for s in streams:
         dtype = getattr(s.dtype, "__name__", str(s.dtype))
         name = s.name
@@ -86,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             labels, simulated = _details(s)
             if simulated:
                 row[0] = f"{name} [bold yellow](SIMULATED)[/bold yellow]"
-            row.append(labels)
+            row.extend([labels, timing.get(s.uid, "")])
         elif s.source_id.startswith("bci-valence-sim"):
             row[0] = f"{name} [bold yellow](SIMULATED)[/bold yellow]"
         table.add_row(*row)

@@ -158,7 +158,7 @@ class Recording:
 
 
 def read_recording(
-    path: str | Path, *, stream: str | None = None, allow_truncated: bool = False
+    path: str | Path, *, stream: str | None = None, allow_truncated: bool = False, dejitter: bool = True
 ) -> Recording:
     """Read a recording file.
 
@@ -174,6 +174,10 @@ def read_recording(
         an XDF file whose EEG stream has no footer (e.g. LabRecorder crashed), an
         EDF/BDF file shorter than its header's record count says (only its whole
         records are used). By default such a file raises :class:`RecordingError`.
+    dejitter : bool
+        XDF only: smooth the timestamps (pyxdf's jitter removal, broken at gaps). With
+        False the samples keep the timestamps they were recorded with, jitter and all,
+        so a replay sees what the live run saw.
 
     Returns
     -------
@@ -193,7 +197,7 @@ def read_recording(
     if path.stat().st_size == 0:
         raise RecordingError(f"recording {str(path)!r} is empty (0 bytes)")
     if path.name.lower().endswith(XDF_SUFFIXES):
-        rec = _read_xdf(path, stream, allow_truncated)
+        rec = _read_xdf(path, stream, allow_truncated, dejitter)
     else:
         rec = _read_mne(path, allow_truncated)
     if rec.n_times == 0 or rec.n_channels == 0:
@@ -255,7 +259,7 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool) -> Recording:
+def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: bool = True) -> Recording:
     import pyxdf
 
     collect = _Collect()
@@ -267,7 +271,7 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool) -> Recordin
         streams, _header = pyxdf.load_xdf(
             str(path),
             handle_clock_resets=True,
-            dejitter_timestamps=True,
+            dejitter_timestamps=dejitter,
             # a gap > 1 s starts a new segment at any rate (pyxdf's default waits for
             # 500 samples, i.e. 5 s at 100 Hz, and smooths shorter gaps away)
             jitter_break_threshold_seconds=1.0,

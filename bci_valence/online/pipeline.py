@@ -345,7 +345,7 @@ class Pipeline:
                 st.reconnects += 1
                 st.message = "stream back"
                 log.warning("stream %r is back", st.name)
-            for win in st.proc.push(data, chunk.timestamps):
+            for win in st.proc.push(data, chunk.timestamps, lost_before=chunk.lost_before):
                 pending.append((st, win))
                 mine += 1
             st.last_timestamp = st.proc.raw.last_timestamp

@@ -164,8 +164,15 @@ class StreamProcessor:
         )
 
     # ------------------------------------------------------------------ input
-    def push(self, data: np.ndarray, timestamps: np.ndarray, arrival: float | None = None) -> list[DueWindow]:
-        """Process one chunk ``(n_source_channels, n)``; returns the windows now due."""
+    def push(
+        self, data: np.ndarray, timestamps: np.ndarray, arrival: float | None = None,
+        lost_before: np.ndarray | None = None,
+    ) -> list[DueWindow]:
+        """Process one chunk ``(n_source_channels, n)``; returns the windows now due.
+
+        ``lost_before``: samples a packet counter says were lost before each sample
+        (see :meth:`~bci_valence.signal.timing.StreamClock.push`).
+        """
         data = np.asarray(data)
         timestamps = np.asarray(timestamps, dtype=np.float64).reshape(-1)
         if data.ndim != 2 or data.shape[0] != len(self.mapping.source_names):
@@ -186,7 +193,7 @@ class StreamProcessor:
         x = x * (self.scale or 1.0)
         self._held = np.concatenate((self._held, x), axis=1) if self._held.shape[1] else x
         self._held_arrivals.append((self.clock.received + x.shape[1], arrival))
-        return self._take(self.clock.push(timestamps))
+        return self._take(self.clock.push(timestamps, lost_before))
 
     def flush(self) -> list[DueWindow]:
         """Settle the samples the clock still holds (the stream ended or was lost)."""

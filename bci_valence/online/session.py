@@ -377,6 +377,12 @@ class SessionOutputs:
         """
         clean = self.stop_recording()
         if self.csv is not None:
+            timing = {st.name: st.timing.to_dict() for st in self.pipeline.status() if st.timing is not None}
+            if timing:
+                try:
+                    self.csv.describe("stream_timing", timing)
+                except OSError as err:
+                    log.warning("could not add the streams' timing to %s: %s", self.csv.about_path, err)
             self.csv.close()
         if self.outlet is not None:
             self.outlet.close()

@@ -271,13 +271,17 @@ class StreamClock:
         )
 
     # ------------------------------------------------------------------ input
-    def push(self, timestamps: np.ndarray) -> list[TimedRun]:
+    def push(self, timestamps: np.ndarray, lost_before: np.ndarray | None = None) -> list[TimedRun]:
         """Take the raw timestamps of newly received samples; return what is settled.
 
         Parameters
         ----------
         timestamps : ndarray, shape (n,)
             Timestamps as the source stamped them, in arrival order.
+        lost_before : ndarray of int, shape (n,), optional
+            Samples a device's packet counter says were lost just before each sample.
+            A counted loss is a gap at once, whatever the timestamps say; the samples
+            held before it were late, not lost.
 
         Returns
         -------
@@ -286,6 +290,22 @@ class StreamClock:
             Samples not in a run yet are held until evidence settles them.
         """
         ts = np.asarray(timestamps, dtype=np.float64).reshape(-1)
+        if lost_before is None:
+            return self._push(ts)
+        lost = np.asarray(lost_before).reshape(-1)
+        if lost.shape != ts.shape:
+            raise ValueError(f"{ts.size} timestamps but {lost.size} packet-counter values")
+        runs: list[TimedRun] = []
+        start = 0
+        for k in np.flatnonzero(lost > 0):
+            runs += self._push(ts[start:k])
+            runs += self._settle(force=True)
+            if self._last_out is not None:  # a loss before the first sample is no gap
+                self._carry = self._record_gap(int(lost[k]))
+            start = int(k)
+        return runs + self._push(ts[start:])
+
+    def _push(self, ts: np.ndarray) -> list[TimedRun]:
         if ts.size == 0:
             return []
         if not np.isfinite(ts).all():  # a stamp that is no measurement: one period after the last

@@ -26,10 +26,15 @@ class Chunk:
     timestamps : ndarray, shape (n_samples,), float64
         Time of each sample: this machine's LSL clock (:func:`mne_lsl.lsl.local_clock`)
         for live sources, the file's clock for :class:`ArraySource`.
+    lost_before : ndarray of int, shape (n_samples,) | None
+        Samples the device's packet counter says were lost just before each sample
+        (BrainFlow boards with a package-number channel); None when the source has no
+        counter.
     """
 
     data: np.ndarray
     timestamps: np.ndarray
+    lost_before: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:

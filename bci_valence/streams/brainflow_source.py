@@ -14,7 +14,33 @@ logger = logging.getLogger(__name__)
 from .base import Chunk, Source
 from .spec import SourceError, SourceSpecError
 
-__all__ = ["BrainFlowSource"]
+__all__ = ["BrainFlowSource", "lost_from_counter"]
+
+#: BrainFlow's package-number channel counts 0..255 and wraps.
+PACKAGE_MODULO = 256
+
+
+def lost_from_counter(counter: np.ndarray, previous: int | None, modulo: int = PACKAGE_MODULO) -> np.ndarray:
+    """Samples lost just before each sample, from a per-sample packet counter.
+
+    Parameters
+    ----------
+    counter : ndarray, shape (n,)
+        The board's package numbers (one step per sample, wrapping at ``modulo``).
+    previous : int | None
+        The last package number of the previous chunk (None for the first chunk).
+    modulo : int
+        Where the counter wraps.
+
+    Returns
+    -------
+    ndarray of int, shape (n,)
+        ``(step - 1) mod modulo`` where the counter skipped, else 0. A loss of a whole
+        multiple of ``modulo`` samples cannot be seen here (the stream clock sees it).
+    """
+    c = np.asarray(counter, dtype=np.int64) % modulo
+    prev = np.concatenate(([c[0] - 1 if previous is None else int(previous) % modulo], c[:-1])) if c.size else c
+    return (c - prev - 1) % modulo
 
 
 # --------------------------------------------------------------------------- BrainFlow
@@ -109,6 +135,8 @@ class BrainFlowSource(Source):
         self.descr_id = _description_board(self.board_id, self.params)
         self._board: Any = None
         self._offset = 0.0
+        self._counter_row: int | None = None
+        self._last_counter: int | None = None
 
     def start(self) -> None:
         """Prepare the session and start streaming.
@@ -158,6 +186,11 @@ class BrainFlowSource(Source):
         self.sfreq = float(BoardShim.get_sampling_rate(descr))
         self._eeg_rows = list(BoardShim.get_eeg_channels(descr))
         self._ts_row = int(BoardShim.get_timestamp_channel(descr))
+        try:  # lost packets are counted where the board numbers them
+            self._counter_row = int(BoardShim.get_package_num_channel(descr))
+        except Exception:  # noqa: BLE001 - boards without a package-number channel
+            self._counter_row = None
+        self._last_counter = None
         if descr != self.board_id:
             self.name += f"({BoardIds(descr).name.lower()})"
         try:
@@ -179,7 +212,16 @@ class BrainFlowSource(Source):
             return None
         eeg = np.asarray(data[self._eeg_rows], dtype=np.float64) * 1e-6
         ts = np.asarray(data[self._ts_row], dtype=np.float64) + self._offset
-        return Chunk(data=eeg, timestamps=ts)
+        lost = None
+        if self._counter_row is not None:
+            counter = np.asarray(data[self._counter_row])
+            if np.any(np.diff(counter) == 0):  # it numbers packets of several samples: no use here
+                logger.info("%s: the package counter numbers packets, not samples; losses from timestamps only", self.name)
+                self._counter_row = None
+            else:
+                lost = lost_from_counter(counter, self._last_counter)
+                self._last_counter = int(counter[-1])
+        return Chunk(data=eeg, timestamps=ts, lost_before=lost)
 
     def stop(self) -> None:
         """Stop streaming and release the session."""

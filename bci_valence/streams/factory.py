@@ -68,15 +68,17 @@ def _open(spec: SourceSpec, timeout: float | None) -> Source:
         path = Path(spec.target).expanduser()
         loop = spec.get_bool("loop")
         chunk = int(spec.get_float("chunk", 0) or 0) or None
+        dejitter = spec.get_bool("dejitter", True)
         recording = read_recording(
-            path, stream=spec.get("stream"), allow_truncated=spec.get_bool("allow_truncated")
+            path, stream=spec.get("stream"), allow_truncated=spec.get_bool("allow_truncated"), dejitter=dejitter
         )
         if spec.speed is None:
             return ArraySource(recording, chunk_size=chunk, loop=loop)
         sid = f"bci-valence-replay-{uuid.uuid4().hex[:12]}"
         if spec.kind == "xdf":
             player: Player = XDFPlayer(
-                recording, speed=spec.speed, loop=loop, source_id=sid, wait_for_consumer=wait
+                recording, speed=spec.speed, loop=loop, source_id=sid, wait_for_consumer=wait,
+                recorded_stamps=not dejitter,
             )
         else:
             player = MNEPlayer(

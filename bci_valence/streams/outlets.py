@@ -25,6 +25,7 @@ import csv
 import io
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,6 +241,19 @@ class CsvLog:
         self._writer.writerow(csv_columns(self.class_names))
         self._fh.flush()
         self.rows = 0
+
+    def describe(self, key: str, value: Any) -> None:
+        """Add ``key`` to the log's description (what is only known at the end, such as
+        each stream's measured timing); the description is replaced whole, never cut."""
+        path = self.about_path
+        try:
+            about = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return  # no description was written (or it is not ours to change)
+        about[key] = value
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(about, indent=2, default=str) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
 
     @property
     def about_path(self) -> Path:

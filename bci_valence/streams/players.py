@@ -108,6 +108,10 @@ class XDFPlayer(OutletThread):
     wait_for_consumer : float
         Seconds to wait for a first consumer before the replay clock starts (so a
         consumer that owns the player misses nothing); 0 starts at once.
+    recorded_stamps : bool
+        Push each sample with the timestamp it was recorded with (shifted onto this
+        machine's clock, divided by ``speed``) instead of the time it is due: with a
+        recording read without dejittering, the pipeline sees the device's jitter.
     """
 
     backend = "bci-valence"
@@ -126,6 +130,7 @@ class XDFPlayer(OutletThread):
         markers: bool = True,
         max_gap_s: float | None = 10.0,
         wait_for_consumer: float = 0.0,
+        recorded_stamps: bool = False,
     ) -> None:
         if not isinstance(recording, Recording):
             recording = read_recording(recording)
@@ -146,6 +151,7 @@ class XDFPlayer(OutletThread):
         self.marker_offsets = _marker_offsets(recording, self.offsets)
         self.cycle_s = float(self.offsets[-1]) + 1.0 / recording.sfreq
         self.n_pushed = 0
+        self.recorded_stamps = bool(recorded_stamps)
         self._data = np.ascontiguousarray(recording.data.T, dtype=np.float64)
 
     def _make_outlets(self) -> None:
@@ -193,7 +199,11 @@ class XDFPlayer(OutletThread):
                 elapsed = (local_clock() - t0) * speed
                 end = int(np.searchsorted(offsets, elapsed, side="right"))
                 if end > pos:
-                    stamps = t0 + offsets[pos:end] / speed
+                    if self.recorded_stamps:
+                        ts = self.recording.timestamps
+                        stamps = t0 + (ts[pos:end] - ts[0]) / speed
+                    else:
+                        stamps = t0 + offsets[pos:end] / speed
                     if end - pos == 1:
                         self._outlet.push_sample(self._data[pos], timestamp=float(stamps[0]))
                     else:
@@ -256,6 +266,7 @@ class MNEPlayer(XDFPlayer):
         chunk_s: float = 0.02,
         use_mne_lsl: bool = False,
         wait_for_consumer: float = 0.0,
+        recorded_stamps: bool = False,
     ) -> None:
         if not isinstance(recording, Recording):
             recording = read_recording(recording)

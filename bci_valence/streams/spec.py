@@ -64,7 +64,7 @@ SOURCE_KINDS: dict[str, tuple[str, ...]] = {
         "file_anc",
         "master_board",
     ),
-    "xdf": ("speed", "loop", "stream", "chunk", "timeout", "allow_truncated"),
+    "xdf": ("speed", "loop", "stream", "chunk", "timeout", "allow_truncated", "dejitter"),
     "file": ("speed", "loop", "chunk", "timeout", "allow_truncated"),
     "sim": ("script", "rate", "seed", "contrast", "noise", "name", "timeout"),
 }

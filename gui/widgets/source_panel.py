@@ -131,11 +131,17 @@ class SourcePanel(QtWidgets.QWidget):
         self.speed.setSuffix(" ×")
         self.speed.setValue(settings.replay_speed)
         self.loop = QtWidgets.QCheckBox("loop")
+        self.raw_stamps = QtWidgets.QCheckBox("recorded timestamps")
+        self.raw_stamps.setToolTip(
+            "XDF: replay each sample with the timestamp it was recorded with, jitter and all "
+            "(dejitter=0), so the replay sees what the live run saw"
+        )
         rec_l.addWidget(self.file_path, 0, 0)
         rec_l.addWidget(self.file_browse, 0, 1)
         rec_l.addWidget(QtWidgets.QLabel("speed"), 1, 0)
         rec_l.addWidget(self.speed, 1, 1)
         rec_l.addWidget(self.loop, 2, 0)
+        rec_l.addWidget(self.raw_stamps, 2, 1)
         self.pages.addWidget(rec)
 
         self.custom_spec = QtWidgets.QLineEdit()
@@ -235,6 +241,7 @@ class SourcePanel(QtWidgets.QWidget):
         self.board.currentIndexChanged.connect(self._update_spec_label)
         self.speed.valueChanged.connect(self._update_spec_label)
         self.loop.toggled.connect(self._update_spec_label)
+        self.raw_stamps.toggled.connect(self._update_spec_label)
         self.lsl_refresh.clicked.connect(self.refresh_lsl)
         self.lslDiscovered.connect(self._fill_lsl)
         self.file_browse.clicked.connect(self._browse_file)
@@ -283,6 +290,8 @@ class SourcePanel(QtWidgets.QWidget):
             opts = [f"speed={self.speed.value():g}"]
             if self.loop.isChecked():
                 opts.append("loop=1")
+            if prefix == "xdf" and self.raw_stamps.isChecked():
+                opts.append("dejitter=0")
             return f"{prefix}:{_esc(path)}?{'&'.join(opts)}"
         return self.custom_spec.text().strip()
 
@@ -315,11 +324,12 @@ class SourcePanel(QtWidgets.QWidget):
             for key, edit in self.board_params.items():
                 edit.setText(parsed.get(key, "") or "")
             self.kind.setCurrentIndex(KIND_BRAINFLOW)
-        elif parsed.kind in ("xdf", "file") and set(parsed.params) <= {"speed", "loop"} and \
+        elif parsed.kind in ("xdf", "file") and set(parsed.params) <= {"speed", "loop", "dejitter"} and \
                 parsed.get("speed", "1").replace(".", "", 1).isdigit():
             self.file_path.setText(parsed.target)
             self.speed.setValue(float(parsed.get("speed", "1")))
             self.loop.setChecked(parsed.get_bool("loop"))
+            self.raw_stamps.setChecked(not parsed.get_bool("dejitter", True))
             self.kind.setCurrentIndex(KIND_FILE)
         else:  # the Spec page takes the spec whole, its relabelling included
             self.channels.setText("")

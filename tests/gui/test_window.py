@@ -47,7 +47,9 @@ def test_simulated_session_feeds_the_plots_and_stops_and_restarts(window, qtbot)
     assert x is not None and len(x) == window.valence_plot.n_points
     assert window.topomaps.band_values.shape == (32, 5)
     assert window.topomaps.contribution is not None
-    assert window.status_labels["rate"].text() == "250 Hz"
+    rate = window.status_labels["rate"].text()  # the effective rate, measured, and the declared one
+    assert rate.endswith(" Hz (250 declared)") and abs(float(rate.split()[0]) - 250) < 2.5, rate
+    assert window.status_labels["jitter"].text().startswith("jitter ")
     qtbot.waitUntil(lambda: any(s.true_label for s in window.session_steps), timeout=15000)
     assert len(window.session_steps) == window.step_count
 
@@ -83,7 +85,8 @@ def test_lost_stream_is_shown_and_cleared(window):
 
     def status(connected: bool, message: str = ""):
         return SimpleNamespace(name="sim", connected=connected, sfreq=250.0, lost_samples=0, gaps=1,
-                               n_real=32, device="cpu", interpolated=(), steps=10, message=message)
+                               n_real=32, device="cpu", interpolated=(), steps=10, message=message,
+                               timing=None)
 
     window._on_status([status(False, "stream lost; waiting for it to come back")])
     assert "lost" in window.banner.text() and window.banner.level == "warning"

@@ -114,3 +114,19 @@ def test_corpus_scenarios_at_array_level(name):
     stamp_rate = true_rate * (1 - 100e-6 if name == "drift_100ppm" else 1)
     if name != "openbci_original":
         assert clock.effective_rate == pytest.approx(stamp_rate, rel=5e-4)
+
+
+def test_a_counted_loss_is_a_gap_even_inside_the_jitter():
+    """liblsl-like lag of 0-30 ms hides a 6-sample loss from the timestamps; a packet
+    counter shows it, at once and in the right place."""
+    sc = make_scenario("losses_lag30", seconds=20.0, seed=5)
+    lost = np.zeros(sc.stamps.size, dtype=int)
+    for index, missing in sc.losses:
+        lost[index] = missing
+    clock = StreamClock(sc.sfreq)
+    for _, a, b in sc.deliveries:
+        clock.push(sc.stamps[int(a) : int(b)], lost[int(a) : int(b)])
+    clock.flush()
+    assert [(g.index, g.missing) for g in clock.gaps] == list(sc.losses)
+    with pytest.raises(ValueError, match="packet-counter"):
+        clock.push(np.arange(3.0), np.zeros(2))
