@@ -431,6 +431,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(str)
     def _on_message(self, text: str) -> None:
+        if text.startswith("warning: "):
+            self.banner.show_message(text.removeprefix("warning: "), "warning")
         self.panel.log(text)
         self.statusBar().showMessage(text, 5000)
 

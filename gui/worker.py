@@ -314,10 +314,13 @@ class PipelineWorker(QtCore.QObject):
             done = False
         if done:
             self._emit_status(pipeline)
-            problems = [p for p in (pipeline.window_counts(name).problem() for name in pipeline.stream_names) if p]
+            counts = [pipeline.window_counts(name) for name in pipeline.stream_names]
+            problems = [p for p in (c.problem() for c in counts) if p]
             for problem in problems:  # a replay that never gave a usable window says why
-                self.error.emit(problem.replace("(--calibration)", "(a saved calibration file)")
-                                .replace("(--calibration-s)", "(the calibration setting)"))
+                self.error.emit(problem)
+            for note in (n for n in (c.note() for c in counts) if n):  # it did, uncalibrated
+                self.message.emit("warning: " + note.replace("(--calibration)", "(a saved calibration file)")
+                                  .replace("(--calibration-s)", "(the calibration setting)"))
             self.message.emit("recording finished" + (": no usable window" if problems else ""))
             self.stop_session("finished")
 

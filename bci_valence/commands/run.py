@@ -182,6 +182,23 @@ def _status_table(pipe: Any, last: dict) -> Any:
     return t
 
 
+def _short_run_note(pipe: Any, duration: float | None) -> str | None:
+    """Said at the start when ``--duration`` cannot complete the calibration."""
+    cal = float(pipe.settings.calibration.seconds)
+    if duration is None or cal <= 0:
+        return None
+    for name in pipe.stream_names:
+        counts = pipe.window_counts(name)
+        first = counts.window_s or 0.0
+        if not counts.calibrated and duration < cal + first:
+            return (
+                f"--duration {duration:g} s is shorter than the {cal:g} s calibration plus the {first:.1f} s "
+                "before the first window: every row will carry CALIBRATING (shorten it with --calibration-s, "
+                "or load a saved one with --calibration)"
+            )
+    return None
+
+
 def _rate_text(st: Any) -> str:
     """The declared rate, and the effective one measured on this machine's clock."""
     if st.timing is None:
@@ -311,6 +328,9 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
                 + (" [yellow]SIMULATED[/yellow]" if st.simulated else "")
             )
         console.print(f"device: {pipe.device}; hop {settings.hop_s} s; calibration {settings.calibration.seconds:g} s")
+        short = _short_run_note(pipe, duration)
+        if short:
+            console.print(f"[yellow]note[/yellow]: {short}")
         try:
             session.open()
         except (FileExistsError, SessionError, OSError) as err:
@@ -375,7 +395,11 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
         console.print(f"{total} steps" + (f" written to {outputs.out}" if outputs.out else ""))
         if code == 0:
             for name in names:
-                problem = pipe.window_counts(name).problem()
+                counts = pipe.window_counts(name)
+                note = counts.note()
+                if note is not None:
+                    console.print(f"[yellow]warning[/yellow]: {note}")
+                problem = counts.problem()
                 if problem is None:
                     continue
                 if allow_bad:

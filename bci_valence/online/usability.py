@@ -87,12 +87,21 @@ class WindowCounts:
                 f"{name}: no usable window: all {self.windows} windows flagged bad ({counts}); "
                 f"calibration reached {self.calibration_progress:.0%}"
             )
+        return None  # good windows came, standardized with what was gathered: see note()
+
+    def note(self) -> str | None:
+        """What a reader of a run that did give windows should know, in one line: the
+        calibration never completed, so every row carries CALIBRATING. None otherwise."""
+        if self.usable > 0 or self.calibrated or self.calibration_progress == 0.0 or self.rate_problem:
+            return None
+        bad = {k: v for k, v in self.flagged.items() if k != "CALIBRATING"}
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(bad.items(), key=lambda kv: (-kv[1], kv[0])))
         gathered = self.calibration_progress * self.calibration_s
         short = f"; the input is only {self.seconds:.1f} s long" if self.seconds < self.calibration_s else ""
         flagged = f"; windows flagged bad: {counts}" if bad else ""
         return (
-            f"{name}: no usable window: calibration never completed ({gathered:.1f} s of good "
-            f"signal of the {self.calibration_s:g} s needed, {self.calibration_progress:.0%})"
-            f"{short}{flagged}. Load a saved calibration (--calibration) or shorten it "
-            "(--calibration-s)"
+            f"stream {self.stream!r}: calibration never completed ({gathered:.1f} s of good signal of the "
+            f"{self.calibration_s:g} s needed, {self.calibration_progress:.0%}){short}{flagged}: every row "
+            "carries CALIBRATING (standardized with the statistics gathered so far). Load a saved calibration "
+            "(--calibration) or shorten it (--calibration-s)"
         )

@@ -139,10 +139,25 @@ def test_bad_files_and_refusals_are_clear_errors(xdf_file, bundle_dir, tmp_path,
 
 @pytest.mark.timeout(120)
 def test_replay_shorter_than_the_calibration_says_so_first(xdf_file, bundle_dir, tmp_path, capsys):
-    """The 9.5-s recording cannot complete the default 60-s calibration: a note at the start, exit 3."""
+    """The 9.5-s recording cannot complete the default 60-s calibration: a note at the start, exit 0."""
     code = main(["replay", str(xdf_file), "--bundle", str(bundle_dir), "--channels", OPENBCI_LABELS,
                  "--quiet", "--device", "cpu", "--no-outlet", "--out", str(tmp_path / "short.csv")])
     err = capsys.readouterr().err
-    assert code == 3
+    assert code == 0
     assert "shorter than the 60 s calibration" in err
-    assert err.index("shorter than the 60 s calibration") < err.index("no usable window")
+    assert err.index("shorter than the 60 s calibration") < err.index("calibration never completed")
+
+
+@pytest.mark.timeout(120)
+def test_a_run_shorter_than_its_calibration_says_so_first_and_succeeds(bundle_dir, tmp_path, capsys):
+    """``run --source sim: --duration 9`` with the default 60-s calibration: a note at the
+    start, steps flagged CALIBRATING, exit 0 (its data were fine)."""
+    out = tmp_path / "sim.csv"
+    code = main(["run", "--source", "sim:", "--duration", "9", "--bundle", str(bundle_dir), "--quiet",
+                 "--device", "cpu", "--no-outlet", "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0
+    assert "--duration 9 s is shorter than the 60 s calibration" in err
+    assert err.index("shorter than the 60 s calibration") < err.index("calibration never completed")
+    rows = read_csv_log(out)
+    assert rows and all("CALIBRATING" in r["flags"] for r in rows)
