@@ -34,6 +34,7 @@ Example
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -48,16 +49,32 @@ __all__ = [
     "BUNDLE_JSON",
     "ENSEMBLE_FILE",
     "PROJECTION_FILE",
+    "CONFIG_RANGES",
     "BundleConfig",
     "BundleError",
     "ModelBundle",
     "default_bundle_path",
     "library_versions",
+    "read_config_json",
 ]
 
 #: Version of the bundle layout; loading refuses any other.
 BUNDLE_FORMAT_VERSION = 1
 BUNDLE_JSON = "bundle.json"
+#: Largest ``bundle.json`` read (bytes) and deepest nesting accepted.
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_DEPTH = 32
+#: Most channels a bundle may name.
+MAX_CHANNELS = 512
+#: The documented range of each numeric setting of a bundle: (low, high, type).
+CONFIG_RANGES: dict[str, tuple[float, float, type]] = {
+    "sfreq": (64.0, 4096.0, float),
+    "window_s": (0.25, 10.0, float),
+    "sequence_seconds": (1, 120, int),
+    "sequence_spacing_s": (0.1, 10.0, float),
+    "valence_average": (1, 60, int),
+    "n_members": (0, 1000, int),
+}
 PROJECTION_FILE = "projection.safetensors"
 ENSEMBLE_FILE = "ensemble.safetensors"
 
@@ -94,6 +111,11 @@ def library_versions() -> dict[str, str]:
 @dataclass(frozen=True)
 class BundleConfig:
     """Everything about a bundle except the weights (serialised to ``bundle.json``).
+
+    Numeric settings are checked against their ranges (:data:`CONFIG_RANGES`): ``sfreq``
+    64-4096 Hz, ``window_s`` 0.25-10 s, ``sequence_seconds`` 1-120, ``sequence_spacing_s``
+    0.1-10 s, ``valence_average`` 1-60, ``n_members`` 0-1000; bands below half of
+    ``sfreq``; every weight finite; ``bundle.json`` at most 4 MiB and 32 levels deep.
 
     Attributes
     ----------
@@ -239,7 +261,28 @@ class BundleConfig:
         return config
 
     def validate(self, source: str = "<config>") -> None:
-        """Check internal consistency; raises :class:`BundleError` naming ``source``."""
+        """Check every setting against :data:`CONFIG_RANGES` and the config's internal
+        consistency; raises :class:`BundleError` naming ``source`` and the key."""
+        for key, (low, high, kind) in CONFIG_RANGES.items():
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise BundleError(f"{source}: {key} must be a finite number, got {value!r}")
+            if kind is int and value != int(value):
+                raise BundleError(f"{source}: {key} must be a whole number, got {value!r}")
+            if not low <= value <= high:
+                raise BundleError(f"{source}: {key} = {value!r} is outside its range [{low:g}, {high:g}]")
+        if len(self.channels) > MAX_CHANNELS:
+            raise BundleError(f"{source}: channels: {len(self.channels)} channels, at most {MAX_CHANNELS}")
+        nyquist = self.sfreq / 2
+        for name, (lo, hi) in self.bands.items():
+            if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi < nyquist):
+                raise BundleError(
+                    f"{source}: bands[{name!r}] = ({lo!r}, {hi!r}) must satisfy 0 <= low < high < "
+                    f"{nyquist:g} Hz (half of sfreq)"
+                )
+        bad = [k for k, v in self.class_coordinates.items() if not math.isfinite(v)]
+        if bad:
+            raise BundleError(f"{source}: class_coordinates of {bad} are not finite")
         if len(set(self.channels)) != len(self.channels) or not self.channels:
             raise BundleError(f"{source}: channels must be unique and non-empty")
         if not self.bands:
@@ -268,6 +311,33 @@ class BundleConfig:
         return ClassifierSettings.from_dict(self.classifier)
 
 
+def read_config_json(path: Path) -> Any:
+    """``bundle.json``'s content, refused when too large, too deep or not JSON.
+
+    Raises
+    ------
+    BundleError
+        Naming the file and what is wrong with it.
+    """
+    size = path.stat().st_size
+    if size > MAX_CONFIG_BYTES:
+        raise BundleError(f"{path} is {size} bytes; a bundle description is at most {MAX_CONFIG_BYTES} bytes")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise BundleError(f"{path} is nested too deeply (at most {MAX_CONFIG_DEPTH} levels)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise BundleError(f"{path} is not valid JSON: {err}") from err
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            raise BundleError(f"{path} is nested too deeply (at most {MAX_CONFIG_DEPTH} levels)")
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return data
+
+
 def _check_state(
     module: Any, tensors: dict[str, Any], prefix: str, path: Path
 ) -> dict[str, Any]:
@@ -284,6 +354,9 @@ def _check_state(
                 f"{path}: tensor {key!r} has shape {tuple(value.shape)}, "
                 f"the config's architecture expects {tuple(ref.shape)}"
             )
+        if value.is_floating_point() and not bool(value.isfinite().all()):
+            bad = int((~value.isfinite()).sum())
+            raise BundleError(f"{path}: tensor {key!r} holds {bad} NaN or infinite value(s): the bundle is damaged")
         state[name] = value.to(ref.dtype)
     return state
 
@@ -345,10 +418,7 @@ class ModelBundle:
         meta = folder / BUNDLE_JSON
         if not meta.is_file():
             raise BundleError(f"not a model bundle: {meta} is missing")
-        try:
-            data = json.loads(meta.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise BundleError(f"{meta} is not valid JSON: {err}") from err
+        data = read_config_json(meta)
         config = BundleConfig.from_dict(data, source=str(meta))
 
         def read(p: Path) -> dict[str, Any]:

@@ -195,3 +195,51 @@ def test_default_bundle_loads_and_predicts():
     # a few MB at most
     size = sum(f.stat().st_size for f in path.iterdir())
     assert size < 10 * 2**20
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("sfreq", 1e7, r"sfreq = 10000000\.0 is outside its range"),
+    ("sequence_spacing_s", 0, r"sequence_spacing_s = 0 is outside its range"),
+    ("sequence_spacing_s", float("nan"), r"sequence_spacing_s must be a finite number"),
+    ("valence_average", 1e9, r"valence_average = 1000000000\.0 is outside its range"),
+    ("valence_average", 2.5, r"valence_average must be a whole number"),
+    ("bands", {"delta": [1, 4], "gamma": [30, 300]}, r"bands\['gamma'\].*half of sfreq"),
+])  # fmt: skip
+def test_settings_outside_their_range_are_refused_naming_the_key(saved, key, value, message):
+    _, path = saved
+    meta = path / BUNDLE_JSON
+    data = json.loads(meta.read_text())
+    data[key] = value
+    meta.write_text(json.dumps(data))
+    with pytest.raises(BundleError, match=message):
+        ModelBundle.load(path)
+
+
+def test_deep_or_huge_bundle_json_is_refused(saved):
+    _, path = saved
+    meta = path / BUNDLE_JSON
+    data = json.loads(meta.read_text())
+    meta.write_text(json.dumps(data)[:-1] + ', "training": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(BundleError, match="nested too deeply"):
+        ModelBundle.load(path)
+    meta.write_text(json.dumps({**data, "training": {"log": "x" * (5 * 1024 * 1024)}}))
+    with pytest.raises(BundleError, match="bytes; a bundle description is at most"):
+        ModelBundle.load(path)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused_naming_the_tensor(saved, bad):
+    from safetensors.torch import load_file, save_file
+
+    _, path = saved
+    for name, key in ((PROJECTION_FILE, "weight"), (ENSEMBLE_FILE, None)):
+        tensors = load_file(str(path / name))
+        key = key or next(k for k in tensors if tensors[k].is_floating_point())
+        original = tensors[key].clone()
+        tensors[key].view(-1)[0] = bad
+        save_file(tensors, str(path / name))
+        with pytest.raises(BundleError, match=rf"{name}: tensor '{key}' holds 1 NaN or infinite"):
+            ModelBundle.load(path)
+        tensors[key] = original
+        save_file(tensors, str(path / name))
+    ModelBundle.load(path)
