@@ -215,8 +215,9 @@ def _status_lines(pipe: Any, last: dict) -> list[str]:
         step = last.get(st.name)
         state = "live" if st.connected else ("finished" if st.message == "finished" else "lost, waiting")
         parts = [
-            f"{st.name}: {state}", f"{_rate_text(st)} Hz",
-            *([] if st.timing is None else [f"jitter {st.timing.jitter_ms:.1f} ms"]),
+            f"{st.name}: {state}", f"{st.sfreq or 0:g} Hz",
+            *([] if st.timing is None else [f"effective {st.timing.effective_rate:.2f} Hz",
+                                            f"jitter {st.timing.jitter_ms:.1f} ms"]),
             f"channels {st.n_real} measured/{len(st.interpolated)} interpolated",
             f"{st.samples} samples", f"{st.lost_samples} lost", f"{st.gaps} gaps", f"{st.steps} steps",
             f"calibration {st.calibration_progress:.0%}",
