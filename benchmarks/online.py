@@ -28,7 +28,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -36,6 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bci_valence.constants import FACED_CHANNELS  # noqa: E402
+from bci_valence.streams.base import Chunk  # noqa: E402
 
 
 # --------------------------------------------------------------------------- helpers
@@ -73,7 +73,7 @@ class TickFeed:
             return None
         a, b = self.pos, self.limit
         self.pos = b
-        return SimpleNamespace(data=self.data[:, a:b], timestamps=self.timestamps[a:b])
+        return Chunk(data=self.data[:, a:b], timestamps=self.timestamps[a:b])
 
     def read_markers(self):
         return []
