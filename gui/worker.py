@@ -269,7 +269,8 @@ class PipelineWorker(QtCore.QObject):
         if clean:
             self.message.emit(f"recording saved: {path}")
         elif clean is False:
-            self.error.emit(f"The recording {path} was not closed cleanly: its footers are missing.")
+            why = "; ".join(outputs.recording_problems) or "it was not closed cleanly"
+            self.error.emit(f"The recording {path} is not what was recorded: {why}.")
 
     # ------------------------------------------------------------------ loop
     @QtCore.Slot()

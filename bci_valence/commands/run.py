@@ -416,8 +416,9 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
         if clean:
             console.print(f"recorded {recorded}")
         elif clean is False:
+            why = "; ".join(session.recording_problems) or "it was not closed cleanly"
             print(
-                f"error: the recording {recorded} was not closed cleanly (its footers are missing); "
+                f"error: the recording {recorded} is not what was recorded: {why}; "
                 f"replay reads what it holds with: replay {recorded} --allow-bad",
                 file=sys.stderr,
             )

@@ -262,6 +262,13 @@ class _Collect(logging.Handler):
 def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: bool = True) -> Recording:
     import pyxdf
 
+    from .xdf_scan import XdfScanError, scan_xdf
+
+    try:  # sizes the headers declare, against the file's size, before pyxdf allocates from them
+        scan_xdf(path, allow_truncated=True)
+    except XdfScanError as err:
+        raise RecordingError(str(err)) from None
+
     collect = _Collect()
     pyxdf_logger = logging.getLogger("pyxdf")
     pyxdf_logger.addHandler(collect)
@@ -332,7 +339,8 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: b
         if not allow_truncated:
             raise RecordingError(
                 f"XDF file {str(path)!r} is truncated or damaged ({cause}); "
-                f"{_n_samples(eeg)} samples could be read: pass allow_truncated=True to use them"
+                f"{_n_samples(eeg)} samples could be read: replay it with --allow-bad (or add "
+                "allow_truncated=1 to its source spec) to use them"
             )
         logger.warning("XDF file %r is truncated (%s); using what could be read", str(path), cause)
     series = np.asarray(eeg["time_series"])
@@ -447,8 +455,8 @@ def _read_mne(path: Path, allow_truncated: bool = False) -> Recording:
         if cause is not None:
             if not allow_truncated:
                 raise RecordingError(
-                    f"recording {str(path)!r} is truncated: {cause}; pass allow_truncated=True "
-                    "(replay --allow-bad) to use its whole records"
+                    f"recording {str(path)!r} is truncated: {cause}; replay it with --allow-bad (or add "
+                    "allow_truncated=1 to its source spec) to use its whole records"
                 )
             logger.warning("recording %r is truncated (%s); using its whole records", str(path), cause)
     try:

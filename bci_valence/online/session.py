@@ -36,6 +36,7 @@ import contextlib
 import logging
 import math
 import signal
+import tempfile
 import threading
 import time
 import uuid
@@ -45,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from ..provenance import provenance
-from ..streams.outlets import CsvLog, ValenceOutlet
+from ..streams.outlets import CsvLog, CsvWriteError, ValenceOutlet
 from ..streams.recorder import MarkerMirror, RawMirror, RecorderSettings, XdfRecorder
 from .reliability import ValenceReliability
 
@@ -174,6 +175,20 @@ class SessionSettings:
             parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
             if parent is None or not parent.is_dir():
                 raise SessionError(f"{flag} {str(path)!r}: its folder cannot be created ({parent} is not a folder)")
+            problem = _unwritable(parent)
+            if problem:
+                raise SessionError(f"{flag} {str(path)!r} cannot be written: {problem}")
+
+
+def _unwritable(folder: Path) -> str | None:
+    """Why nothing can be written in ``folder`` (a real probe: permissions, a read-only
+    file system or a full disk all show), or None."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        return f"{folder} is not writable ({err.strerror or err})"
+    return None
 
 
 class SessionOutputs:
@@ -191,6 +206,8 @@ class SessionOutputs:
         self.settings = settings or SessionSettings()
         self.outlet: ValenceOutlet | None = None
         self.csv: CsvLog | None = None
+        self.recording_problems: list[str] = []  #: what the last recording lost (empty when nothing)
+        self._write_failure: str | None = None
         self.recorder: XdfRecorder | None = None
         self._mirrors: dict[str, RawMirror] = {}
         self._marker_mirrors: dict[str, MarkerMirror] = {}
@@ -297,16 +314,19 @@ class SessionOutputs:
         Returns
         -------
         bool | None
-            True when the file was closed cleanly, False when LabRecorder failed
-            (the file lacks footers), None when nothing was recording.
+            True when the file was closed cleanly and holds what was recorded, False
+            when it does not (:attr:`recording_problems` says why), None when nothing
+            was recording.
         """
         recorder, self.recorder = self.recorder, None
         with self._lock:
+            expected = {m.source_id: m.pushed for m in self._mirrors.values()}
             mirrors = [*self._mirrors.values(), *self._marker_mirrors.values()]
             self._mirrors, self._marker_mirrors = {}, {}
         if recorder is None:
             return None
-        clean = recorder.stop()
+        clean = recorder.stop(expected)
+        self.recording_problems = list(recorder.problems)
         for m in mirrors:
             m.close()
         if not self.settings.outlet and self.outlet is not None:
@@ -336,8 +356,13 @@ class SessionOutputs:
             return
         if self.outlet is not None:
             self.outlet.push(steps)
-        if self.csv is not None:
-            self.csv.write(steps)
+        if self.csv is not None and self._write_failure is None:
+            try:
+                self.csv.write(steps)
+            except CsvWriteError as err:  # the run ends with this line (check()), its rows kept
+                self._write_failure = str(err)
+                log.error("%s", err)
+                self.csv.close()
 
     @property
     def rows(self) -> int:
@@ -351,6 +376,8 @@ class SessionOutputs:
         or channel count) ends it at once; a stream lost for longer than
         ``lost_timeout`` ends it then.
         """
+        if self._write_failure is not None:
+            return self._write_failure
         now = time.monotonic() if now is None else now
         for name in self.pipeline.stream_names:
             failure = getattr(self.pipeline.source(name), "failure", None)

@@ -39,6 +39,7 @@ __all__ = [
     "OutletSettings",
     "ValenceOutlet",
     "CsvLog",
+    "CsvWriteError",
     "OUTLET_NAME",
     "OUTLET_TYPE",
     "channel_labels",
@@ -185,6 +186,10 @@ def csv_columns(class_names: Sequence[str]) -> list[str]:
     ]
 
 
+class CsvWriteError(OSError):
+    """The CSV log could not be written (its complete rows are kept); the message says why."""
+
+
 class CsvLog:
     """CSV log of every step; each row is flushed to disk as it is written.
 
@@ -217,7 +222,7 @@ class CsvLog:
     ) -> None:
         self.path = Path(path)
         self.class_names = tuple(class_names)
-        mode = "w" if overwrite else "x"
+        mode = "wb" if overwrite else "xb"
         if about is not None and not overwrite and self.about_path.exists():
             raise FileExistsError(
                 f"{self.about_path} (the CSV log's description) already exists: choose another name "
@@ -225,7 +230,7 @@ class CsvLog:
             )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh: io.TextIOBase | None = self.path.open(mode, newline="", encoding="utf-8")
+            self._fh: io.RawIOBase | None = self.path.open(mode, buffering=0)
         except FileExistsError as err:
             raise FileExistsError(
                 f"the CSV log {self.path} already exists: choose another name or allow overwriting it"
@@ -237,10 +242,9 @@ class CsvLog:
                 json.dump({"log": self.path.name, "columns": csv_columns(self.class_names), **about},
                           fh, indent=2, default=str)  # fmt: skip
                 fh.write("\n")
-        self._writer = csv.writer(self._fh)
-        self._writer.writerow(csv_columns(self.class_names))
-        self._fh.flush()
+        self._complete = 0  # bytes of whole rows on disk
         self.rows = 0
+        self._append([csv_columns(self.class_names)])
 
     def describe(self, key: str, value: Any) -> None:
         """Add ``key`` to the log's description (what is only known at the end, such as
@@ -265,10 +269,11 @@ class CsvLog:
         if self._fh is None:
             raise ValueError(f"CSV log {self.path} is closed")
         now = time.time()
+        rows = []
         for s in steps:
             probs = s.probabilities
             probs = [""] * len(self.class_names) if probs is None else [f"{p:.6g}" for p in probs]
-            self._writer.writerow(
+            rows.append(
                 [
                     s.stream,
                     f"{s.timestamp:.6f}",
@@ -282,8 +287,31 @@ class CsvLog:
                     s.true_label or "",
                 ]
             )
-            self.rows += 1
-        self._fh.flush()
+        self._append(rows)
+        self.rows += len(rows)
+
+    def _append(self, rows: list[list[Any]]) -> None:
+        """Write whole rows or none: a write that fails (disk full, medium removed)
+        is cut back to the last complete row and raises :class:`CsvWriteError`."""
+        text = io.StringIO()
+        csv.writer(text).writerows(rows)
+        data = memoryview(text.getvalue().encode("utf-8"))
+        fh = self._fh
+        assert fh is not None
+        try:
+            while data:
+                written = fh.write(data)
+                data = data[written or 0 :]
+        except OSError as err:
+            try:
+                fh.truncate(self._complete)
+            except OSError:
+                pass
+            raise CsvWriteError(
+                f"the CSV log {self.path} could not be written ({err.strerror or err}): "
+                f"its {self.rows} complete rows are kept, nothing after them"
+            ) from err
+        self._complete = fh.tell()
 
     def close(self) -> None:
         """Close the file (idempotent)."""

@@ -22,7 +22,7 @@ import logging
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +39,7 @@ __all__ = [
     "RecorderSettings",
     "XdfRecorder",
     "labrecorder_cli",
+    "verify_recording",
 ]
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,7 @@ class RawMirror(_Mirror):
         self.sfreq = float(sfreq)
         self.n_channels = len(ch_names)
         labels = [c or f"ch{i + 1}" for i, c in enumerate(ch_names)]
+        self.pushed = 0  #: samples pushed (what a recording of it should hold)
         info = StreamInfo(self.name, "EEG", len(labels), self.sfreq, "float32", self.source_id)
         info.set_channel_names(labels)
         if unit == "V":
@@ -174,6 +176,7 @@ class RawMirror(_Mirror):
             self._outlet.push_sample(np.asarray(data[:, 0], dtype=np.float32), timestamp=float(timestamps[0]))
         elif data.shape[1]:
             self._outlet.push_chunk(np.ascontiguousarray(data.T, dtype=np.float32), timestamp=np.asarray(timestamps))
+        self.pushed += int(data.shape[1])
 
 
 class MarkerMirror(_Mirror):
@@ -198,6 +201,37 @@ class MarkerMirror(_Mirror):
         """Push ``(timestamp, label)`` pairs."""
         for ts, label in markers:
             self._outlet.push_sample([str(label)], timestamp=float(ts))
+
+
+def verify_recording(path: Path, expected: Mapping[str, int], *, slack_s: float = 1.0) -> list[str]:
+    """What is wrong with a finished recording, as lines (empty when nothing is).
+
+    The file must exist and be a well-formed XDF file, every stream in it must have its
+    footer, and each stream of ``expected`` must be there holding about the samples
+    pushed to it (all but ``slack_s`` seconds of them, or 1 %, whichever is more:
+    LabRecorder may still be connecting when the first ones are pushed).
+    """
+    from ..io.xdf_scan import XdfScanError, scan_xdf
+
+    if not path.is_file():
+        return [f"{path} does not exist: nothing was written (is its folder writable, the disk full?)"]
+    try:
+        streams = {s.source_id: s for s in scan_xdf(path, allow_truncated=True).values()}
+    except XdfScanError as err:
+        return [f"it is damaged: {err}"]
+    except OSError as err:
+        return [f"it cannot be read back: {err}"]
+    problems = [f"stream {s.name!r} has no footer (the file was cut off)" for s in streams.values() if not s.has_footer]
+    for source_id, pushed in expected.items():
+        stream = streams.get(source_id)
+        if stream is None:
+            problems.append(f"stream {source_id!r} is not in it ({pushed} samples were sent)")
+            continue
+        held = min(stream.footer_sample_count or 0, stream.samples_in_chunks)
+        slack = max(int(slack_s * stream.nominal_srate), int(0.01 * pushed))
+        if held < pushed - slack:
+            problems.append(f"stream {stream.name!r} holds {held} of the {pushed} samples sent ({pushed - held} lost)")
+    return problems
 
 
 class XdfRecorder:
@@ -226,6 +260,7 @@ class XdfRecorder:
         self._lines: list[str] = []
         self._log = None
         self.clean: bool | None = None
+        self.problems: list[str] = []  #: what the last verification found wrong with the file
 
     @property
     def pid(self) -> int | None:
@@ -335,15 +370,21 @@ class XdfRecorder:
         """Whether LabRecorder is running."""
         return self._proc is not None
 
-    def stop(self) -> bool:
-        """Stop LabRecorder and close the file (idempotent).
+    def stop(self, expected: Mapping[str, int] | None = None) -> bool:
+        """Stop LabRecorder, close the file and verify it (idempotent).
+
+        Parameters
+        ----------
+        expected : mapping of str to int, optional
+            Samples pushed per recorded stream (by source_id): the file must hold
+            about as many (see :func:`verify_recording`).
 
         Returns
         -------
         bool
-            True when LabRecorder closed the file cleanly (every stream has its
-            footer); False when it had to be killed or exited with an error (the
-            file is then truncated: read it with ``allow_truncated``).
+            True when LabRecorder closed the file cleanly and the file holds what was
+            recorded (every stream has its footer and about its samples); False
+            otherwise, with :attr:`problems` saying what is wrong.
         """
         proc, self._proc = self._proc, None
         if proc is None:
@@ -369,6 +410,12 @@ class XdfRecorder:
         self._drop_log()
         if not self.clean:
             log.error("LabRecorder exited with code %s for %s: %s", code, self.path, self._lines[-5:])
+            self.problems = [f"LabRecorder exited with code {code} (its footers are missing)"]
+            return False
+        self.problems = verify_recording(self.path, expected or {})
+        self.clean = not self.problems
+        for problem in self.problems:
+            log.error("the recording %s: %s", self.path, problem)
         return bool(self.clean)
 
     def __enter__(self) -> XdfRecorder:
