@@ -526,7 +526,8 @@ class Pipeline:
             rounds[r].append(i)
         for rows in rounds:
             windows = [
-                (pending[i][0].proc, pending[i][1].data, pending[i][1].end, pending[i][1].segment)
+                (pending[i][0].proc, pending[i][1].data, pending[i][1].end,
+                 (pending[i][1].segment, pending[i][1].montage))
                 for i in rows
             ]
             variance[rows] = self.streaming.update(windows)

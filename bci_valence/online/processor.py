@@ -18,6 +18,7 @@ from ..signal.preprocessing import (
     ResamplerSettings,
     common_average_reference,
 )
+from ..signal.montage import ChannelMappingError, map_channels
 from ..signal.quality import QualityFlag, assess_window, undersampled
 from ..signal.timing import ClockHealth, StreamClock, TimedRun
 
@@ -81,8 +82,6 @@ class StreamProcessor:
         ch_types: Sequence[str] | None = None,
         top_hz: float | None = None,
     ) -> None:
-        from ..signal.montage import map_channels
-
         if not sfreq or sfreq <= 0:
             raise ValueError(f"stream {name!r} has no regular sampling rate ({sfreq})")
         self.name = name
@@ -94,6 +93,7 @@ class StreamProcessor:
         if self.undersampled:
             log.warning("stream %r: %s", name, self.rate_problem)
         types = list(ch_types) if ch_types is not None and len(ch_types) == len(ch_names) else None
+        self._ch_names, self._ch_types, self._targets = list(ch_names), types, tuple(target_channels)
         self.mapping = map_channels(
             list(ch_names), tuple(target_channels), min_channels=settings.stream.min_channels, ch_types=types
         )
@@ -112,7 +112,10 @@ class StreamProcessor:
             max(int(math.ceil(settings.stream.buffer_s * self.sfreq)), int(self.n_input * self.sfreq / self.target_sfreq) + 1024),
         )
         proc_cap = max(int(math.ceil(settings.stream.buffer_s * self.target_sfreq)), self.n_input + 512)
-        self.proc = RingBuffer(self.n_target, proc_cap, dtype=np.float32)
+        # filtered source channels: the montage is applied per window, so a channel that is
+        # dead for a window is interpolated for that window only
+        self.proc = RingBuffer(self.n_src, proc_cap, dtype=np.float32)
+        self._without: dict[frozenset[int], np.ndarray | None] = {}  # montage with channels left out
         self.resampler = Resampler(ResamplerSettings(self.sfreq, self.target_sfreq), self.n_src)
         self.filter = CausalFilter(
             replace(settings.filter, sfreq=self.target_sfreq, notch_hz=settings.filter.notch_hz or None),
@@ -124,9 +127,9 @@ class StreamProcessor:
         self.segment = -1
         self._hold = np.zeros(self.n_src)
         self._arrivals: deque[tuple[int, float]] = deque()
+        self._mapping_keys: dict[frozenset[int], int] = {frozenset(): 0}
         self._held = np.empty((self.n_src, 0))  # samples the clock has not settled yet
         self._held_arrivals: deque[tuple[int, float]] = deque()  # (end index, arrival) per chunk
-        self._nonfinite: deque[tuple[int, int]] = deque(maxlen=1000)  # raw index runs [a, b)
         self._new_segment(first=True)
 
     @property
@@ -235,14 +238,10 @@ class StreamProcessor:
 
     def _push_piece(self, x: np.ndarray, ts: np.ndarray, arrival: float) -> list[DueWindow]:
         self.raw.push(x, ts)
-        # non-finite samples: hold the last finite value so the IIR state survives
+        # non-finite samples: hold the last finite value so the IIR state survives (the raw
+        # buffer keeps them as they came: windows judge each channel from it)
         finite = np.isfinite(x)
         if not finite.all():
-            bad = np.concatenate(([False], ~finite.all(axis=0), [False])).astype(np.int8)
-            edges = np.flatnonzero(np.diff(bad))  # starts and stops of the runs, alternating
-            first = self.raw.pushed - x.shape[1]
-            for a, b in zip(edges[::2], edges[1::2]):
-                self._nonfinite.append((first + int(a), first + int(b)))
             x = x.copy()
             for c in np.flatnonzero(~finite.all(axis=1)):
                 row = x[c]
@@ -260,7 +259,6 @@ class StreamProcessor:
         src = self.resampler.source_index(k) - n_in_before
         out_ts = ts[src]
         y = self.filter.process(y)
-        y = common_average_reference(self.matrix @ y)
         self.proc.push(y.astype(np.float32), out_ts)
         self._arrivals.append((self.proc.pushed, arrival))
         if len(self._arrivals) > 4096:  # no window for a long time (restarting segments)
@@ -280,9 +278,39 @@ class StreamProcessor:
                 return t
         return self._arrivals[-1][1] if self._arrivals else time.perf_counter()
 
+    def _montage_without(self, bad: frozenset[int]) -> np.ndarray | None:
+        """The montage matrix (model channels × picks) with the ``bad`` picks left out and
+        interpolated; None when too few channels would remain. Cached per set."""
+        if bad not in self._without:
+            names = list(self._ch_names)
+            for k in bad:
+                names[int(self.picks[k])] = ""
+            try:
+                mapping = map_channels(names, self._targets, min_channels=self.settings.stream.min_channels,
+                                       ch_types=self._ch_types)  # fmt: skip
+            except ChannelMappingError:
+                self._without[bad] = None
+            else:
+                self._without[bad] = mapping.matrix[:, self.picks]
+            if len(self._without) > 64:  # a flickering channel must not grow it without bound
+                self._without.pop(next(iter(self._without)))
+        return self._without[bad]
+
+    def _bad_channels(self, raw_full: np.ndarray, raw_core: np.ndarray) -> frozenset[int]:
+        """Picks with no signal for this window: non-finite for more than
+        :data:`MAX_HELD_FRACTION` of its input, or flat over its 1-s core."""
+        finite = np.isfinite(raw_full)
+        bad = (~finite).mean(axis=1) > MAX_HELD_FRACTION if raw_full.shape[1] else np.zeros(self.n_src, bool)
+        if raw_core.shape[1]:
+            with np.errstate(invalid="ignore"):
+                ptp = np.nanmax(np.where(np.isfinite(raw_core), raw_core, np.nan), axis=1, initial=-np.inf) - \
+                    np.nanmin(np.where(np.isfinite(raw_core), raw_core, np.nan), axis=1, initial=np.inf)
+            bad |= ~(ptp >= self.settings.quality.flat_uv)
+        return frozenset(int(k) for k in np.flatnonzero(bad))
+
     def _make_window(self, end: int) -> DueWindow:
         start = end - self.n_input
-        data, times = self.proc.get(start, end, copy=False)
+        filtered, times = self.proc.get(start, end, copy=False)
         flags = QualityFlag.NONE
         # raw spans (delay-compensated) of the whole input and of the 1-s core
         delay = int(math.ceil(self.resampler.delay_in))
@@ -302,12 +330,26 @@ class StreamProcessor:
                 break
         if self._restarted and self._win_count == 0:
             flags |= QualityFlag.GAP
-        while self._nonfinite and self._nonfinite[0][1] <= self.raw.first_index:
-            self._nonfinite.popleft()
-        held = sum(max(0, min(b, r_full1) - max(a, r_full0)) for a, b in self._nonfinite)
+        raw_full, _ = self.raw.get(r_full0, min(r_full1, self.raw.pushed), copy=False)
+        raw_core, _ = self.raw.get(r_core0, min(r_core1, self.raw.pushed), copy=False)
+        bad = self._bad_channels(raw_full, raw_core)
+        matrix = self.matrix
+        if bad and len(bad) < self.n_src:
+            without = self._montage_without(bad)
+            if without is not None:  # the dead channels are interpolated for this window
+                matrix = without
+                flags |= QualityFlag.BAD_CHANNEL | QualityFlag.INTERPOLATED
+                good = np.setdiff1d(np.arange(self.n_src), sorted(bad))
+                raw_full, raw_core = raw_full[good], raw_core[good]
+            else:
+                bad = frozenset()
+        else:
+            bad = frozenset()
+        nonfinite = ~np.isfinite(raw_full)
+        held = int(nonfinite.any(axis=0).sum())
         if held:
             flags |= QualityFlag.NONFINITE
-        raw_core, _ = self.raw.get(r_core0, min(r_core1, self.raw.pushed), copy=False)
+        data = common_average_reference(matrix @ filtered).astype(np.float32)
         core = data[:, core_start - start : core_end - start]
         flags |= assess_window(raw_core, core, self.settings.quality)
         if self.mapping.interpolated:
@@ -315,17 +357,19 @@ class StreamProcessor:
         if self.undersampled:
             flags |= QualityFlag.UNDERSAMPLED
         return DueWindow(
-            data=data.copy(),  # the ring buffer may be overwritten before the batch runs
+            data=data,
             timestamp=float(times[-1]),
             end=end,
             segment=self.segment,
             flags=flags,
             arrival=self._arrival_of(end),
             held_fraction=held / max(1, r_full1 - r_full0),
+            montage=self._mapping_keys.setdefault(bad, len(self._mapping_keys)),
         )
 
     # ------------------------------------------------------------------ display
     def latest(self, seconds: float) -> tuple[np.ndarray, np.ndarray]:
         """Newest processed (filtered, mapped, re-referenced) signal, µV."""
         n = int(round(seconds * self.target_sfreq))
-        return self.proc.latest(n)
+        filtered, times = self.proc.latest(n)
+        return common_average_reference(self.matrix @ filtered).astype(np.float32), times

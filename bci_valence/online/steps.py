@@ -109,6 +109,10 @@ class DueWindow:
         Window-level quality flags.
     arrival : float
         ``time.perf_counter()`` when the newest sample arrived.
+    montage : int
+        Which montage made ``data``: 0 the stream's own, another number for each set of
+        channels left out (dead for the window) and interpolated. Incremental feature
+        state is kept only across windows of one montage.
     held_fraction : float
         Fraction of the window's raw input that was non-finite and held at the last
         finite value (``NONFINITE`` windows); above
@@ -123,3 +127,4 @@ class DueWindow:
     flags: QualityFlag
     arrival: float
     held_fraction: float = 0.0
+    montage: int = 0

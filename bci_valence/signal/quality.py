@@ -43,6 +43,7 @@ class QualityFlag(enum.IntFlag):
     STALE = 1 << 7  #: the stream is lost; no live data behind this step
     INTERPOLATED = 1 << 8  #: some montage channels are interpolated, not recorded
     UNDERSAMPLED = 1 << 9  #: the stream's rate cannot carry the top band (Nyquist below its edge)
+    BAD_CHANNEL = 1 << 10  #: a channel had no signal in this window (flat or non-finite): interpolated
 
 
 #: Flags that make a window unfit for the normalization statistics.

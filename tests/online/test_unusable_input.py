@@ -146,7 +146,9 @@ def test_record_wise_constant_edf_says_every_window_is_flagged(tmp_path, eeglab)
     steps, pipe = _run(open_source(f"file:{path}?speed=max"))
     counts = pipe.window_counts(0)
     assert counts.usable == 0 and counts.windows == len(steps) > 100
-    assert "FLAT" in counts.problem() and "calibration reached 0%" in counts.problem()
+    # flat channels of a window are left out (interpolated); what remains sits on two values
+    problem = counts.problem()
+    assert ("FLAT" in problem or "CLIPPED" in problem) and "calibration reached 0%" in problem
     assert all(np.isnan(s.valence) for s in steps)  # no statistics ever: no valence
 
 
@@ -171,3 +173,35 @@ def test_biosemi16_on_a_bdf_with_status_runs_through_the_pipeline(tmp_path, eegl
     # the global setting relabels a single source the same way
     steps2, pipe2 = _run(open_source(f"file:{path}?speed=max"), replace(SETTINGS, stream=replace(SETTINGS.stream, channels="biosemi16")))
     assert pipe2.mapping(0).real == mapping.real and len(steps2) == len(steps)
+
+
+@pytest.mark.parametrize("fault", ["nan", "flat"])
+def test_one_dead_channel_is_interpolated_and_the_run_goes_on(eeglab, fault) -> None:
+    """A real 32-channel recording whose Cz is all NaN (or flat): windows stay usable,
+    Cz is interpolated for them (BAD_CHANNEL | INTERPOLATED), valence follows the intact run."""
+    rec = _cut(eeglab, 40.0)
+    cz = [c.upper() for c in rec.ch_names].index("CZ")
+    broken = replace(rec, data=rec.data.copy())
+    broken.data[cz] = np.nan if fault == "nan" else 0.0
+    intact_steps, _ = _run(ArraySource(rec))
+    steps, pipe = _run(ArraySource(broken))
+    assert len(steps) == len(intact_steps) > 50
+    counts = pipe.window_counts(0)
+    assert counts.usable > 0 and counts.problem() is None
+    calibrated = [s for s in steps if not s.flags & QualityFlag.CALIBRATING]
+    assert calibrated and all(s.flags & QualityFlag.BAD_CHANNEL for s in calibrated)
+    assert not any(s.flags & (QualityFlag.NONFINITE | QualityFlag.FLAT) for s in steps)
+    v = np.array([s.valence for s in calibrated])
+    ref = np.array([s.valence for s in intact_steps[-len(calibrated):]])
+    assert np.isfinite(v).all()
+    assert np.corrcoef(v, ref)[0, 1] > 0.8  # Cz from its neighbours: much the same reading
+
+
+def test_too_many_dead_channels_still_flag_the_window(eeglab) -> None:
+    """With fewer than min_channels left there is nothing to interpolate from: NONFINITE."""
+    rec = _cut(eeglab, 20.0)
+    broken = replace(rec, data=rec.data.copy())
+    broken.data[:28] = np.nan
+    steps, pipe = _run(ArraySource(broken))
+    assert steps and all(s.flags & QualityFlag.NONFINITE for s in steps)
+    assert pipe.window_counts(0).usable == 0
