@@ -116,6 +116,9 @@ class Recording:
         ``"V"`` or ``"unknown"`` (see module docstring).
     stream_name : str
         Name of the XDF stream used, or the file name.
+    simulated : bool
+        The stream describes itself as simulated (``<desc><simulated>true``): a
+        recording of the simulated headset stays labelled so when replayed.
     """
 
     data: np.ndarray
@@ -128,6 +131,7 @@ class Recording:
     source: Path = Path()
     unit: str = "V"
     stream_name: str = ""
+    simulated: bool = False
 
     @property
     def n_channels(self) -> int:
@@ -391,7 +395,15 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: b
         source=path,
         unit=unit,
         stream_name=str(_first(info.get("name"), "") or ""),
+        simulated=_says_simulated(info),
     )
+
+
+def _says_simulated(info: dict) -> bool:
+    """Whether an XDF stream header's ``<desc>`` says ``simulated=true``."""
+    desc = _first(info.get("desc"), None)
+    value = _first(desc.get("simulated"), "") if isinstance(desc, dict) else ""
+    return str(value).strip().lower() in ("1", "true", "yes")
 
 
 # --------------------------------------------------------------------------- MNE

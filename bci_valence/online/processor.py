@@ -121,9 +121,10 @@ class StreamProcessor:
             replace(settings.filter, sfreq=self.target_sfreq, notch_hz=settings.filter.notch_hz or None),
             self.n_src,
         )
-        self.scale: float | None = {"uV": 1.0, "V": 1e6}.get(settings.stream.units)
-        if self.scale is None and unit == "V":
-            self.scale = 1e6
+        # a unit the stream states wins; --units speaks only for streams that say nothing
+        self.scale: float | None = 1e6 if unit == "V" else {"uV": 1.0, "V": 1e6}.get(settings.stream.units)
+        if unit == "V" and settings.stream.units not in ("auto", "V"):
+            log.warning("stream %r states its unit (volts): units=%s is not applied to it", name, settings.stream.units)
         self.segment = -1
         self._hold = np.zeros(self.n_src)
         self._arrivals: deque[tuple[int, float]] = deque()

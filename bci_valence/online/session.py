@@ -289,7 +289,7 @@ class SessionOutputs:
             source = self.pipeline.source(name)
             mapping = self.pipeline.mapping(name)
             raw = RawMirror(name, mapping.source_names, float(source.sfreq), str(getattr(source, "unit", "unknown")),
-                            source_id=f"{prefix}-{name}")  # fmt: skip
+                            source_id=f"{prefix}-{name}", simulated=bool(source.simulated))  # fmt: skip
             markers = MarkerMirror(f"{name}-markers", source_id=f"{prefix}-{name}-markers")
             mirrors[name], marker_mirrors[name] = raw, markers
             preds += [{"source_id": raw.source_id}, {"source_id": markers.source_id},

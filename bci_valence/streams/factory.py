@@ -73,7 +73,7 @@ def _open(spec: SourceSpec, timeout: float | None) -> Source:
             path, stream=spec.get("stream"), allow_truncated=spec.get_bool("allow_truncated"), dejitter=dejitter
         )
         if spec.speed is None:
-            return ArraySource(recording, chunk_size=chunk, loop=loop)
+            return ArraySource(recording, chunk_size=chunk, loop=loop, simulated=recording.simulated)
         sid = f"bci-valence-replay-{uuid.uuid4().hex[:12]}"
         if spec.kind == "xdf":
             player: Player = XDFPlayer(

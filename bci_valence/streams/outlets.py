@@ -22,6 +22,7 @@ description (``<desc><about>``), the CSV log in a JSON file beside it
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import math
@@ -130,6 +131,11 @@ class ValenceOutlet:
             info.set_channel_names(self.labels)
             info.set_channel_types(["misc"] * len(self.labels))
             info.set_channel_units(["none"] * len(self.labels))
+            # which run and which input this is: two runs on one network can be told apart
+            info.desc.append_child_value("input_stream", str(stream))
+            info.desc.append_child_value("session", self.prefix)
+            info.desc.append_child_value("pid", str(os.getpid()))
+            info.desc.append_child_value("started", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
             if self.about:
                 node = info.desc.append_child("about")
                 for key, text in self.about.items():
@@ -222,7 +228,6 @@ class CsvLog:
     ) -> None:
         self.path = Path(path)
         self.class_names = tuple(class_names)
-        mode = "wb" if overwrite else "xb"
         if about is not None and not overwrite and self.about_path.exists():
             raise FileExistsError(
                 f"{self.about_path} (the CSV log's description) already exists: choose another name "
@@ -230,13 +235,26 @@ class CsvLog:
             )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh: io.RawIOBase | None = self.path.open(mode, buffering=0)
+            # opened without truncating, locked, then emptied: a second run asked to
+            # overwrite a log that another run is writing is refused, and the first run's
+            # rows stay whole
+            flags = os.O_WRONLY | os.O_CREAT | (0 if overwrite else os.O_EXCL)
+            self._fh: io.RawIOBase | None = os.fdopen(os.open(self.path, flags, 0o644), "wb", buffering=0)
         except FileExistsError as err:
             raise FileExistsError(
                 f"the CSV log {self.path} already exists: choose another name or allow overwriting it"
             ) from err
         except OSError as err:
             raise OSError(f"cannot write the CSV log {self.path}: {err}") from err
+        try:
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._fh.close()
+            self._fh = None
+            raise FileExistsError(
+                f"the CSV log {self.path} is being written by another run: choose another name"
+            ) from None
+        self._fh.truncate(0)
         if about is not None:
             with self.about_path.open("w", encoding="utf-8") as fh:
                 json.dump({"log": self.path.name, "columns": csv_columns(self.class_names), **about},

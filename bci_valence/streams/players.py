@@ -165,7 +165,7 @@ class XDFPlayer(OutletThread):
         if rec.unit == "V":
             info.set_channel_units("volts")
         info.desc.append_child_value("replay_of", str(rec.source))
-        info.desc.append_child_value("simulated", "false")
+        info.desc.append_child_value("simulated", "true" if rec.simulated else "false")
         info.desc.append_child_value("speed", f"{self.speed:g}")
         chunk = max(1, int(round(rec.sfreq * self.chunk_s * self.speed)))
         self._outlet = StreamOutlet(info, chunk_size=chunk)

@@ -148,10 +148,14 @@ class RawMirror(_Mirror):
         ``"V"`` or ``"unknown"``; written as the channels' unit.
     source_id : str | None
         Its source_id (prefixed with :data:`MIRROR_PREFIX`); default: the name.
+    simulated : bool
+        The source is the simulated headset: the recording says so (``<desc><simulated>``),
+        and its replay is flagged SIMULATED.
     """
 
     def __init__(
-        self, name: str, ch_names: Sequence[str], sfreq: float, unit: str = "unknown", source_id: str | None = None
+        self, name: str, ch_names: Sequence[str], sfreq: float, unit: str = "unknown", source_id: str | None = None,
+        simulated: bool = False,
     ) -> None:
         from mne_lsl.lsl import StreamInfo, StreamOutlet
 
@@ -164,6 +168,7 @@ class RawMirror(_Mirror):
         info.set_channel_names(labels)
         if unit == "V":
             info.set_channel_units(["volts"] * len(labels))
+        info.desc.append_child_value("simulated", "true" if simulated else "false")
         self._outlet = StreamOutlet(info, chunk_size=1, max_buffered=360)
 
     def push(self, data: np.ndarray, timestamps: np.ndarray) -> None:

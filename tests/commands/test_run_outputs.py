@@ -96,3 +96,16 @@ def test_status_is_plain_lines_when_output_is_not_a_terminal(xdf_file, small_bun
     final = [ln for ln in err.splitlines() if ln.startswith("openbci_8ch_1000hz.xdf: finished")]
     assert final, err
     assert all(key in final[-1] for key in ("1000 Hz", "steps", "calibration", "valence", "latency"))
+
+
+@pytest.mark.timeout(120)
+def test_a_recording_of_the_simulator_replays_flagged_simulated(small_bundle, tmp_path, capsys):
+    common = ["--bundle", str(small_bundle), "--quiet", "--device", "cpu", "--no-outlet", "--calibration-s", "2"]
+    xdf = tmp_path / "sim.xdf"
+    assert main(["run", "--source", "sim:seed=3", "--duration", "8", "--record", str(xdf), *common]) == 0
+    out = tmp_path / "replay.csv"
+    assert main(["replay", str(xdf), "--out", str(out), *common]) == 0
+    from bci_valence.streams.outlets import read_csv_log
+
+    rows = read_csv_log(out)
+    assert rows and all("SIMULATED" in r["flags"] for r in rows)

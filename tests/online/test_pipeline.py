@@ -391,3 +391,15 @@ def test_one_huge_chunk_equals_small_chunks():
     small = run_offline(rec, SETTINGS, LinearBundle(), chunk_s=0.1)
     assert len(big) == len(small) > 100
     assert_float32_close([s.valence for s in big], [s.valence for s in small])
+
+
+def test_a_unit_the_stream_states_wins_over_the_units_setting(caplog):
+    """``units`` speaks only for a stream that states nothing: a stream in volts stays volts."""
+    from bci_valence.constants import FACED_CHANNELS
+    from bci_valence.online.processor import StreamProcessor
+
+    settings = PipelineSettings(stream=StreamSettings(units="uV"))
+    stated = StreamProcessor("s", 250.0, FACED_CHANNELS, settings, FACED_CHANNELS, 250.0, 824, 250, unit="V")
+    silent = StreamProcessor("s", 250.0, FACED_CHANNELS, settings, FACED_CHANNELS, 250.0, 824, 250, unit="unknown")
+    assert stated.scale == 1e6 and silent.scale == 1.0
+    assert "states its unit" in caplog.text

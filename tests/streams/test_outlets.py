@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import subprocess
 import sys
 import time
@@ -174,11 +176,15 @@ def test_outlet_describes_its_values_to_any_lsl_client():
     found = resolve_streams(timeout=5, source_id=outlet.source_id("s1"))
     inlet = StreamInlet(found[0])
     inlet.open_stream(timeout=5)
-    node = inlet.get_sinfo().desc.child("about")
+    desc = inlet.get_sinfo().desc
+    node = desc.child("about")
     got = {key: node.child_value(key) for key in about}
+    who = {key: desc.child_value(key) for key in ("input_stream", "session", "pid")}
     inlet.close_stream()
     outlet.close()
     assert got == about
+    # which run and which input: what tells two runs' outlets apart
+    assert who == {"input_stream": "s1", "session": outlet.prefix, "pid": str(os.getpid())}
 
 
 def test_csv_log_writes_its_description_beside_it_and_never_replaces_one(tmp_path):
@@ -195,3 +201,16 @@ def test_csv_log_writes_its_description_beside_it_and_never_replaces_one(tmp_pat
     with pytest.raises(FileExistsError, match="description"):
         CsvLog(path, CLASSES, about={"valence": "other"})
     assert not path.exists() and json.loads((tmp_path / "steps.csv.json").read_text())["valence"] == "meaning"
+
+
+def test_two_runs_cannot_both_claim_one_log_even_with_overwrite(tmp_path):
+    path = tmp_path / "steps.csv"
+    first = CsvLog(path, CLASSES, overwrite=True)
+    first.write([_step(1, 10.0)])
+    with pytest.raises(FileExistsError, match="being written by another run"):
+        CsvLog(path, CLASSES, overwrite=True)
+    first.write([_step(2, 10.25)])
+    first.close()
+    assert [r["valence"] for r in read_csv_log(path)] == ["0.1", "0.2"]  # the first run's rows are whole
+    CsvLog(path, CLASSES, overwrite=True).close()  # once it is closed, overwriting is allowed
+    assert read_csv_log(path) == []
