@@ -1,0 +1,26 @@
+"""``bci-valence streams --details`` measures each stream's rate and jitter for a few seconds."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from benchmarks.timing_corpus import CorpusPlayer, make_scenario
+from bci_valence.cli import main
+
+
+@pytest.mark.lsl
+@pytest.mark.timeout(90)
+def test_details_show_a_late_streams_effective_rate_and_jitter(capsys):
+    player = CorpusPlayer(make_scenario("liblsl_lag100", seconds=20.0)).start()
+    try:
+        assert main(["streams", "--details", "--measure", "4", "--timeout", "2"]) == 0
+    finally:
+        player.stop()
+    out = capsys.readouterr().out
+    text = " ".join(re.sub(r"[│┃]", " ", out).split())  # the table may wrap a cell over rows
+    match = re.search(r"timing-liblsl_lag100.*?(\d+\.\d\d) Hz \([+-]\d+ ppm\),.*?jitter (\d+\.\d) ms", text)
+    assert match, out
+    rate, jitter = float(match.group(1)), float(match.group(2))
+    assert abs(rate - 250.0) < 5 and 20.0 < jitter < 150.0, out
