@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from bci_valence.device import resolve_device
 from bci_valence.model.networks import ClassifierSettings
 
 from .metrics import classification_metrics
@@ -82,7 +83,7 @@ def train_classifier(
     from bci_valence.model.networks import DEClassifier
 
     flags = _stage_flags(stages)
-    device = torch.device(settings.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(settings.device)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = DEClassifier(classifier_settings_for(settings, stages)).to(device)

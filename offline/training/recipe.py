@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from bci_valence.device import resolve_device
 from bci_valence.io.faced import format_subjects
 
 from .axis import load_axis_coordinates
@@ -242,7 +243,7 @@ def run_training(
             "refit_seconds": summary.get("refit_seconds"),
             "total_seconds": summary["total_seconds"],
             "torch_threads": int(torch.get_num_threads()),
-            "device": str(settings.device or ("cuda" if torch.cuda.is_available() else "cpu")),
+            "device": str(resolve_device(settings.device)),
         },
         metrics=metrics,
         versions=library_versions(),

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from bci_valence.device import resolve_device
+
 from .encoder import resolve_model
 from .settings import CLASS_NAMES, ModelNotFoundError, VAxisError
 from .stories import parse_stories
@@ -39,7 +41,7 @@ def load_causal_lm(spec: str, device: str | None = None) -> tuple[Any, Any, str]
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     name, location = resolve_model(spec)
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or str(resolve_device("auto"))
     try:
         tokenizer = AutoTokenizer.from_pretrained(location)
         model = AutoModelForCausalLM.from_pretrained(location)
