@@ -37,7 +37,6 @@ def load_causal_lm(spec: str, device: str | None = None) -> tuple[Any, Any, str]
     ModelNotFoundError
         Naming the paraphraser model when it cannot be found or is not a causal LM.
     """
-    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     name, location = resolve_model(spec)
