@@ -23,6 +23,9 @@ from typing import Any
 import numpy as np
 from PySide6 import QtCore  # noqa: E402
 
+from bci_valence.constants import FACED_SFREQ
+from bci_valence.signal.quality import QualityThresholds
+
 from . import qt_compat  # noqa: F401  (before any widget)
 
 log = logging.getLogger(__name__)
@@ -101,9 +104,12 @@ def describe_error(err: BaseException, spec: str = "") -> str:
 
 
 def flagged_channels(data: np.ndarray, names: tuple[str, ...], interpolated: tuple[str, ...],
-                     flat_uv: float = 0.5, artefact_uv: float = 500.0, sfreq: float = 250.0) -> tuple[str, ...]:
-    """Recorded channels whose last second looks bad (non-finite, flat or beyond
-    ``artefact_uv``): for display only, the pipeline flags whole windows itself."""
+                     thresholds: QualityThresholds | None = None, sfreq: float = FACED_SFREQ) -> tuple[str, ...]:
+    """Recorded channels whose last second looks bad (non-finite, flat or beyond the
+    artefact amplitude of ``thresholds``, the pipeline's own): for display only, the
+    pipeline flags whole windows itself."""
+    thresholds = thresholds or QualityThresholds()
+    flat_uv, artefact_uv = thresholds.flat_uv, thresholds.artefact_uv
     if data.ndim != 2 or data.shape[1] < 2:
         return ()
     last = data[:, -int(min(data.shape[1], max(sfreq, 2))):]
@@ -347,11 +353,8 @@ class PipelineWorker(QtCore.QObject):
             self.error.emit(f"Cannot read the latest signal: {err}")
             return
         interpolated = tuple(statuses[0].interpolated) if statuses else ()
-        thresholds = getattr(pipeline.settings, "quality", None)
         flagged = flagged_channels(
-            np.asarray(data), tuple(names), interpolated,
-            flat_uv=getattr(thresholds, "flat_uv", 0.5),
-            artefact_uv=getattr(thresholds, "artefact_uv", 500.0),
-            sfreq=float(getattr(pipeline, "target_sfreq", 250.0)),
+            np.asarray(data), tuple(names), interpolated, pipeline.settings.quality,
+            sfreq=float(pipeline.target_sfreq),
         )
         self.raw.emit(RawSnapshot(np.asarray(data), np.asarray(times), tuple(names), flagged))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from ..constants import FACED_SFREQ
 from . import fail
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--hop", type=float, default=1.0, help="seconds between windows (default 1)")
-    parser.add_argument("--sfreq", type=float, default=250.0, help="feature rate in Hz (default 250)")
+    parser.add_argument("--sfreq", type=float, default=FACED_SFREQ, help=f"feature rate in Hz (default {FACED_SFREQ:g})")
     parser.add_argument(
         "--method", choices=("fir", "fft"), default="fir",
         help="fir: band-pass then variance, as the FACED release (default); fft: periodogram",

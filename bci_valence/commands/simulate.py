@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..constants import FACED_SFREQ
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``simulate`` subcommand."""
@@ -26,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default=None,
         help="emotion segments as CLASS:SECONDS,... (default: the nine FACED classes, 20 s each)",
     )
-    parser.add_argument("--rate", type=float, default=250.0, help="sampling rate in Hz (default 250)")
+    parser.add_argument("--rate", type=float, default=FACED_SFREQ, help=f"sampling rate in Hz (default {FACED_SFREQ:g})")
     parser.add_argument("--name", default="bci-valence-sim", help="LSL stream name")
     parser.add_argument("--source-id", default=None, help="LSL source_id (default: unique)")
     parser.add_argument("--seed", type=int, default=None, help="random seed")

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ..constants import EMOTION_CLASSES, FACED_BANDS, FACED_CHANNELS
+from ..constants import EMOTION_CLASSES, FACED_BANDS, FACED_CHANNELS, FACED_SFREQ
 from ..device import resolve_device
 
 __all__ = [
@@ -167,7 +167,7 @@ class BundleConfig:
     format_version: int = BUNDLE_FORMAT_VERSION
     channels: tuple[str, ...] = field(default_factory=lambda: tuple(FACED_CHANNELS))
     bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(FACED_BANDS))
-    sfreq: float = 250.0
+    sfreq: float = FACED_SFREQ
     window_s: float = 1.0
     sequence_seconds: int = 10
     sequence_spacing_s: float = 1.0

@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..constants import FACED_BANDS
+from ..constants import FACED_BANDS, FACED_SFREQ
 
 __all__ = ["CPU_BLOCK_FFT", "FeatureSettings", "design_band_filters", "fast_length"]
 
@@ -42,7 +42,7 @@ class FeatureSettings:
         ``"auto"``, ``"cpu"``, ``"cuda"``...
     """
 
-    sfreq: float = 250.0
+    sfreq: float = FACED_SFREQ
     window_s: float = 1.0
     bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(FACED_BANDS))
     method: str = "fir"

@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..constants import FACED_CHANNELS
+from ..constants import FACED_CHANNELS, FACED_SFREQ
 
 #: The MNE template whose positions place every electrode name we accept.
 POSITION_TEMPLATE = "colin27_1005"
@@ -477,7 +477,7 @@ def channel_positions(names: Sequence[str] = FACED_CHANNELS) -> np.ndarray:
     return np.asarray(out)
 
 
-def faced_info(sfreq: float = 250.0):
+def faced_info(sfreq: float = FACED_SFREQ):
     """An :class:`mne.Info` for the 32 FACED channels with template positions.
 
     Used for topomaps of features and weights.

@@ -13,6 +13,8 @@ from fractions import Fraction
 import numpy as np
 from scipy import signal
 
+from ..constants import FACED_SFREQ
+
 __all__ = [
     "ResamplerSettings",
     "Resampler",
@@ -40,7 +42,7 @@ class ResamplerSettings:
     """
 
     sfreq_in: float
-    sfreq_out: float = 250.0
+    sfreq_out: float = FACED_SFREQ
     max_denominator: int = 1000
     half_len: int = 10
 
@@ -164,7 +166,7 @@ class FilterSettings:
         Quality factor of the notch.
     """
 
-    sfreq: float = 250.0
+    sfreq: float = FACED_SFREQ
     bandpass: tuple[float, float] = (0.5, 47.0)
     order: int = 4
     notch_hz: float | None = 50.0

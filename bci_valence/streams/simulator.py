@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..constants import FACED_SFREQ
 from ._outlet_thread import OutletThread, wait_for_consumer
 
 if TYPE_CHECKING:
@@ -166,7 +167,7 @@ class SimulationSettings:
         Statistics JSON (None: the packaged one).
     """
 
-    sfreq: float = 250.0
+    sfreq: float = FACED_SFREQ
     script: tuple[tuple[str, float], ...] = DEFAULT_SCRIPT
     loop: bool = True
     duration: float | None = None
@@ -193,7 +194,7 @@ class SimulationSettings:
         if spec.get("script"):
             kwargs["script"] = parse_script(spec.get("script"))
         if spec.get("rate"):
-            kwargs["sfreq"] = float(spec.get_float("rate") or 250.0)
+            kwargs["sfreq"] = float(spec.get_float("rate") or FACED_SFREQ)
         if spec.get("seed") is not None:
             kwargs["seed"] = int(spec.get_float("seed") or 0)
         if spec.get("contrast"):
