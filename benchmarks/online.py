@@ -46,6 +46,7 @@ class TickFeed:
     unit = "V"
     finished = False
     connected = True
+    channels = None  # no relabelling: the stream's own labels
 
     def __init__(self, name: str, seconds: float, sfreq: float = 250.0, seed: int = 0) -> None:
         rng = np.random.default_rng(seed)

@@ -232,13 +232,8 @@ class Pipeline:
         types = list(getattr(src, "ch_types", None) or [])
         types = types if len(types) == len(own) else None
         # the source's own relabelling (its spec's channels=), else the global one
-        relabel = getattr(src, "channels", None) or self.settings.stream.channels
-        if relabel:
-            from ..signal.montage import relabel_channels
-
-            names = relabel_channels(relabel, own, types)
-        else:
-            names = own
+        relabel = src.channels or self.settings.stream.channels
+        names = relabel.apply(own, types) if relabel is not None else own
         if st.proc is not None and self.streaming is not None:
             self.streaming.forget(st.proc)
         st.proc = StreamProcessor(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..signal.preprocessing import FilterSettings
+from ..signal.montage import ChannelSpec
 from ..signal.quality import QualityThresholds
 from ..signal.timing import TimingSettings
 
@@ -21,8 +22,9 @@ class StreamSettings:
 
     Parameters
     ----------
-    channels : str | None
-        Relabel every stream whose source has no relabelling of its own (the spec's
+    channels : ChannelSpec | None
+        Relabel every stream whose source has no relabelling of its own (a string is
+        parsed as ``--channels``) (the spec's
         ``channels=`` option, :meth:`~bci_valence.streams.base.Source.relabel`):
         ``"Fp1,Fp2,..."`` or an MNE montage name (``biosemi16``). Trigger channels
         (``Status``) keep their own label.
@@ -42,7 +44,7 @@ class StreamSettings:
         Seconds of raw and processed signal kept (for :meth:`Pipeline.latest_raw`).
     """
 
-    channels: str | None = None
+    channels: ChannelSpec | None = None
     min_channels: int = 8
     units: str = "auto"
     timing: TimingSettings = field(default_factory=TimingSettings)
@@ -50,6 +52,8 @@ class StreamSettings:
     buffer_s: float = 12.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.channels, str):  # parsed once, here, where it enters
+            object.__setattr__(self, "channels", ChannelSpec.parse(self.channels) if self.channels.strip() else None)
         if self.units not in ("auto", "uV", "V"):
             raise ValueError(f"units must be 'auto', 'uV' or 'V', got {self.units!r}")
         if self.min_channels < 1:

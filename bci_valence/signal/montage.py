@@ -350,7 +350,55 @@ def map_channels(
     )
 
 
-def channel_spec_labels(spec: str) -> list[str]:
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A relabelling of a stream's channels, parsed once where it enters.
+
+    Made by :meth:`parse` from ``--channels``, a source spec's ``channels=`` option or
+    the app's field, and carried as this object; its errors name where it came from.
+
+    Attributes
+    ----------
+    text : str
+        As given: ``"Fp1,Fp2,..."`` or an MNE montage name (``biosemi16``).
+    labels : tuple of str
+        The labels it names, in order.
+    origin : str
+        Where it came from, for messages (``"--channels"``, ``"channels= of lsl:name=A"``).
+    """
+
+    text: str
+    labels: tuple[str, ...]
+    origin: str = "--channels"
+
+    @classmethod
+    def parse(cls, text: str | ChannelSpec, origin: str = "--channels") -> ChannelSpec:
+        """Check ``text`` and make the spec.
+
+        Raises
+        ------
+        ChannelMappingError
+            No label, an empty one, or a label given twice; the message names ``origin``.
+        """
+        if isinstance(text, ChannelSpec):
+            return text
+        text = str(text).strip()
+        return cls(text, tuple(channel_spec_labels(text, origin)), origin)
+
+    @property
+    def montage(self) -> str | None:
+        """The MNE montage it names, or None for a list of labels."""
+        return None if "," in self.text or tuple([self.text]) == self.labels else self.text
+
+    def apply(self, ch_names: Sequence[str], ch_types: Sequence[str] | None = None) -> list[str]:
+        """The stream's labels after this relabelling (see :func:`relabel_channels`)."""
+        return relabel_channels(self, ch_names, ch_types)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def channel_spec_labels(spec: str, origin: str = "--channels") -> list[str]:
     """The labels a ``--channels`` value names.
 
     Parameters
@@ -358,6 +406,8 @@ def channel_spec_labels(spec: str) -> list[str]:
     spec : str
         Either comma-separated labels (``Fp1,Fp2,C3``) or the name of an MNE standard
         montage (``biosemi16``), whose names are taken in order.
+    origin : str
+        Where the value came from, named in errors.
 
     Returns
     -------
@@ -380,18 +430,18 @@ def channel_spec_labels(spec: str) -> list[str]:
     labels = [label.strip() for label in spec.split(",")]
     if not any(labels):
         raise ChannelMappingError(
-            f"--channels {spec!r} names no channel: expected 'Fp1,Fp2,...' or an MNE montage "
+            f"{origin} {spec!r} names no channel: expected 'Fp1,Fp2,...' or an MNE montage "
             "name such as biosemi16"
         )
     if "" in labels:
-        raise ChannelMappingError(f"--channels {spec!r} has an empty label (two commas in a row?)")
+        raise ChannelMappingError(f"{origin} {spec!r} has an empty label (two commas in a row?)")
     seen: dict[str, str] = {}
     for label in labels:
         key = (normalize_channel_name(label) or label).upper()
         if key in seen:
             same = "" if seen[key].upper() == label.upper() else f" (as {seen[key]!r})"
             raise ChannelMappingError(
-                f"--channels {spec!r} gives the label {label!r} twice{same}: each channel "
+                f"{origin} {spec!r} gives the label {label!r} twice{same}: each channel "
                 "needs its own label"
             )
         seen[key] = label
@@ -399,7 +449,7 @@ def channel_spec_labels(spec: str) -> list[str]:
 
 
 def relabel_channels(
-    spec: str, ch_names: Sequence[str], ch_types: Sequence[str] | None = None
+    spec: str | ChannelSpec, ch_names: Sequence[str], ch_types: Sequence[str] | None = None
 ) -> list[str]:
     """The stream's labels after a ``--channels`` relabelling.
 
@@ -410,8 +460,9 @@ def relabel_channels(
 
     Parameters
     ----------
-    spec : str
-        ``"Fp1,Fp2,..."`` or an MNE montage name (see :func:`channel_spec_labels`).
+    spec : str | ChannelSpec
+        ``"Fp1,Fp2,..."`` or an MNE montage name (see :func:`channel_spec_labels`; a
+        string is taken as ``--channels``).
     ch_names : sequence of str
         The stream's own labels (``""`` where it has none).
     ch_types : sequence of str | None
@@ -428,7 +479,8 @@ def relabel_channels(
         Duplicate labels, or a count that matches neither the stream's channels nor
         its channels without the trigger ones.
     """
-    labels = channel_spec_labels(spec)
+    spec = ChannelSpec.parse(spec)
+    labels = list(spec.labels)
     names = [str(n or "") for n in ch_names]
     types = list(ch_types) if ch_types is not None and len(ch_types) == len(names) else [None] * len(names)
     if len(labels) == len(names):
@@ -440,7 +492,7 @@ def relabel_channels(
         for i, label in zip(keep, labels):
             out[i] = label
         return out
-    source = f"montage {spec.strip()!r}" if "," not in spec else "--channels"
+    source = f"montage {spec.text!r} ({spec.origin})" if spec.montage else spec.origin
     without = (
         f" ({len(keep)} without the trigger channel(s) "
         f"{', '.join(names[i] or f'#{i}' for i in triggers)})"

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..signal.montage import ChannelSpec
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["Chunk", "Player", "Source"]
@@ -77,9 +79,9 @@ class Source(ABC):
         ``"V"`` (data in volts) or ``"unknown"`` (the source's own values).
     simulated : bool
         True for the simulated headset (its stream info says ``simulated=true``).
-    channels : str | None
-        Relabelling of this source (the spec's ``channels=`` option): ``"Fp1,Fp2,..."``
-        or an MNE montage name; None keeps the stream's own labels. See :meth:`labels`.
+    channels : ChannelSpec | None
+        Relabelling of this source (the spec's ``channels=`` option, see :meth:`relabel`);
+        None keeps the stream's own labels.
     failure : str | None
         Why the source cannot go on (a stream that came back with another sampling
         rate or channel count); None while it can.
@@ -91,49 +93,31 @@ class Source(ABC):
     sfreq: float = 0.0
     unit: str = "unknown"
     simulated: bool = False
-    channels: str | None = None
+    channels: ChannelSpec | None = None
     failure: str | None = None
 
     def __init__(self) -> None:
         self.ch_names = []
         self.ch_types = []
 
-    def relabel(self, channels: str | None) -> None:
+    def relabel(self, channels: ChannelSpec | str | None, origin: str = "channels=") -> None:
         """Use ``channels`` (``"Fp1,Fp2,..."`` or a montage name) instead of the stream's labels.
 
-        The labels are checked at once (duplicates refused) and applied to the
-        stream's channels by :meth:`labels` once it has started.
+        The labels are checked at once (duplicates refused, the message naming
+        ``origin``) and kept as a :class:`~bci_valence.signal.montage.ChannelSpec`; the
+        pipeline applies it to the stream's channels once it has started.
 
         Raises
         ------
         bci_valence.signal.montage.ChannelMappingError
             A label given twice, or none.
         """
-        from ..signal.montage import channel_spec_labels
-
-        if channels is not None and str(channels).strip():
-            channel_spec_labels(str(channels))
-            self.channels = str(channels).strip()
+        if isinstance(channels, ChannelSpec):
+            self.channels = channels
+        elif channels is not None and str(channels).strip():
+            self.channels = ChannelSpec.parse(str(channels), origin)
         else:
             self.channels = None
-
-    def labels(self) -> list[str]:
-        """The labels the pipeline maps: the stream's own, or :attr:`channels` applied.
-
-        Trigger/status channels keep their own label and are left out of the
-        relabelling (``biosemi16`` on a 16-channel BDF with a ``Status`` channel).
-
-        Raises
-        ------
-        bci_valence.signal.montage.ChannelMappingError
-            The relabelling does not fit the stream's channels.
-        """
-        if not self.channels:
-            return list(self.ch_names)
-        from ..signal.montage import relabel_channels
-
-        types = self.ch_types if len(self.ch_types) == len(self.ch_names) else None
-        return relabel_channels(self.channels, self.ch_names, types)
 
     @abstractmethod
     def start(self) -> None:

@@ -42,7 +42,7 @@ def open_source(spec: str | SourceSpec, *, timeout: float | None = None) -> Sour
     """
     spec = parse_source_spec(spec)
     source = _open(spec, timeout)
-    source.relabel(spec.get("channels"))
+    source.relabel(spec.get("channels"), origin=f"channels= of source {str(spec)!r}")
     return source
 
 

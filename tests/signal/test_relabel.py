@@ -85,3 +85,18 @@ def test_a_streams_own_duplicate_labels_are_named_and_left_out() -> None:
     # the first of each is what feeds the model
     assert mapping.matrix[list(mapping.target_names).index("Fp1"), 0] == 1.0
     assert mapping.matrix[:, 10].sum() == 0.0 and mapping.matrix[:, 9].sum() == 0.0
+
+
+def test_a_channel_spec_is_parsed_once_and_names_where_it_came_from() -> None:
+    from bci_valence.signal.montage import ChannelSpec
+
+    spec = ChannelSpec.parse("Fp1,Fp2,C3", origin="the app's channels field")
+    assert spec.labels == ("Fp1", "Fp2", "C3") and spec.montage is None and str(spec) == "Fp1,Fp2,C3"
+    assert ChannelSpec.parse(spec) is spec  # carried as an object, never parsed again
+    assert spec.apply(["", "", ""]) == ["Fp1", "Fp2", "C3"]
+    with pytest.raises(ChannelMappingError, match=r"^the app's channels field gives 3 labels but the stream has 2 channels"):
+        spec.apply(["a", "b"])
+    with pytest.raises(ChannelMappingError, match=r"^channels= of lsl:name=A 'Fp1,T3,T7' gives the label 'T7' twice"):
+        ChannelSpec.parse("Fp1,T3,T7", origin="channels= of lsl:name=A")
+    biosemi = ChannelSpec.parse("biosemi16")
+    assert biosemi.montage == "biosemi16" and len(biosemi.labels) == 16

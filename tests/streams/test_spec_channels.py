@@ -53,9 +53,9 @@ def test_file_source_relabels_with_its_own_channels(tmp_path, eeglab_set) -> Non
     labels = "Fp1,Fp2,F3,F4,C3,C4,O1,O2"
     with open_source(f"file:{path}?speed=max&channels={labels}") as src:
         assert src.ch_names == [f"E{k}" for k in range(8)]  # the stream's own
-        assert src.labels() == labels.split(",")
+        assert src.channels.apply(src.ch_names) == labels.split(",")
     with open_source(f"file:{path}?speed=max&channels=Fp1,Fp2") as src, pytest.raises(
-        ChannelMappingError, match="gives 2 labels but the stream has 8 channels"
+        ChannelMappingError, match=r"channels= of source .*grid.edf.* gives 2 labels but the stream has 8 channels"
     ):
-        src.labels()
+        src.channels.apply(src.ch_names)
     assert np.isfinite(data).all()
