@@ -16,6 +16,7 @@ from .run import (
     add_pipeline_options,
     check_outputs,
     run_session,
+    segment_settings_from_args,
     session_settings_from_args,
     settings_from_args,
 )
@@ -78,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     if problem:
         return fail(problem)
     try:
+        segments = segment_settings_from_args(args, outputs)
+    except (ValueError, FileExistsError) as err:
+        return fail(str(err))
+    try:
         source = open_source(f"{kind}:{path}?{query}")
     except (SourceSpecError, RecordingError, OSError) as err:
         return fail(str(err))
@@ -96,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     return run_session(
         [source], settings, bundle=args.bundle, duration=args.duration, outputs=outputs,
         quiet=args.quiet, realtime=realtime, names=[path.name], allow_bad=getattr(args, "allow_bad", False),
+        segments=segments,
     )  # fmt: skip
 
 

@@ -47,9 +47,23 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                    help="units of the stream when it does not say (default auto)")  # fmt: skip
     g.add_argument("--no-outlet", action="store_true", help="do not publish the LSL outlet")
     g.add_argument("--overwrite", action="store_true",
-                   help="replace existing --out/--record files (default: refuse them)")  # fmt: skip
+                   help="replace existing --out/--record/--segments-out/--group-out files "
+                        "(default: refuse them)")  # fmt: skip
     g.add_argument("--quiet", action="store_true",
                    help="no live status table (plain status lines every 5 s when not on a terminal)")  # fmt: skip
+    s = parser.add_argument_group("segments and group valence")
+    s.add_argument("--segments", default=None, metavar="CSV",
+                   help="segment schedule (label,onset_s,duration_s; seconds from the first sample); "
+                        "default: segments from the stream's markers")  # fmt: skip
+    s.add_argument("--segments-out", default=None, metavar="CSV",
+                   help="write one row per segment (mean valence, 95%% interval) at the end, "
+                        "with a .json beside it")  # fmt: skip
+    s.add_argument("--baseline", default=None, metavar="LABEL",
+                   help="label of the baseline segment: --segments-out gets each segment's difference from it")
+    s.add_argument("--group-out", default=None, metavar="CSV",
+                   help="write the group valence over all sources (mean, 95%% interval across people, "
+                        "n_streams) as it goes; the 'bci_valence_group' outlet is published "
+                        "with 2+ sources")  # fmt: skip
 
 
 def session_settings_from_args(args: argparse.Namespace):
@@ -69,6 +83,26 @@ def session_settings_from_args(args: argparse.Namespace):
         overwrite=bool(getattr(args, "overwrite", False)),
         lost_timeout=getattr(args, "timeout", None),
     )
+
+
+def segment_settings_from_args(args: argparse.Namespace, outputs: Any = None):
+    """:class:`~bci_valence.online.segment_outputs.SegmentOutputSettings` from the parsed options,
+    checked: the schedule is read and existing outputs are refused (before any source opens).
+
+    Raises
+    ------
+    ValueError, FileExistsError
+        A bad schedule, option or file name, or an existing file (the message names it).
+    """
+    from ..online.segment_outputs import SegmentOutputSettings
+
+    settings = SegmentOutputSettings(
+        schedule=getattr(args, "segments", None), segments_out=getattr(args, "segments_out", None),
+        baseline=getattr(args, "baseline", None), group_out=getattr(args, "group_out", None),
+        outlet=not args.no_outlet, overwrite=bool(getattr(args, "overwrite", False)),
+    )  # fmt: skip
+    settings.check_outputs(() if outputs is None else (outputs.out, outputs.record))
+    return settings
 
 
 def check_outputs(outputs) -> str | None:
@@ -142,6 +176,10 @@ def run(args: argparse.Namespace) -> int:
     problem = check_outputs(outputs)
     if problem:
         return fail(problem)
+    try:
+        segments = segment_settings_from_args(args, outputs)
+    except (ValueError, FileExistsError) as err:
+        return fail(str(err))
     sources = []
     try:
         for spec in args.source:
@@ -150,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(err))
     return run_session(
         sources, settings, bundle=args.bundle, duration=args.duration, outputs=outputs,
-        quiet=args.quiet, allow_bad=getattr(args, "allow_bad", False),
+        quiet=args.quiet, allow_bad=getattr(args, "allow_bad", False), segments=segments,
     )  # fmt: skip
 
 
@@ -244,6 +282,7 @@ def run_session(
     realtime: bool = True,
     names: list[str] | None = None,
     allow_bad: bool = False,
+    segments: Any = None,
 ) -> int:
     """Run a pipeline over ``sources`` until ``duration``, all sources finish, or Ctrl-C.
 
@@ -258,6 +297,8 @@ def run_session(
     allow_bad : bool
         Run a stream whose rate cannot carry the bands (else refused at start), and
         end with 0 when no window was usable (else 3).
+    segments : SegmentOutputSettings | None
+        Segments CSV, group CSV and group outlet (default: the group outlet with 2+ streams).
 
     Returns
     -------
@@ -281,7 +322,8 @@ def run_session(
     with stop_on_signals():
         try:
             return _run_session(
-                sources, settings, bundle, duration, outputs, quiet, realtime, names, allow_bad, console
+                sources, settings, bundle, duration, outputs, quiet, realtime, names, allow_bad, console,
+                segments=segments,
             )
         except Terminated as err:  # before the loop (while starting or closing)
             print(f"stopped ({err})", file=sys.stderr)
@@ -291,17 +333,20 @@ def run_session(
             return 130
 
 
-def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, names, allow_bad, console) -> int:
+def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, names, allow_bad, console,
+                 segments=None) -> int:
     import time
 
     from rich.live import Live
 
     from ..model.bundle import BundleError
     from ..online.pipeline import Pipeline
+    from ..online.segment_outputs import SegmentOutputs, SegmentOutputSettings
     from ..online.session import SessionError, SessionOutputs, Terminated, shielded
     from ..online.tuning import tune_process
     from ..signal.montage import ChannelMappingError
     from ..signal.quality import QualityFlag
+    from ..streams.spec import SourceError
 
     try:
         tune_process(settings)
@@ -309,6 +354,9 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
     except (BundleError, ValueError, OSError) as err:
         return fail(str(err))
     session = SessionOutputs(pipe, outputs)
+    segment_outputs = SegmentOutputs(pipe, segments or SegmentOutputSettings(outlet=outputs.outlet),
+                                     source_id_prefix=outputs.source_id_prefix)  # fmt: skip
+    ran = False
     code = 0
     try:
         try:
@@ -316,7 +364,8 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
         except ChannelMappingError as err:
             return fail(f"stream refused: {err}")
         except Exception as err:  # SourceError, board errors: name the source
-            return fail(f"{type(err).__name__}: {err}")
+            known = isinstance(err, (SourceError, OSError, ValueError))
+            return fail(str(err) if known else f"{type(err).__name__}: {err}")
         names = list(pipe.stream_names)
         for name in names:
             rate = pipe.window_counts(name).rate_problem
@@ -334,13 +383,15 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
             console.print(f"[yellow]note[/yellow]: {short}")
         try:
             session.open()
+            segment_outputs.open()
         except (FileExistsError, SessionError, OSError) as err:
             return fail(str(err))
+        ran = True
         if outputs.record is not None:
             console.print(f"recording to {outputs.record}")
         last: dict = {}
         t_start = time.monotonic()
-        t_table = 0.0
+        t_table = t_start  # plain lines every 5 s and once at the end, never twice in a row
         lost_reported: set[str] = set()
         plain = not quiet and not console.is_terminal  # a log or a pipe: plain lines, not a table
         live = None if quiet or plain else Live(_status_table(pipe, last), console=console, refresh_per_second=4)
@@ -351,6 +402,7 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
                 steps = pipe.poll()
                 if steps:
                     session.write(steps)
+                    segment_outputs.write(steps)
                     for s in steps:
                         last[s.stream] = s
                         if s.flags & QualityFlag.STALE and s.stream not in lost_reported:
@@ -413,6 +465,12 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
             recorded = session.recording
             clean = session.close()
             pipe.stop()
+            try:
+                for line in segment_outputs.close(write=ran):
+                    console.print(line)
+            except (FileExistsError, OSError) as err:
+                print(f"error: {err}", file=sys.stderr)
+                code = code or 1
         if clean:
             console.print(f"recorded {recorded}")
         elif clean is False:
