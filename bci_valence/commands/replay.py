@@ -61,9 +61,16 @@ def run(args: argparse.Namespace) -> int:
                 raise ValueError
         except ValueError:
             return fail(f"--speed must be a positive number or 'max', got {args.speed!r}")
-    path = Path(args.file)
+    path, _, options = str(args.file).partition("?")
+    if options and Path(args.file).exists():  # a file whose name holds a '?'
+        path, options = str(args.file), ""
+    path = Path(path)
     kind = "xdf" if path.name.lower().endswith(XDF_SUFFIXES) else "file"
     query = f"speed={speed}"
+    if options:  # FILE?allow_truncated=1&stream=EEG: the source spec's options, as with --source
+        if "speed=" in options:
+            return fail(f"{args.file!r}: give the speed with --speed, not in the file name")
+        query += f"&{options}"
     if getattr(args, "allow_bad", False):
         query += "&allow_truncated=1"  # read what a cut-off file holds; its rows flagged
     if args.recorded_timestamps and kind == "xdf":

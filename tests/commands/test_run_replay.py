@@ -161,3 +161,14 @@ def test_a_run_shorter_than_its_calibration_says_so_first_and_succeeds(bundle_di
     assert err.index("shorter than the 60 s calibration") < err.index("calibration never completed")
     rows = read_csv_log(out)
     assert rows and all("CALIBRATING" in r["flags"] for r in rows)
+
+
+@pytest.mark.timeout(60)
+def test_replay_takes_source_options_after_the_file_name(xdf_file, bundle_dir, tmp_path, capsys):
+    """``replay "rec.xdf?dejitter=0"`` reads the options as the source spec does; an unknown one is named."""
+    common = ["--bundle", str(bundle_dir), "--channels", OPENBCI_LABELS, "--quiet", "--device", "cpu",
+              "--no-outlet", "--calibration-s", "2"]  # fmt: skip
+    assert main(["replay", f"{xdf_file}?dejitter=0", "--out", str(tmp_path / "a.csv"), *common]) == 0
+    assert len(read_csv_log(tmp_path / "a.csv")) > 10
+    assert main(["replay", f"{xdf_file}?bogus=1", *common]) == 2
+    assert "bogus" in capsys.readouterr().err
