@@ -382,8 +382,10 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
         if short:
             console.print(f"[yellow]note[/yellow]: {short}")
         try:
-            session.open()
             segment_outputs.open()
+            if segment_outputs.outlet is not None:  # a recording keeps the group trace too
+                session.also_record(segment_outputs.outlet.source_id, "the group trace as 'bci_valence_group'")
+            session.open()
         except (FileExistsError, SessionError, OSError) as err:
             return fail(str(err))
         ran = True

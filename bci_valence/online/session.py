@@ -208,6 +208,7 @@ class SessionOutputs:
         self.csv: CsvLog | None = None
         self.recording_problems: list[str] = []  #: what the last recording lost (empty when nothing)
         self._write_failure: str | None = None
+        self._also_recorded: list[tuple[str, str]] = []
         self.recorder: XdfRecorder | None = None
         self._mirrors: dict[str, RawMirror] = {}
         self._marker_mirrors: dict[str, MarkerMirror] = {}
@@ -249,6 +250,11 @@ class SessionOutputs:
                                         about=about)  # fmt: skip
             self.outlet.open(self.pipeline.stream_names)
         return self.outlet
+
+    def also_record(self, source_id: str, what: str) -> None:
+        """Record another outlet of this session too (the group trace), from the next
+        :meth:`start_recording` on; ``what`` is said in the list of recorded streams."""
+        self._also_recorded.append((str(source_id), str(what)))
 
     def start_recording(self, path: str | Path, *, overwrite: bool | None = None) -> list[str]:
         """Record every stream's raw samples and markers and the valence outlet to ``path``.
@@ -295,6 +301,9 @@ class SessionOutputs:
             preds += [{"source_id": raw.source_id}, {"source_id": markers.source_id},
                       {"source_id": outlet.source_id(name)}]  # fmt: skip
             lines.append(f"{name}: raw EEG as {raw.name!r}, markers as {markers.name!r}, valence as 'bci_valence'")
+        for source_id, what in self._also_recorded:
+            preds.append({"source_id": source_id})
+            lines.append(what)
         try:
             recorder.start(preds)
         except (RecorderError, OSError) as err:

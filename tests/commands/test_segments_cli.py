@@ -237,3 +237,16 @@ def test_options_are_documented_in_help(capsys):
     text = capsys.readouterr().out
     for option in ("--segments", "--segments-out", "--baseline", "--group-out"):
         assert option in text
+
+
+@pytest.mark.timeout(120)
+def test_a_recording_of_a_group_keeps_the_group_trace(small_bundle, tmp_path):
+    from bci_valence.cli import main
+    from bci_valence.io.xdf_scan import scan_xdf
+
+    xdf = tmp_path / "group.xdf"
+    tag = uuid.uuid4().hex[:6]
+    assert main(["run", "--source", f"sim:seed=1&name=recA-{tag}", "--source", f"sim:seed=2&name=recB-{tag}",
+                 "--duration", "10", "--record", str(xdf), *_common(small_bundle)]) == 0  # fmt: skip
+    names = {s.name: s for s in scan_xdf(xdf).values()}
+    assert "bci_valence_group" in names and names["bci_valence_group"].samples_in_chunks > 0
