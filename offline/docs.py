@@ -169,8 +169,13 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[Any]], align: str | No
     sep = ["---:" if a == "r" else "---" for a in align]
     lines = ["| " + " | ".join(columns) + " |", "| " + " | ".join(sep) + " |"]
     for row in rows:
-        lines.append("| " + " | ".join(c if isinstance(c, str) else fmt(c) for c in row) + " |")
+        lines.append("| " + " | ".join(_escape_bars(c) if isinstance(c, str) else fmt(c) for c in row) + " |")
     return lines
+
+
+def _escape_bars(text: str) -> str:
+    """A cell's text with every ``|`` not yet escaped escaped (an unescaped one ends the cell)."""
+    return re.sub(r"(?<!\\)\|", r"\\|", text).replace("\n", " ")
 
 
 def anchor(heading: str) -> str:
@@ -604,6 +609,17 @@ def _times(value: Any) -> str:
     return "–" if value is None else f"{fmt(value)}×"
 
 
+def _claim_verdicts(records: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """``offline.studies.claims.claim_verdicts`` when that module exists (else none)."""
+    try:
+        from offline.studies.claims import claim_verdicts  # type: ignore[import-not-found]
+    except ModuleNotFoundError as err:
+        if err.name and (err.name == "offline.studies" or err.name.startswith("offline.studies.claims")):
+            return []
+        raise
+    return claim_verdicts(records)
+
+
 def headline_rows(records: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
     """Rows ``(what, measured, link)`` of the README's headline table, from the records present."""
     rows: list[tuple[str, str, str]] = []
@@ -631,13 +647,26 @@ def headline_rows(records: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
         protos = [r[p] for p in ("seen-clips", "unseen-clips") if isinstance(r.get(p), dict) and "bacc" in r[p]]
         if len(protos) == 2 and "headline" not in r:
             seen, unseen = protos
-            rows.append((
-                f"FACED subjects {seen.get('subjects', '')}, seen clips / unseen clips: 9-class BACC; "
-                "valence AUC, positive vs negative clips (per subject and clip)",
-                f"{fmt(seen['bacc'])} / {fmt(unseen['bacc'])}; "
-                f"{fmt(seen.get('valence_auc_subject_clip'))} / {fmt(unseen.get('valence_auc_subject_clip'))}",
-                link("results.md", name),
-            ))  # fmt: skip
+            measured = (f"{fmt(seen['bacc'])} / {fmt(unseen['bacc'])}; "
+                        f"{fmt(seen.get('valence_auc_subject_clip'))} / {fmt(unseen.get('valence_auc_subject_clip'))}")
+            what = (f"FACED subjects {seen.get('subjects', '')}, seen clips / unseen clips: 9-class BACC; "
+                    "valence AUC, positive vs negative clips (per subject and clip)")
+            base = unseen.get("baseline_fai")
+            if isinstance(base, dict) and "valence_auc_subject_clip" in base:
+                what += "; the same AUC for frontal alpha asymmetry (untrained)"
+                measured += f"; {fmt(base['valence_auc_subject_clip'])}"
+            ci = (unseen.get("ci95") or {}).get("valence_auc_subject_clip")
+            if ci:
+                over = " and ".join(unseen.get("ci95_over") or ["subjects only"])
+                measured += f" (unseen AUC 95 % interval {fmt(ci[0])}–{fmt(ci[1])}, over {over})"
+            rows.append((what, measured, link("results.md", name)))
+    verdicts = _claim_verdicts(records)
+    if verdicts:
+        rows.append((
+            "The paper's claims measured here: verdict (the p-value it rests on)",
+            "; ".join(f"{name.replace('_', '-')}: {v} ({p})" for name, v, p in verdicts),
+            "[paper-claims.md](docs/paper-claims.md)",
+        ))  # fmt: skip
     if "bench_features" in records:
         checks = _get(records["bench_features"], "targets", "checks") or {}
         tor, bf = checks.get("torcheeg") or {}, checks.get("brainflow") or {}
@@ -729,6 +758,20 @@ def update_readme(readme: str | Path, records: dict[str, dict[str, Any]]) -> boo
 # ----------------------------------------------------------------------------- build / record
 
 
+def _study_tables(records: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Studies' title, description and tables computed from their records now
+    (``offline.studies.claims.docs_record``), so that every derived figure (corrections,
+    verdicts) follows the current rules; other records, and every record when that
+    module is absent, are left as they are."""
+    try:
+        from offline.studies.claims import STUDIES, docs_record  # type: ignore[import-not-found]
+    except ModuleNotFoundError as err:
+        if err.name and (err.name == "offline.studies" or err.name.startswith("offline.studies.claims")):
+            return records
+        raise
+    return {k: (docs_record(v) if v.get("study") in STUDIES else v) for k, v in records.items()}
+
+
 def _write_paper_claims(data_dir: Path, out_path: Path) -> bool:
     """Call ``offline.studies.claims.write_paper_claims`` when that module exists."""
     try:
@@ -770,7 +813,7 @@ def build(
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     # The pages name no folder of the machine that measured: paths inside the
     # repository are shown relative to it.
-    records = {k: portable_paths(v, REPO) for k, v in load_records(data_dir).items()}
+    records = _study_tables({k: portable_paths(v, REPO) for k, v in load_records(data_dir).items()})
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for fname, text in (("results.md", render_results(records)), ("benchmarks.md", render_benchmarks(records))):

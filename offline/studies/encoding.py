@@ -184,6 +184,7 @@ def encoding_strength(
     groups: np.ndarray,
     random_coordinates: np.ndarray,
     settings: EncodingSettings = EncodingSettings(),
+    return_null: bool = False,
 ) -> dict[str, Any]:
     """Encoding strength of a class coordinate in ``rep`` and its percentile.
 
@@ -199,12 +200,15 @@ def encoding_strength(
     random_coordinates : ndarray (n_classes, n_random)
         The null's class coordinates (:func:`random_axis_coordinates`).
     settings : EncodingSettings
+    return_null : bool
+        Also return every random direction's r (``random_r``, in the order of the
+        columns of ``random_coordinates``; NaN where a column is constant).
 
     Returns
     -------
     dict
         ``encoding`` (r), ``encoding_percentile`` (0-100), ``random_r_median``,
-        ``random_r_p95``, ``n_random``.
+        ``random_r_p95``, ``n_random`` (and ``random_r``).
     """
     labels = np.asarray(labels, dtype=int)
     coords = np.asarray(class_coordinates, dtype=np.float64)
@@ -215,13 +219,16 @@ def encoding_strength(
         )
     targets = np.concatenate([coords[labels][:, None], rand[labels]], axis=1)
     r = heldout_probe_r(rep, targets, groups, settings.alpha, settings.n_folds)
-    enc, null = float(r[0]), r[1:]
-    null = null[np.isfinite(null)]
+    enc, every = float(r[0]), r[1:]
+    null = every[np.isfinite(every)]
     pct = 100.0 * (np.sum(null < enc) + 0.5 * np.sum(null == enc)) / max(len(null), 1)
-    return {
+    out: dict[str, Any] = {
         "encoding": enc,
         "encoding_percentile": float(pct),
         "random_r_median": float(np.median(null)) if len(null) else float("nan"),
         "random_r_p95": float(np.percentile(null, 95)) if len(null) else float("nan"),
         "n_random": int(len(null)),
     }
+    if return_null:
+        out["random_r"] = [float(v) for v in every]
+    return out

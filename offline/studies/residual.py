@@ -10,8 +10,10 @@ subjects, each window's projection ``p = (h - mean_train) · d`` splits into a
 window's class) and a **within-class residual** ``e = p - m``. Per model:
 
 * ``r_class_mean``: Pearson r between ``m`` and the class coordinate ``c[y]``;
-* ``r_residual``: Pearson r between ``e`` and ``c[y]`` (zero up to rounding, by
-  construction: ``e`` has zero mean within every class);
+* ``r_residual``: Pearson r between ``e`` and ``c[y]``. It is zero up to rounding for
+  any model and any loss, by construction (``e`` has zero mean within every class and
+  ``c[y]`` is constant within a class), so it is kept as a figure and never used as a
+  check;
 * ``r_residual_rating``: Pearson r between ``e`` and the within-class part of the
   subject's own valence rating of the clip (rating minus its class mean): whether
   the residual carries valence beyond the class;
@@ -26,6 +28,17 @@ The auxiliary loss is the project's ``distill`` stage (``kd_distill`` of
 ``delta_abs_r_class_mean`` / ``delta_abs_r_residual`` are the kd − task differences of
 ``|r|``.
 
+Checks (``checks``, :func:`residual_checks`), each a paired test over seeds:
+
+* ``class_mean``: kd − task difference of ``|r_class_mean|``; the loss moves the
+  class-mean component when its mean is > 0 with ``p < 0.05``;
+* ``residual_rating``: kd − task difference of ``|r_residual_rating|``; the loss leaves
+  the residual alone when that difference is not significant (``p >= 0.05``) and
+  smaller in size than the class-mean one. This can fail: a loss that made the
+  residual follow (or stop following) the person's own rating would move it;
+* ``remove``: ``delta_bacc_remove`` of the distilled models; removing the direction
+  costs BACC when its mean is < 0 with ``p < 0.05``.
+
 Ensembles
 ---------
 ``seed``: ``members`` networks trained side by side on the same batches with
@@ -38,6 +51,11 @@ and, with ``unseen_clips``, the BACC under the project's ``unseen-clips`` protoc
 (:func:`offline.training.protocol_test_clips`: 3 clip folds, each ensemble trained on
 the training subjects' other clips predicts the validation subjects' held-out clips;
 every clip is predicted once).
+
+``ensemble_test`` (:func:`ensemble_test`): per seed, the diverse minus the seed
+ensemble's BACC, paired over seeds (t interval, t-test), and the relative gain
+``mean(diverse) / mean(seed) − 1`` (the paper reports +10.5 %); the same for the
+unseen-clips protocol.
 """
 
 from __future__ import annotations
@@ -49,6 +67,7 @@ from typing import Any
 
 import numpy as np
 
+from offline.stats import ALPHA, paired_test
 from offline.training.metrics import pearson
 
 from .common import (
@@ -63,7 +82,11 @@ from .common import (
 from .runner import RayOptions, StudyFolder, run_trials, write_json
 from .saturation import STRATEGIES
 
-__all__ = ["ResidualSettings", "decompose", "residual_trial", "run_residual"]
+__all__ = ["ResidualSettings", "decompose", "ensemble_test", "ensemble_verdict", "residual_checks",
+           "residual_trial", "residual_verdict", "run_residual"]
+
+#: Seeds the ensemble comparison needs before its verdict can be ``reproduced``.
+MIN_ENSEMBLE_SEEDS = 5
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +258,87 @@ def residual_trial(trial: dict[str, Any], data: StudyData) -> dict[str, Any]:
     return out
 
 
+def _by_seed(rows: list[dict[str, Any]], kind: str) -> dict[int, dict[str, Any]]:
+    return {r["seed"]: r for r in rows if r["kind"] == kind}
+
+
+def residual_checks(rows: list[dict[str, Any]], alpha: float = ALPHA) -> dict[str, Any]:
+    """The decomposition's three checks from the trials (module notes, "Checks").
+
+    Returns
+    -------
+    dict
+        ``class_mean``, ``residual_rating``, ``remove``: each a paired test
+        (:meth:`offline.stats.PairedResult.to_dict`) plus ``passed``; ``n_seeds``.
+    """
+    task, kd = _by_seed(rows, "task"), _by_seed(rows, "kd")
+    seeds = sorted(set(task) & set(kd))
+    cm = paired_test([abs(kd[s]["r_class_mean"]) for s in seeds], [abs(task[s]["r_class_mean"]) for s in seeds])
+    rr = paired_test([abs(kd[s]["r_residual_rating"]) for s in seeds],
+                     [abs(task[s]["r_residual_rating"]) for s in seeds])
+    rm = paired_test([kd[s]["delta_bacc_remove"] for s in seeds])
+
+    def sig(res: Any) -> bool:
+        return res.n >= 2 and res.p == res.p and res.p < alpha
+
+    return {
+        "n_seeds": len(seeds),
+        "class_mean": {**cm.to_dict(), "passed": bool(sig(cm) and cm.mean > 0)},
+        "residual_rating": {**rr.to_dict(),
+                            "passed": bool(rr.n >= 2 and not sig(rr) and abs(rr.mean) < abs(cm.mean))},
+        "remove": {**rm.to_dict(), "passed": bool(sig(rm) and rm.mean < 0)},
+        "alpha": alpha,
+    }
+
+
+def residual_verdict(checks: dict[str, Any]) -> str:
+    """``reproduced``: all three checks pass; ``partly``: the class-mean or the removal
+    check passes (the residual check alone is an absence of an effect and reproduces
+    nothing by itself); ``not reproduced``: neither."""
+    substantive = [checks["class_mean"]["passed"], checks["remove"]["passed"]]
+    if all(substantive) and checks["residual_rating"]["passed"]:
+        return "reproduced"
+    return "partly" if any(substantive) else "not reproduced"
+
+
+def ensemble_test(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Residual-diverse vs seed ensemble, paired over seeds (module notes).
+
+    Returns
+    -------
+    dict
+        ``validation`` and ``unseen_clips`` (absent without those trials): paired test
+        of diverse − seed BACC (:meth:`offline.stats.PairedResult.to_dict`),
+        ``seed_bacc``, ``diverse_bacc`` (means) and ``relative_gain``.
+    """
+    out: dict[str, Any] = {}
+    for key, suffix in (("validation", ""), ("unseen_clips", "_unseen")):
+        seed, div = _by_seed(rows, f"seed_ensemble{suffix}"), _by_seed(rows, f"diverse_ensemble{suffix}")
+        seeds = sorted(set(seed) & set(div))
+        if not seeds:
+            continue
+        a, b = [div[s]["bacc"] for s in seeds], [seed[s]["bacc"] for s in seeds]
+        res = paired_test(a, b)
+        out[key] = {**res.to_dict(), "seed_bacc": float(np.mean(b)), "diverse_bacc": float(np.mean(a)),
+                    "relative_gain": float(np.mean(a) / np.mean(b) - 1.0)}
+    return out
+
+
+def ensemble_verdict(test: dict[str, Any], alpha: float = ALPHA, min_seeds: int = MIN_ENSEMBLE_SEEDS) -> str:
+    """``reproduced``: the diverse ensemble beats the seed ensemble on the validation
+    subjects (mean > 0, paired ``p < alpha``) over at least ``min_seeds`` seeds;
+    ``partly``: it does so only under the unseen-clips protocol; ``not reproduced``:
+    otherwise (including too few seeds)."""
+
+    def wins(key: str) -> bool:
+        t = test.get(key)
+        return bool(t and t["n"] >= min_seeds and t["mean"] > 0 and t["p"] == t["p"] and t["p"] < alpha)
+
+    if wins("validation"):
+        return "reproduced"
+    return "partly" if wins("unseen_clips") else "not reproduced"
+
+
 def run_residual(settings: ResidualSettings, out: str | Path, options: RayOptions = RayOptions(),
                  progress: bool = True) -> dict[str, Any]:
     """Run (or resume) the study; write ``results.json``, ``summary.md``, ``residual.png``."""
@@ -295,6 +399,8 @@ def run_residual(settings: ResidualSettings, out: str | Path, options: RayOption
             "unseen_clips_delta_bacc": mean(d_unseen),
             "unseen_clips_p": p_unseen,
         },
+        "checks": residual_checks(rows),
+        "ensemble_test": ensemble_test(rows),
         "n_trials": len(rows),
         "n_planned": len(trials),
         "axis": data.axis_info,
@@ -302,6 +408,8 @@ def run_residual(settings: ResidualSettings, out: str | Path, options: RayOption
         "definition": __doc__.strip(),
         "provenance": provenance(),
     }
+    result["verdict"] = residual_verdict(result["checks"])
+    result["ensemble_verdict"] = ensemble_verdict(result["ensemble_test"])
     write_json(folder.path / "results.json", result)
     _plot(pairs, ens, folder.path / "residual.png")
     (folder.path / "summary.md").write_text(summary_markdown(result), encoding="utf-8")
@@ -350,7 +458,8 @@ def summary_markdown(result: dict[str, Any]) -> str:
         "| figure | value |",
         "|---|---|",
         f"| Δ\\|r\\| class-mean component (distilled − task-only) | {result['mean_delta_abs_r_class_mean']:+.4f} |",
-        f"| Δ\\|r\\| within-class residual (distilled − task-only) | {result['mean_delta_abs_r_residual']:+.2e} |",
+        f"| Δ\\|r\\| within-class residual vs class coordinate (zero by construction, not a check) | "
+        f"{result['mean_delta_abs_r_residual']:+.2e} |",
         f"| ΔBACC, V-axis direction removed at inference (task-only) | {result['delta_bacc_remove_task']:+.4f} |",
         f"| ΔBACC, V-axis direction removed at inference (distilled) | {result['delta_bacc_remove_kd']:+.4f} |",
         f"| ΔBACC, axis-head direction removed (distilled) | {result['delta_bacc_remove_kd_head']:+.4f} |",
@@ -360,6 +469,11 @@ def summary_markdown(result: dict[str, Any]) -> str:
         f"{e['unseen_clips_diverse_bacc']:.4f} (Δ {e['unseen_clips_delta_bacc']:+.4f}, p {e['unseen_clips_p']:.3g}) |",
         f"| members' residual correlation: seed / diverse | {e['seed_residual_correlation']:.3f} / "
         f"{e['diverse_residual_correlation']:.3f} |",
+        "",
+        "Checks (paired over seeds): "
+        + "; ".join(f"{name} {chk['mean']:+.4f} (p = {chk['p']:.3g}): {'passed' if chk['passed'] else 'failed'}"
+                    for name, chk in ((k, result["checks"][k]) for k in ("class_mean", "residual_rating", "remove")))
+        + f". Verdict: **{result['verdict']}**; residual-diverse ensemble: **{result['ensemble_verdict']}**.",
         "",
         "| trial | BACC | r class mean | r residual | r residual–rating | class-mean share | ΔBACC removed |",
         "|---|---|---|---|---|---|---|",

@@ -11,8 +11,16 @@ For each strategy and baseline, ``delta`` is the mean over seeds of
 ``BACC(strategy, seed) - BACC(reference, seed)``, where the reference is the baseline
 trained with the same seed (for the ensemble strategies: the task-only ensemble of the
 same members' seeds, trained in the same trial), with a 95 % t interval and a paired
-t-test (``p``). A strategy *helped* if ``delta > 0`` and ``p < 0.05``, *hurt* if
-``delta < 0`` and ``p < 0.05``.
+t-test (``p``). ``p_holm`` is ``p`` Holm-adjusted over every V-axis strategy × baseline
+of the run (controls form their own family). A strategy *helped* if ``delta > 0`` and
+``p_holm < 0.05``, *hurt* if ``delta < 0`` and ``p_holm < 0.05``.
+
+Every V-axis strategy has a **matched control** (:data:`MATCHED_CONTROL`): the same
+loss, weight and schedule pulling toward a random direction instead of the V-axis.
+``vaxis_minus_control`` gives, per strategy × baseline whose control ran, the mean over
+seeds of ``delta(strategy, seed) - delta(control, seed)`` with its t interval, paired
+t-test and Holm-adjusted p: what the V-axis itself does, beyond teaching the network
+any class-level direction the same way.
 
 Families and strategies (:data:`STRATEGIES`; ``*``: in the CPU-sized default)
 -------------------------------------------------------------------------------
@@ -34,23 +42,26 @@ Families and strategies (:data:`STRATEGIES`; ``*``: in the CPU-sized default)
   reference is the 2 task-only members), ``ensemble3_kd``;
 * channel-targeted: ``channel*`` (the regression read from the representation of the
   parietal and occipital channels alone, the others zeroed);
-* random-direction controls: ``kd_mse_random*``, ``rsa_random``, ``supcon_random``,
-  ``lora_random``, ``kd_mse_random2``.
+* random-direction controls: ``<strategy>_random`` for every strategy above (``*``:
+  those of the default strategies), and ``kd_mse_random2`` (a second random direction).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from offline.stats import ALPHA, holm, paired_test
+
 from .common import Arch, AuxLoss, StudyData, TrainConfig, balanced_accuracy, predict, train_model
 from .runner import RayOptions, StudyFolder, run_trials, write_json
 
-__all__ = ["BASELINES", "STRATEGIES", "SaturationSettings", "run_saturation", "saturation_trial"]
+__all__ = ["BASELINES", "MATCHED_CONTROL", "STRATEGIES", "SaturationSettings", "run_saturation",
+           "saturation_summary", "saturation_trial", "saturation_verdict"]
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +84,19 @@ STRATEGIES: dict[str, tuple[str, AuxLoss, int]] = {
     "ensemble2_kd": ("ensemble", AuxLoss("kd", 0.5), 2),
     "ensemble3_kd": ("ensemble", AuxLoss("kd", 0.5), 3),
     "channel": ("channel-targeted", AuxLoss("channel", 0.5), 1),
-    "kd_mse_random": ("control", AuxLoss("kd", 0.5, direction="random", direction_seed=0), 1),
-    "kd_mse_random2": ("control", AuxLoss("kd", 0.5, direction="random", direction_seed=1), 1),
-    "rsa_random": ("control", AuxLoss("rsa", 0.5, direction="random", direction_seed=0), 1),
-    "supcon_random": ("control", AuxLoss("supcon", 0.2, direction="random", direction_seed=0), 1),
-    "lora_random": ("control", AuxLoss("lora", 0.5, rank=4, extra_epochs=2, direction="random"), 1),
 }
+#: V-axis strategy -> its random-direction control (the same loss toward a random direction).
+MATCHED_CONTROL: dict[str, str] = {name: f"{name}_random" for name in STRATEGIES}
+STRATEGIES.update({
+    f"{name}_random": ("control", replace(aux, direction="random", direction_seed=0), members)
+    for name, (_family, aux, members) in list(STRATEGIES.items())
+})
+STRATEGIES["kd_mse_random2"] = ("control", AuxLoss("kd", 0.5, direction="random", direction_seed=1), 1)
 
-#: Strategies of the CPU-sized default: one per family and one control.
-DEFAULT_STRATEGIES = ("kd_distill", "rsa", "supcon", "lora", "curriculum", "ensemble2_kd",
-                      "channel", "kd_mse_random")
+#: Strategies of the CPU-sized default: one per family, each with its matched control.
+DEFAULT_STRATEGIES = ("kd_distill", "rsa", "supcon", "lora", "curriculum", "ensemble2_kd", "channel",
+                      "kd_distill_random", "rsa_random", "supcon_random", "lora_random",
+                      "curriculum_random", "ensemble2_kd_random", "channel_random")
 
 #: The two baselines: (architecture, epochs as a multiple of ``--epochs``).
 BASELINES: dict[str, tuple[Arch, float]] = {
@@ -202,6 +216,95 @@ def paired_effects(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return effects
 
 
+def _seed_deltas(rows: list[dict[str, Any]]) -> dict[tuple[str, str], dict[int, float]]:
+    """``{(baseline, strategy): {seed: BACC - reference BACC}}``."""
+    base = {(r["baseline"], r["seed"]): r["bacc"] for r in rows if r["strategy"] == "baseline"}
+    out: dict[tuple[str, str], dict[int, float]] = {}
+    for r in rows:
+        if r["strategy"] == "baseline":
+            continue
+        ref = r.get("reference_bacc", base.get((r["baseline"], r["seed"])))
+        if ref is not None:
+            out.setdefault((r["baseline"], r["strategy"]), {})[r["seed"]] = r["bacc"] - ref
+    return out
+
+
+def saturation_summary(rows: list[dict[str, Any]], alpha: float = ALPHA) -> dict[str, Any]:
+    """Effects, Holm-adjusted counts and V-axis-minus-control effects of the trials (module notes).
+
+    Returns
+    -------
+    dict
+        ``effects`` (:func:`paired_effects` with ``p_holm`` and Holm-based ``helped`` /
+        ``hurt``), ``vaxis_minus_control`` (per V-axis strategy × baseline whose matched
+        control ran: ``delta``, ``ci_low``, ``ci_high``, ``p``, ``p_holm``, ``specific_harm``,
+        ``specific_help``), ``families_without_control``, ``n_strategies``, ``n_families``,
+        ``n_helped``, ``n_hurt`` (Holm), ``n_hurt_uncorrected``, ``n_specific_harm``,
+        ``n_specific_help``, ``worst``, ``max_abs_control_delta``.
+    """
+    effects = paired_effects(rows)
+    for fam_is_control in (False, True):
+        fam = [e for e in effects if (e["family"] == "control") == fam_is_control]
+        for e, ph in zip(fam, holm([e["p"] for e in fam])):
+            e["p_holm"] = float(ph)
+            e["hurt_uncorrected"] = e["hurt"]
+            e["helped"] = bool(e["n_seeds"] >= 2 and e["delta"] > 0 and ph < alpha)
+            e["hurt"] = bool(e["n_seeds"] >= 2 and e["delta"] < 0 and ph < alpha)
+    strategies = [e for e in effects if e["family"] != "control"]
+    controls = [e for e in effects if e["family"] == "control"]
+    deltas = _seed_deltas(rows)
+    contrasts = []
+    for e in strategies:
+        control = MATCHED_CONTROL.get(e["strategy"])
+        c = deltas.get((e["baseline"], control))
+        if not c:
+            continue
+        v = deltas[(e["baseline"], e["strategy"])]
+        seeds = sorted(set(v) & set(c))
+        res = paired_test([v[k] for k in seeds], [c[k] for k in seeds])
+        contrasts.append({"baseline": e["baseline"], "strategy": e["strategy"], "control": control,
+                          "family": e["family"], "n_seeds": res.n, "delta": res.mean, "ci_low": res.ci_low,
+                          "ci_high": res.ci_high, "p": res.p})
+    for c, ph in zip(contrasts, holm([c["p"] for c in contrasts])):
+        c["p_holm"] = float(ph)
+        c["specific_harm"] = bool(c["n_seeds"] >= 2 and c["delta"] < 0 and ph < alpha)
+        c["specific_help"] = bool(c["n_seeds"] >= 2 and c["delta"] > 0 and ph < alpha)
+    covered = {c["family"] for c in contrasts}
+    return {
+        "effects": effects,
+        "vaxis_minus_control": contrasts,
+        "families_without_control": sorted({e["family"] for e in strategies} - covered),
+        "n_strategies": len(strategies),
+        "n_families": len({e["family"] for e in strategies}),
+        "n_helped": sum(e["helped"] for e in strategies),
+        "n_hurt": sum(e["hurt"] for e in strategies),
+        "n_hurt_uncorrected": sum(e["hurt_uncorrected"] for e in strategies),
+        "n_specific_harm": sum(c["specific_harm"] for c in contrasts),
+        "n_specific_help": sum(c["specific_help"] for c in contrasts),
+        "worst": min(strategies, key=lambda e: e["delta"]) if strategies else None,
+        "max_abs_control_delta": max((abs(e["delta"]) for e in controls), default=float("nan")),
+        "alpha": alpha,
+    }
+
+
+def saturation_verdict(summary: dict[str, Any]) -> str:
+    """The verdict on the paper's saturation claim from :func:`saturation_summary`.
+
+    ``not reproduced``: a strategy helped (Holm, against the baseline or against its
+    control), or none hurt (Holm), or matched controls ran and no strategy hurt beyond
+    its control; ``reproduced``: none helped, at least one hurt beyond its matched
+    control, and every family has its control; ``partly``: none helped and some hurt,
+    but not every family's harm could be set against its control.
+    """
+    if summary["n_helped"] > 0 or summary["n_specific_help"] > 0 or summary["n_hurt"] == 0:
+        return "not reproduced"
+    if summary["vaxis_minus_control"]:
+        if summary["n_specific_harm"] == 0:
+            return "not reproduced"
+        return "reproduced" if not summary["families_without_control"] else "partly"
+    return "partly"
+
+
 def run_saturation(settings: SaturationSettings, out: str | Path, options: RayOptions = RayOptions(),
                    progress: bool = True) -> dict[str, Any]:
     """Run (or resume) the study; write ``results.json``, ``summary.md``, ``forest.png``."""
@@ -218,9 +321,8 @@ def run_saturation(settings: SaturationSettings, out: str | Path, options: RayOp
     rows = [{**{k: v for k, v in d["trial"].items() if k != "arch"},
              "arch": Arch(**d["trial"]["arch"]).label(), **d["result"], "seconds": d["seconds"]}
             for d in done]
-    effects = paired_effects(rows)
-    strategies = [e for e in effects if e["family"] != "control"]
-    controls = [e for e in effects if e["family"] == "control"]
+    summary = saturation_summary(rows)
+    effects = summary["effects"]
     baseline_bacc = {b: float(np.mean([r["bacc"] for r in rows
                                        if r["baseline"] == b and r["strategy"] == "baseline"]))
                      for b in settings.baselines
@@ -228,13 +330,8 @@ def run_saturation(settings: SaturationSettings, out: str | Path, options: RayOp
     result = {
         "study": "saturation",
         "trials": rows,
-        "effects": effects,
-        "n_strategies": len(strategies),
-        "n_helped": sum(e["helped"] for e in strategies),
-        "n_hurt": sum(e["hurt"] for e in strategies),
-        "n_families": len({e["family"] for e in strategies}),
-        "worst": min(strategies, key=lambda e: e["delta"]) if strategies else None,
-        "max_abs_control_delta": max((abs(e["delta"]) for e in controls), default=float("nan")),
+        **summary,
+        "verdict": saturation_verdict(summary),
         "baseline_bacc": baseline_bacc,
         "n_trials": len(rows),
         "n_planned": len(trials),
@@ -288,14 +385,23 @@ def summary_markdown(result: dict[str, Any]) -> str:
         + ", ".join(f"{b} {v:.3f}" for b, v in result["baseline_bacc"].items()) + ".",
         "",
         f"Of {result['n_strategies']} strategy × baseline pairs ({result['n_families']} families), "
-        f"**{result['n_helped']} helped** and **{result['n_hurt']} hurt** (paired t-test, p < 0.05). "
-        f"Random-direction controls moved BACC by at most {result['max_abs_control_delta']:.3f}.",
+        f"**{result['n_helped']} helped** and **{result['n_hurt']} hurt** (paired t-test, Holm-adjusted "
+        f"p < 0.05; {result['n_hurt_uncorrected']} hurt before the correction). "
+        f"Random-direction controls moved BACC by at most {result['max_abs_control_delta']:.3f}; "
+        f"{result['n_specific_harm']} strategies hurt beyond their matched control. "
+        f"Verdict on the paper's claim: **{result['verdict']}**.",
         "",
-        "| baseline | strategy | family | ΔBACC | 95 % CI | p |",
-        "|---|---|---|---|---|---|",
+        "| baseline | strategy | family | ΔBACC | 95 % CI | p | p (Holm) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for e in result["effects"]:
         lines.append(f"| {e['baseline']} | {e['strategy']} | {e['family']} | {e['delta']:+.4f} | "
-                     f"[{e['ci_low']:+.4f}, {e['ci_high']:+.4f}] | {e['p']:.3g} |")
+                     f"[{e['ci_low']:+.4f}, {e['ci_high']:+.4f}] | {e['p']:.3g} | {e['p_holm']:.3g} |")
+    if result["vaxis_minus_control"]:
+        lines += ["", "| baseline | strategy − matched control | Δ | 95 % CI | p | p (Holm) |",
+                  "|---|---|---|---|---|---|"]
+        for c in result["vaxis_minus_control"]:
+            lines.append(f"| {c['baseline']} | {c['strategy']} − {c['control']} | {c['delta']:+.4f} | "
+                         f"[{c['ci_low']:+.4f}, {c['ci_high']:+.4f}] | {c['p']:.3g} | {c['p_holm']:.3g} |")
     lines += ["", "![forest](forest.png)", "", f"Command: `{result['provenance']['command']}`", ""]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import numpy as np
 
 from bci_valence.io.faced import format_subjects, parse_subjects
 
-from .metrics import classification_metrics, clip_projection_metrics, pearson
+from .metrics import classification_metrics, clip_projection_metrics, frontal_alpha_asymmetry, pearson
 from .windows import N_WINDOWS, make_windows, standardize_subjects
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,11 @@ def evaluate_bundle(
     ``clip_r_axis``, ``clip_r_ratings``, ``clip_r_release_valence``, ``sample_r``,
     ``second_r``, ``ensemble_clip_r_axis`` / ``ensemble_sample_r`` /
     ``ensemble_clip_r_ratings`` (the classifier's expected V-axis coordinate instead of
-    the projection), ``subjects``, ``in_sample_subjects`` (evaluated subjects the bundle
+    the projection), ``baseline_fai`` (``clip_r_axis``, ``clip_r_ratings``,
+    ``clip_r_release_valence``, ``sample_r``, ``second_r`` of frontal alpha asymmetry,
+    the untrained incumbent, on the same subjects, clips and windows:
+    :func:`~offline.training.metrics.frontal_alpha_asymmetry` in place of the
+    projection), ``subjects``, ``in_sample_subjects`` (evaluated subjects the bundle
     was trained on, None when all are held out; a warning is logged), ``bundle``; with ``return_details`` also the
     per-sample labels/probabilities and per-clip projections under ``details``.
 
@@ -81,8 +85,12 @@ def evaluate_bundle(
     else:
         proba = None
     out["n_samples"] = len(windows["y"])
-    for k in ("clip_r_axis", "clip_r_ratings", "clip_r_release_valence", "sample_r", "second_r"):
+    keys = ("clip_r_axis", "clip_r_ratings", "clip_r_release_valence", "sample_r", "second_r")
+    for k in keys:
         out[k] = pm[k]
+    fai = clip_projection_metrics(frontal_alpha_asymmetry(data.de), bundle.class_coordinates, labels,
+                                  data.valence, np.asarray(fd.CLIP_MEAN_VALENCE))
+    out["baseline_fai"] = {k: fai[k] for k in keys}
     out["subjects"] = format_subjects(data.subjects)
     trained = bundle.config.training.get("train_subjects")
     overlap = in_sample_subjects(trained, data.subjects)

@@ -10,7 +10,17 @@ import numpy as np
 
 from .windows import N_WINDOWS, SEQ_LEN
 
-__all__ = ["PROTOCOL_FIGURES", "binary_auc", "classification_metrics", "clip_projection_metrics", "permutation_p", "protocol_metrics", "valence_figures"]
+__all__ = [
+    "CI95_OVER",
+    "PROTOCOL_FIGURES",
+    "binary_auc",
+    "classification_metrics",
+    "clip_projection_metrics",
+    "frontal_alpha_asymmetry",
+    "permutation_p",
+    "protocol_metrics",
+    "valence_figures",
+]
 
 
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
@@ -21,6 +31,55 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     b = b - b.mean()
     den = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / den) if den > 0 else float("nan")
+
+
+def frontal_alpha_asymmetry(de: np.ndarray, channels: Any = None, bands: Any = None,
+                             center: bool = True) -> np.ndarray:
+    """Frontal alpha asymmetry of every 1-s DE vector: the untrained valence baseline.
+
+    FAI = ln P_alpha(F4) − ln P_alpha(F3), the log alpha power at the right frontal
+    electrode minus the left (higher: relatively less right-frontal activity, the
+    approach/positive side in the asymmetry literature). FACED's DE of a band is
+    ``0.5 · ln(2πe · variance)`` of the band-passed signal over 1 s, and band power is
+    that variance, so ``ln P(F4) − ln P(F3) = 2 · (DE_alpha(F4) − DE_alpha(F3))``
+    exactly (the ``2πe`` terms cancel). No weights are fitted.
+
+    With ``center`` (the default) each subject's FAI has its mean over all of the
+    subject's seconds removed, the same per-subject centring the models' input gets
+    (:func:`offline.training.standardize_subjects` removes each subject's mean); it is
+    not rescaled, so it stays a difference of log powers.
+
+    Parameters
+    ----------
+    de : ndarray (n_sub, n_clips, n_channels, n_seconds, n_bands)
+        DE as loaded (:class:`bci_valence.io.faced.FacedData`).
+    channels, bands : sequence of str or None
+        Names along the channel and band axes (default FACED's).
+    center : bool
+
+    Returns
+    -------
+    ndarray (n_sub, n_clips, n_seconds)
+    """
+    from bci_valence.constants import BAND_NAMES, FACED_CHANNELS
+
+    channels = [c.upper() for c in (channels if channels is not None else FACED_CHANNELS)]
+    bands = list(bands if bands is not None else BAND_NAMES)
+    de = np.asarray(de, dtype=np.float64)
+    if de.ndim != 5 or de.shape[2] != len(channels) or de.shape[4] != len(bands):
+        raise ValueError(
+            f"DE of shape {de.shape}: expected (n_sub, n_clips, {len(channels)} channels, n_seconds, "
+            f"{len(bands)} bands)"
+        )
+    missing = [name for name in ("F3", "F4") if name not in channels] + (
+        [] if "alpha" in bands else ["alpha band"])
+    if missing:
+        raise ValueError(f"frontal alpha asymmetry needs F3, F4 and the alpha band; missing: {missing}")
+    a = bands.index("alpha")
+    fai = 2.0 * (de[:, :, channels.index("F4"), :, a] - de[:, :, channels.index("F3"), :, a])
+    if center:
+        fai = fai - fai.mean(axis=(1, 2), keepdims=True)
+    return fai
 
 
 def classification_metrics(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
@@ -88,6 +147,9 @@ def clip_projection_metrics(
 # ---------------------------------------------------------------------------
 # Protocol figures (seen-clips / unseen-clips)
 # ---------------------------------------------------------------------------
+
+#: What the intervals of :func:`protocol_metrics` resample, as written in its ``ci95_over``.
+CI95_OVER: tuple[str, ...] = ("subjects", "clips")
 
 #: The figures of :func:`protocol_metrics` that get a bootstrap interval, in report order.
 PROTOCOL_FIGURES: tuple[str, ...] = (
@@ -241,35 +303,43 @@ def protocol_metrics(
 
     Parameters are those of :func:`valence_figures`, plus
     n_permutations : int
-        Permutations of the clips' mean ratings for ``clip_r_ratings_p``.
+        Permutations of the clips for ``clip_r_ratings_p`` and ``clip_r_axis_p``.
     n_bootstrap : int
-        Resamples of the subjects (with replacement) for ``ci95``.
+        Resamples for ``ci95``: subjects and clips are drawn together
+        (:func:`offline.stats.two_way_bootstrap`), the clips within their valence group
+        (negative, neutral, positive keep their counts), so the interval covers both
+        which people and which clips were measured.
     seed : int
 
     Returns
     -------
     dict
-        The figures, ``clip_r_ratings_p`` and ``ci95`` (``{figure: [low, high]}``, the
-        2.5 and 97.5 percentiles over subject resamples, keyed like the figures).
+        The figures, ``clip_r_ratings_p`` and ``clip_r_axis_p`` (one-sided permutation
+        p-values of the per-stimulus r against the ratings and against the V-axis
+        coordinates, permuting the clips), ``ci95`` (``{figure: [low, high]}``, the 2.5
+        and 97.5 percentiles over the resamples, keyed like the figures) and
+        ``ci95_over`` (``["subjects", "clips"]``).
     """
-    out: dict[str, Any] = valence_figures(valence, ratings, labels, coordinates, valence_group, proba)
-    out["clip_r_ratings_p"] = permutation_p(
-        np.asarray(valence, dtype=np.float64).mean(axis=(0, 2)),
-        np.asarray(ratings, dtype=np.float64).mean(axis=0), n_permutations, seed,
-    )
-    rng = np.random.default_rng(seed + 1)
-    n_sub = len(valence)
-    samples: dict[str, list[float]] = {k: [] for k in out if k in PROTOCOL_FIGURES}
-    for _ in range(n_bootstrap):
-        pick = rng.integers(0, n_sub, n_sub)
-        figures = valence_figures(valence[pick], ratings[pick], labels, coordinates, valence_group,
-                                  None if proba is None else proba[pick])
-        for k, values in samples.items():
-            values.append(figures[k])
-    ci: dict[str, list[float]] = {}
-    for k, values in samples.items():
-        v = np.asarray(values, dtype=np.float64)
-        v = v[np.isfinite(v)]
-        ci[k] = [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if len(v) else [float("nan")] * 2
-    out["ci95"] = ci
+    from offline.stats import two_way_bootstrap
+
+    valence = np.asarray(valence, dtype=np.float64)
+    ratings = np.asarray(ratings, dtype=np.float64)
+    labels = np.asarray(labels)
+    group = np.asarray(valence_group)
+    out: dict[str, Any] = valence_figures(valence, ratings, labels, coordinates, group, proba)
+    out["clip_r_ratings_p"] = permutation_p(valence.mean(axis=(0, 2)), ratings.mean(axis=0),
+                                            n_permutations, seed)
+    out["clip_r_axis_p"] = permutation_p(valence.mean(axis=(0, 2)), np.asarray(coordinates)[labels],
+                                         n_permutations, seed)
+    keys = [k for k in PROTOCOL_FIGURES if k in out]
+
+    def figures(sub: np.ndarray, clips: np.ndarray) -> dict[str, float]:
+        f = valence_figures(valence[sub][:, clips], ratings[sub][:, clips], labels[clips], coordinates,
+                            group[clips], None if proba is None else proba[sub][:, clips])
+        return {k: f[k] for k in keys}
+
+    boot = two_way_bootstrap(figures, valence.shape[0], valence.shape[1], n_bootstrap, seed + 1,
+                             stimulus_strata=group)
+    out["ci95"] = boot["ci"]
+    out["ci95_over"] = list(CI95_OVER)
     return out

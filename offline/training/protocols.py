@@ -31,7 +31,7 @@ from bci_valence.model.fold_models import PROTOCOLS, FoldModel
 
 from .classifier import strip_aux_head, train_classifier
 from .evaluate import in_sample_subjects
-from .metrics import protocol_metrics, valence_figures
+from .metrics import frontal_alpha_asymmetry, protocol_metrics, valence_figures
 from .projection import Readout
 from .settings import FoldSettings
 from .windows import N_WINDOWS, SEQ_LEN, make_windows, standardize_subjects
@@ -40,6 +40,7 @@ __all__ = [
     "PROTOCOLS",
     "clip_folds",
     "evaluate_protocol",
+    "fai_figures",
     "fit_fold_projections",
     "predict_folds",
     "projection_candidates",
@@ -352,6 +353,42 @@ def protocol_figures(
     return out
 
 
+def fai_figures(
+    de: np.ndarray,
+    ratings: np.ndarray,
+    labels: np.ndarray,
+    coordinates: np.ndarray,
+    valence_group: np.ndarray,
+    n_permutations: int = 10000,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """The protocols' valence figures of frontal alpha asymmetry (no training, no folds).
+
+    Valence of a 10-s window is the mean over its seconds of
+    :func:`~offline.training.metrics.frontal_alpha_asymmetry` (``2 · (DE_alpha(F4) −
+    DE_alpha(F3))`` = ln alpha power F4 − ln alpha power F3, centred per subject); the
+    figures, permutation p-value and intervals are :func:`protocol_metrics`' on the same
+    subjects, clips, windows and resamples as the model's, plus :func:`valence_scale`.
+    Having no classifier it has no ``bacc``/``kappa``; having no training it is the
+    same under both protocols.
+
+    Parameters
+    ----------
+    de : ndarray (n_sub, n_clips, 32, 30, 5)
+        DE as loaded (not standardized).
+    ratings, labels, coordinates, valence_group, n_permutations, n_bootstrap, seed
+        As :func:`protocol_figures`.
+    """
+    fai = frontal_alpha_asymmetry(de)
+    n_sub, n_clips, n_sec = fai.shape
+    windows = fai.reshape(n_sub, n_clips, N_WINDOWS, n_sec // N_WINDOWS).mean(axis=3)
+    out = protocol_metrics(windows, ratings, labels, coordinates, valence_group, None,
+                           n_permutations=n_permutations, n_bootstrap=n_bootstrap, seed=seed)
+    out.update(valence_scale(windows, valence_group))
+    return out
+
+
 def evaluate_protocol(
     bundle: Any,
     faced_root: str | Path,
@@ -373,8 +410,10 @@ def evaluate_protocol(
         ``protocol``, the figures of :func:`protocol_figures` (``bacc``, ``kappa``,
         ``valence_auc_window``, ``valence_auc_subject_clip``, ``clip_r_axis``,
         ``clip_r_ratings``, ``clip_r_ratings_p``, ``subject_r_ratings``, ``ci95``,
-        ``classifier_valence``), ``n_folds``, ``subjects``, ``n_subjects``, ``models``
-        (which models ran, trained on which subjects), ``in_sample_subjects`` (evaluated
+        ``ci95_over``, ``classifier_valence``), ``baseline_fai`` (the same valence figures,
+        intervals and p-value for frontal alpha asymmetry, the untrained incumbent:
+        :func:`fai_figures`), ``n_folds``, ``subjects``, ``n_subjects``, ``models`` (which
+        models ran, trained on which subjects), ``in_sample_subjects`` (evaluated
         subjects those models were trained on, None when all are held out), ``bundle``.
     """
     import logging
@@ -402,6 +441,8 @@ def evaluate_protocol(
     z = standardize_subjects(data.de)
     figures = protocol_figures(folds, z, data.valence, np.asarray(CLIP_LABELS), bundle.class_coordinates,
                                np.asarray(CLIP_VALENCE_GROUP), n_permutations, n_bootstrap, seed)
+    baseline = fai_figures(data.de, data.valence, np.asarray(CLIP_LABELS), bundle.class_coordinates,
+                           np.asarray(CLIP_VALENCE_GROUP), n_permutations, n_bootstrap, seed)
     overlap = in_sample_subjects(trained, data.subjects)
     if overlap:
         logging.getLogger(__name__).warning(
@@ -412,6 +453,7 @@ def evaluate_protocol(
     return {
         "protocol": protocol,
         **figures,
+        "baseline_fai": baseline,
         "n_folds": len(folds),
         "subjects": format_subjects(data.subjects),
         "n_subjects": len(data.subjects),

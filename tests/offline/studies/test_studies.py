@@ -44,6 +44,14 @@ def test_topography_command(faced_root: Path, tmp_path: Path, capsys) -> None:
     assert res["regions"]["occipital"] == pytest.approx(np.abs(r[occipital]).mean())
     assert (out / "topomaps.png").stat().st_size > 10_000
     assert "provenance" in res and (out / "summary.md").is_file()
+    # permutation p-values and a verdict that follows from them
+    from offline.studies.topography import topography_verdict
+
+    assert res["n_permutations"] == 5000 and set(res["region_p"]) == set(res["regions"])
+    assert all(1 / 5001 <= p <= 1 for p in [*res["region_p"].values(), res["top_p"], res["ordering"]["p"]])
+    assert all(res["region_p_holm"][k] >= res["region_p"][k] for k in res["region_p"])
+    assert res["verdict"] == topography_verdict(res)["verdict"]
+    assert res["verdict"] in ("reproduced", "partly", "not reproduced")
 
 
 def test_probe_command_runs_on_ray_and_resumes(faced_root: Path, tmp_path: Path, capsys) -> None:
@@ -116,32 +124,21 @@ def test_saturation_and_residual_at_a_small_size(faced_root: Path, tmp_path: Pat
 def _probe_record(r: float, p: float, pct: float) -> dict:
     return {"study": "probe", "r_encoding_bacc": r, "p_value": p, "mean_encoding_percentile": pct,
             "n_trials": 36, "settings": {"n": 36}, "trials": [],
+            "specificity": {"r_vaxis": r, "r_random_median": 0.1, "r_random_p95": 0.3, "p_rank": 0.001,
+                            "n_random": 1000, "percentile_mean": pct, "percentile_ci95": [pct - 3, pct + 3]},
             "provenance": {"command": "bci-valence study probe --paper", "date": "2026-01-01T00:00:00+00:00",
                            "machine": {"cpu": "x", "cores": 2, "gpu": None}}}
 
 
-def test_claims_page_verdicts(tmp_path: Path) -> None:
+def test_claims_page_layout(tmp_path: Path) -> None:
     assert verdict("probe", _probe_record(0.9, 1e-10, 94.0)) == "reproduced"
-    assert verdict("probe", _probe_record(0.4, 0.01, 60.0)) == "partly"
-    assert verdict("probe", _probe_record(-0.2, 0.5, 40.0)) == "not reproduced"
-    topo = {"study": "topography", "regions": {"occipital": 0.21, "parietal": 0.18, "central": 0.17,
-                                               "frontal": 0.16},
-            "top": {"channel": "PO3", "band": "gamma", "r": 0.48}, "arousal_split": {"high": 0.87, "rest": -0.02}}
-    assert verdict("topography", topo) == "reproduced"
-    assert verdict("topography", {**topo, "top": {"channel": "F3", "band": "alpha", "r": 0.4},
-                                  "arousal_split": {"high": 0.1, "rest": 0.3}}) == "partly"
-    sat = {"study": "saturation", "n_strategies": 14, "n_families": 7, "n_helped": 0, "n_hurt": 3,
-           "max_abs_control_delta": 0.002, "baseline_bacc": {}, "effects": [], "worst": None}
-    assert verdict("saturation", sat) == "reproduced"
-    assert verdict("saturation", {**sat, "max_abs_control_delta": 0.02}) == "partly"
-    assert verdict("saturation", {**sat, "n_helped": 1}) == "not reproduced"
     (tmp_path / "study_probe.json").write_text(json.dumps(_probe_record(0.9, 1e-10, 94.0)))
     page = write_paper_claims(tmp_path, tmp_path / "out" / "paper-claims.md").read_text()
-    assert "r = +0.900" in page and "**reproduced**" in page
+    assert "r = +0.900" in page and "**reproduced** (rank p = 0.001)" in page
     assert "bci-valence study probe --paper" in page
-    assert page.count("not run") >= 3  # topography, saturation, residual
+    assert page.count("| not run |") == 5  # topography, saturation, residual, ensemble, per-stimulus
     assert "Where our setting differs" in page
     # every claim row has its four cells: a '|' inside a cell (as in "|r|") is escaped
     rows = [line for line in page.splitlines() if line.startswith("| ") and "claim |" not in line]
-    assert len(rows) == 4
+    assert len(rows) == 6
     assert all(len(re.findall(r"(?<!\\)\|", row)) == 5 for row in rows)
