@@ -5,8 +5,44 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 log = logging.getLogger(__name__)
+
+#: The Debian/Ubuntu package of each system library that Qt 6's xcb platform plugin
+#: (``libqxcb.so``) and the Qt libraries under it load, by soname. PySide6's wheels ship
+#: Qt but none of these; README.md's set-up lists the same packages.
+QT_SYSTEM_PACKAGES: dict[str, str] = {
+    "libEGL.so.1": "libegl1",
+    "libGL.so.1": "libgl1",
+    "libGLX.so.0": "libglx0",
+    "libGLdispatch.so.0": "libglvnd0",
+    "libX11.so.6": "libx11-6",
+    "libX11-xcb.so.1": "libx11-xcb1",
+    "libXau.so.6": "libxau6",
+    "libXdmcp.so.6": "libxdmcp6",
+    "libdbus-1.so.3": "libdbus-1-3",
+    "libfontconfig.so.1": "libfontconfig1",
+    "libfreetype.so.6": "libfreetype6",
+    "libglib-2.0.so.0": "libglib2.0-0",
+    "libgthread-2.0.so.0": "libglib2.0-0",
+    "libxcb.so.1": "libxcb1",
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0",
+    "libxcb-render.so.0": "libxcb-render0",
+    "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0",
+    "libxcb-sync.so.1": "libxcb-sync1",
+    "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0",
+    "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon.so.0": "libxkbcommon0",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+}
 
 
 def is_headless() -> bool:
@@ -18,13 +54,80 @@ def is_headless() -> bool:
     return False
 
 
+def xcb_plugin_path() -> Path | None:
+    """``libqxcb.so`` of the installed PySide6, found without importing Qt."""
+    import importlib.util
+
+    try:
+        spec = importlib.util.find_spec("PySide6")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    return path if path.is_file() else None
+
+
+def missing_libraries(ldd_output: str) -> list[str]:
+    """Sonames that ``ldd`` reports as ``not found``, each once, in its order."""
+    found: list[str] = []
+    for line in ldd_output.splitlines():
+        name, _, where = line.strip().partition("=>")
+        name = name.strip()
+        if where.strip() == "not found" and name not in found:
+            found.append(name)
+    return found
+
+
+def qt_library_problem(plugin: Path | None = None) -> str | None:
+    """Which system libraries keep Qt's xcb plugin from loading, and their packages.
+
+    Qt itself names only ``libxcb-cursor0`` whatever is missing, so the plugin's
+    dependencies are read with ``ldd`` instead.
+
+    Parameters
+    ----------
+    plugin : Path, optional
+        The plugin to check (default :func:`xcb_plugin_path`).
+
+    Returns
+    -------
+    str | None
+        One readable sentence naming the missing libraries and the Debian/Ubuntu
+        packages that hold them; None when nothing is missing, or off Linux, or when
+        ``ldd`` or the plugin is unavailable.
+    """
+    import shutil
+    import subprocess
+
+    plugin = plugin if plugin is not None else xcb_plugin_path()
+    ldd = shutil.which("ldd")
+    if not sys.platform.startswith("linux") or plugin is None or ldd is None:
+        return None
+    try:
+        proc = subprocess.run([ldd, str(plugin)], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    missing = missing_libraries(proc.stdout)
+    if not missing:
+        return None
+    packages = list(dict.fromkeys(QT_SYSTEM_PACKAGES[m] for m in missing if m in QT_SYSTEM_PACKAGES))
+    unknown = [m for m in missing if m not in QT_SYSTEM_PACKAGES]
+    hints = [f"on Debian/Ubuntu: sudo apt-get install {' '.join(packages)}"] if packages else []
+    if unknown:
+        hints.append(f"and the packages providing {', '.join(unknown)}")
+    return f"Qt's xcb platform plugin cannot load: missing {', '.join(missing)} ({'; '.join(hints)})"
+
+
 def display_problem(timeout: float = 30.0) -> str | None:
     """Why Qt cannot open a window here, or None when it can.
 
     Qt aborts the whole process (``could not load the Qt platform plugin "xcb"``, a
     core dump) when its platform plugin cannot start: no X server behind ``DISPLAY``,
-    a missing ``libxcb-cursor0``... So a child process tries first and its messages
-    become the reason. Offscreen and minimal platforms always work.
+    a missing system library... So a child process tries first and its messages
+    become the reason, or, when the xcb plugin lacks system libraries, the Debian
+    packages to install (:func:`qt_library_problem`). Offscreen and minimal platforms
+    always work.
 
     Parameters
     ----------
@@ -51,12 +154,18 @@ def display_problem(timeout: float = 30.0) -> str | None:
         return f"Qt did not open the display within {timeout:g} s"
     if proc.returncode == 0 and "ok" in proc.stdout:
         return None
+    where = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "?"
+    if not os.environ.get("WAYLAND_DISPLAY") or platform.startswith("xcb"):
+        libraries = qt_library_problem()
+        if libraries is not None:
+            return f"Qt cannot open a window on display {where!r}: {libraries}"
     lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
     useful = [ln.removeprefix("qt.qpa.plugin: ").removeprefix("qt.qpa.xcb: ") for ln in lines
               if ln.startswith("qt.qpa") or "could not" in ln.lower() or "cannot" in ln.lower()]
-    where = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "?"
-    reason = " ".join(useful[:3]) or (lines[-1] if lines else f"exit status {proc.returncode}")
-    reason = reason.rstrip(".")
+    # Qt goes on to name libxcb-cursor0 even when only the X server was missing
+    connect = [ln for ln in useful if "could not connect to display" in ln]
+    reason = connect[0] if connect else " ".join(useful[:3])
+    reason = (reason or (lines[-1] if lines else f"exit status {proc.returncode}")).rstrip(".")
     return f"Qt cannot open a window on display {where!r}: {reason}"
 
 

@@ -4,7 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+#: The gui extra's packages the window needs (the headless demo needs neither).
+QT_MODULES = ("PySide6", "pyqtgraph")
 
 
 def add_gui_parser(subparsers) -> argparse.ArgumentParser:
@@ -48,11 +52,38 @@ def add_demo_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _run_gui(args: argparse.Namespace) -> int:
-    import os
+def _import_qt() -> str | None:
+    """Import the window's packages before any other work.
 
+    A missing one raises :class:`ModuleNotFoundError`, which ``bci-valence`` turns into
+    the line naming the gui extra.
+
+    Returns
+    -------
+    str | None
+        Why Qt's libraries cannot load although PySide6 is installed (a system library
+        missing), or None.
+    """
+    import PySide6  # noqa: F401
+
+    try:
+        import pyqtgraph  # noqa: F401  (loads QtCore, QtGui, QtWidgets)
+    except ModuleNotFoundError:
+        raise
+    except ImportError as err:  # a shared library of Qt's that the system lacks
+        from .app import qt_library_problem
+
+        return qt_library_problem() or f"Qt cannot load: {err}"
+    return None
+
+
+def _run_gui(args: argparse.Namespace) -> int:
     from .app import display_problem, is_headless, run_gui
 
+    problem = _import_qt()
+    if problem is not None:
+        print(f"bci-valence gui: {problem}.", file=sys.stderr)
+        return 2
     if args.screenshot and is_headless() and not os.environ.get("QT_QPA_PLATFORM"):
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a screenshot needs no screen
     problem = display_problem()
@@ -65,13 +96,30 @@ def _run_gui(args: argparse.Namespace) -> int:
                    screenshot=args.screenshot, after=args.after, settings_file=args.settings)
 
 
-def _run_demo(args: argparse.Namespace) -> int:
+def headless_reason(args: argparse.Namespace) -> str | None:
+    """Why ``demo`` cannot open the window here, or None when it can (or was told
+    ``--headless``, which needs no reason)."""
+    from bci_valence.cli import install_command, unavailable_extra
+
     from .app import display_problem, is_headless
 
-    problem = None if args.headless or is_headless() else display_problem()
-    if problem is not None:
-        print(f"bci-valence demo: {problem}; running headless instead.", file=sys.stderr)
-    if args.headless or is_headless() or problem is not None:
+    if args.headless:
+        return None
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith(("offscreen", "minimal")):
+        return f"QT_QPA_PLATFORM={platform} asks for no window"
+    extra = None if is_headless() else unavailable_extra(*QT_MODULES)
+    if extra is not None:
+        return f"the window needs the {extra} extra ({install_command(extra)})"
+    return display_problem()
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    reason = headless_reason(args)
+    if reason is not None:
+        print(f"bci-valence demo: {reason}; running headless instead ({args.duration:g} s, CSV and PNG "
+              f"in {args.out_dir})", file=sys.stderr)
+    if args.headless or reason is not None:
         from .headless import HeadlessDemoSettings, run_headless_demo
 
         settings = HeadlessDemoSettings(duration_s=args.duration, out_dir=args.out_dir, source=args.source,

@@ -9,12 +9,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
+#: How ``--faced-root`` defaults (:func:`bci_valence.io.faced.default_faced_root`).
+FACED_ROOT_HELP = ("FACED root (EEG_Features/DE, Data, Recording_info.csv); default: "
+                   "$BCI_VALENCE_FACED, else $BCI_VALENCE_SHARED_DATA/faced, else "
+                   "../shared/data/faced if it exists, else ./faced")
 
-def _default_faced_root() -> str:
-    return str(Path.cwd().parent / "shared" / "data" / "faced")
+
+def _faced_root(args: argparse.Namespace) -> str:
+    """``--faced-root``, else the default every command shares (resolved here, not at
+    parser time, so that ``--help`` needs no numpy)."""
+    if args.faced_root is not None:
+        return str(args.faced_root)
+    from bci_valence.io.faced import default_faced_root
+
+    return str(default_faced_root())
 
 
 def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -43,8 +53,7 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "of every class)")
     p.add_argument("--fold-epochs", type=int, default=None,
                    help="--protocol unseen-clips: epochs of each fold's classifier member (default 20)")
-    p.add_argument("--faced-root", default=_default_faced_root(),
-                   help="FACED root (EEG_Features/DE, Data, Recording_info.csv); default ../shared/data/faced")
+    p.add_argument("--faced-root", default=None, help=FACED_ROOT_HELP)
     p.add_argument("--train", default="0-79", help="training subjects, e.g. 0-79 (default)")
     p.add_argument("--val", default="80-99",
                    help="validation subjects for model selection and the ablation (default 80-99; "
@@ -99,7 +108,7 @@ def _run_train(args: argparse.Namespace) -> int:
         return _run_train_protocols(args, settings, val, refit)
     try:
         summary = run_training(
-            args.faced_root, parse_subjects(args.train), val, args.out, settings,
+            _faced_root(args), parse_subjects(args.train), val, args.out, settings,
             axis_dir=args.axis, refit_subjects=refit,
         )
     except (FileNotFoundError, ValueError) as err:
@@ -126,7 +135,7 @@ def _run_train_protocols(args: argparse.Namespace, settings: Any, val: list[int]
             folds = replace(folds, epochs=args.fold_epochs)
         settings = replace(settings, folds=folds)
         summary = run_protocol_training(
-            args.faced_root, parse_subjects(args.train), val, args.out, settings,
+            _faced_root(args), parse_subjects(args.train), val, args.out, settings,
             base_bundle=args.base, refit_subjects=refit,
         )
     except (FileNotFoundError, BundleError, ValueError) as err:
@@ -138,7 +147,7 @@ def _run_train_protocols(args: argparse.Namespace, settings: Any, val: list[int]
 
 def _add_evaluation_arguments(p: argparse.ArgumentParser) -> None:
     """The FACED root, subjects and bundle that ``evaluate`` and ``report`` share."""
-    p.add_argument("--faced-root", default=_default_faced_root(), help="FACED root")
+    p.add_argument("--faced-root", default=None, help=FACED_ROOT_HELP)
     p.add_argument("--subjects", default="80-99", help="subjects to evaluate (default 80-99)")
     p.add_argument("--bundle", default=None, help="bundle folder (default: the shipped bundle)")
 
@@ -181,15 +190,16 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from .training import PROTOCOLS, evaluate_bundle, evaluate_protocol
 
     torch.set_num_threads(1)
+    root = _faced_root(args)
     try:
         bundle = ModelBundle.load(args.bundle, device=args.device)
         subjects = parse_subjects(args.subjects)
         if args.protocol is None:
-            result = evaluate_bundle(bundle, args.faced_root, subjects, progress=not args.no_progress)
+            result = evaluate_bundle(bundle, root, subjects, progress=not args.no_progress)
         else:
             names = PROTOCOLS if args.protocol == "both" else (args.protocol,)
             results = {
-                name: evaluate_protocol(bundle, args.faced_root, subjects, name,
+                name: evaluate_protocol(bundle, root, subjects, name,
                                         n_permutations=args.permutations, n_bootstrap=args.bootstrap,
                                         progress=not args.no_progress)
                 for name in names
@@ -229,7 +239,7 @@ def _run_report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     try:
-        path = write_report(args.out, bundle_path=args.bundle, faced_root=args.faced_root,
+        path = write_report(args.out, bundle_path=args.bundle, faced_root=_faced_root(args),
                             subjects=parse_subjects(args.subjects), device=args.device,
                             progress=not args.no_progress)
     except (FileNotFoundError, BundleError, ValueError) as err:

@@ -161,7 +161,7 @@ def write_report(
     bundle_path : path or None
         Bundle folder (None = the shipped default).
     faced_root : path or None
-        FACED root (None = ``../shared/data/faced``).
+        FACED root (None = :func:`bci_valence.io.faced.default_faced_root`).
     subjects : sequence of int or None
         Subjects to evaluate (None = the bundle's validation subjects, else 80-99).
     device : torch device or None
@@ -177,7 +177,7 @@ def write_report(
     import torch
 
     from bci_valence.model.bundle import ModelBundle
-    from bci_valence.io.faced import format_subjects, parse_subjects
+    from bci_valence.io.faced import default_faced_root, format_subjects, parse_subjects
 
     from .training import evaluate_bundle
 
@@ -187,7 +187,7 @@ def write_report(
     bundle = ModelBundle.load(bundle_path, device=device)
     cfg = bundle.config
     if faced_root is None:
-        faced_root = Path.cwd().parent / "shared" / "data" / "faced"
+        faced_root = default_faced_root()
     if subjects is None:
         subjects = parse_subjects(cfg.training.get("validation_subjects") or "80-99")
     res = evaluate_bundle(bundle, faced_root, subjects, progress=progress, return_details=True)

@@ -16,7 +16,7 @@ clips and seconds):
 - ``channel_correlation`` (5 bands): mean correlation between channels of the
   standardized DE (how much of the fluctuation is common to all channels).
 
-Run: ``python -m offline.simulator_stats --faced ../shared/data/faced``. The JSON is
+Run: ``python -m offline.simulator_stats [--faced ROOT]``. The JSON is
 committed so the simulator works on a fresh clone without ``../shared``.
 """
 
@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from bci_valence.constants import CLIP_LABELS, EMOTION_CLASSES
-from bci_valence.io.faced import load_faced
+from bci_valence.io.faced import default_faced_root, load_faced
 from bci_valence.constants import FACED_BANDS
 from bci_valence.constants import FACED_CHANNELS
 
@@ -106,7 +106,10 @@ def compute_stats(de: np.ndarray, subjects: list[int]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Command line: compute and write the JSON."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--faced", type=Path, default=Path("../shared/data/faced"), help="FACED root")
+    parser.add_argument("--faced", type=Path, default=default_faced_root(),
+                        help="FACED root (default %(default)s: $BCI_VALENCE_FACED, else "
+                             "$BCI_VALENCE_SHARED_DATA/faced, else ../shared/data/faced if it exists, "
+                             "else ./faced)")
     parser.add_argument("--subjects", default=None, help="subject selection, e.g. 0-79 (default: all)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)

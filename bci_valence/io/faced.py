@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import importlib
+import os
 import pickle
 import re
 from collections.abc import Iterable, Sequence
@@ -47,6 +48,7 @@ __all__ = [
     "class_mean_valence",
     "clip_mean_ratings",
     "de_path",
+    "default_faced_root",
     "format_subjects",
     "load_de",
     "load_faced",
@@ -171,6 +173,31 @@ def format_subjects(subjects: Iterable[int]) -> str:
         parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
         i = j + 1
     return ",".join(parts)
+
+
+def default_faced_root() -> Path:
+    """Where every command looks for the FACED release when it is given no root.
+
+    Resolved from the environment and the working folder only, never from where this
+    package is installed, so an installed copy does not look inside its virtualenv.
+
+    Returns
+    -------
+    Path
+        ``$BCI_VALENCE_FACED`` if set; else ``$BCI_VALENCE_SHARED_DATA/faced`` if that
+        variable is set; else ``../shared/data/faced`` from the working folder when that
+        folder exists (a checkout beside the shared data); else ``./faced`` in the
+        working folder. The path need not exist.
+    """
+    faced = os.environ.get("BCI_VALENCE_FACED")
+    if faced:
+        return Path(faced).expanduser()
+    shared = os.environ.get("BCI_VALENCE_SHARED_DATA")
+    if shared:
+        return Path(shared).expanduser() / "faced"
+    cwd = Path.cwd()
+    beside = cwd.parent / "shared" / "data" / "faced"
+    return beside if beside.is_dir() else cwd / "faced"
 
 
 def de_path(root: str | Path, subject: int) -> Path:

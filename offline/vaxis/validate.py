@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from bci_valence.constants import NEGATIVE_CLASSES, POSITIVE_CLASSES
+from bci_valence.io.faced import default_faced_root
 
 from .axis import Axis
 from .encoder import TextEncoder
@@ -32,10 +32,6 @@ from .storage import load_axis
 
 log = logging.getLogger(__name__)
 
-
-#: Where the FACED release is looked for by default (``../shared/data/faced`` from the
-#: repository root), overridable with ``BCI_VALENCE_FACED``.
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 VADER_RULE = (
     "positive: lexicon mean > 0, negative: mean < 0; entries with mean 0 are kept for "
@@ -50,17 +46,6 @@ _README_CLIP_MEAN_VALENCE = (
     4.04, 4.22, 4.42, 5.23, 4.93, 4.21, 4.39, 4.43, 4.30, 4.42, 4.25, 4.62,
 )  # fmt: skip
 _README_CLIPS_PER_CLASS = (3, 3, 3, 3, 4, 3, 3, 3, 3)
-
-
-def default_faced_root() -> Path:
-    """``$BCI_VALENCE_FACED``, else ``../shared/data/faced`` next to the repository."""
-    env = os.environ.get("BCI_VALENCE_FACED")
-    if env:
-        return Path(env)
-    shared = os.environ.get("BCI_VALENCE_SHARED_DATA")
-    if shared:
-        return Path(shared) / "faced"
-    return _REPO_ROOT.parent / "shared" / "data" / "faced"
 
 
 @dataclass(frozen=True)
@@ -93,7 +78,7 @@ def faced_class_valence(
     Parameters
     ----------
     root : path or None
-        FACED root; None = :func:`default_faced_root`.
+        FACED root; None = :func:`bci_valence.io.faced.default_faced_root`.
     use_ratings : bool
         Read every available subject's ``After_remarks.mat`` (via
         :mod:`bci_valence.io.faced`); False uses the README's per-clip means (all
@@ -155,15 +140,21 @@ def faced_class_valence(
 
 
 def vader_lexicon_path() -> Path:
-    """``vader_lexicon.txt`` inside the installed ``vaderSentiment`` package."""
+    """``vader_lexicon.txt`` inside the installed ``vaderSentiment`` package.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        vaderSentiment is not installed (the ``offline`` extra installs it).
+    VAxisError
+        The package holds no lexicon.
+    """
     import importlib.util
 
     spec = importlib.util.find_spec("vaderSentiment")
     if spec is None or spec.origin is None:
-        raise VAxisError(
-            "the VADER lexicon needs the vaderSentiment package (pip install vaderSentiment, "
-            "or bci-valence[offline])"
-        )
+        raise ModuleNotFoundError("No module named 'vaderSentiment' (the VADER lexicon's package)",
+                                  name="vaderSentiment")
     path = Path(spec.origin).resolve().parent / "vader_lexicon.txt"
     if not path.is_file():
         raise VAxisError(f"VADER lexicon not found: {path}")
@@ -320,7 +311,7 @@ def validate_axis(
     ----------
     axis : Axis or path of an axis folder
     faced_root : path, optional
-        FACED root (default :func:`default_faced_root`).
+        FACED root (default :func:`bci_valence.io.faced.default_faced_root`).
     use_ratings : bool
         False forces the README per-clip means.
     vader : bool
@@ -357,6 +348,8 @@ def validate_axis(
         "faced": faced_check(axis, faced),
     }
     if vader:
+        if lexicon is None:
+            vader_lexicon_path()  # a missing package is named before the model loads
         if encoder is None:
             encoder = axis.encoder(batch_size=batch_size, device=device)
         elif (encoder.layer, encoder.pooling) != (axis.layer, axis.pooling):
