@@ -88,7 +88,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="axis folder (default: the shipped all-MiniLM-L6-v2 axis)")
     v.add_argument("--faced-root", type=Path, default=None,
                    help="FACED root whose ratings are read (default: $BCI_VALENCE_FACED, else "
-                        "shared/data/faced beside the repository); an error when it holds none")
+                        "$BCI_VALENCE_SHARED_DATA/faced, else ../shared/data/faced from the working folder "
+                        "if it exists, else ./faced); an error when it holds none")
     v.add_argument("--readme-ratings", action="store_true",
                    help="use the FACED README's per-clip means (123 subjects) instead of ratings")
     v.add_argument("--no-vader", action="store_true", help="skip the word-valence check")

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from bci_valence.io.faced import default_faced_root
 from offline.training.metrics import pearson
 
 from .common import emit_json
@@ -152,7 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bci_valence.provenance import provenance
 
     p = argparse.ArgumentParser(prog="python -m offline.studies.calibration", description=__doc__.split("\n")[0])
-    p.add_argument("--faced-root", default=str(Path.cwd().parent / "shared" / "data" / "faced"))
+    p.add_argument("--faced-root", default=None,
+                   help="FACED root (default: bci_valence.io.faced.default_faced_root)")
     p.add_argument("--train", default="0-79")
     p.add_argument("--val", default="80-99")
     p.add_argument("--alpha", type=float, default=None,
@@ -169,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         spec = ModelBundle.load(device="cpu").config.projection
         readout = (Readout("pls", n_components=int(spec["n_components"])) if spec.get("method") == "pls"
                    else Readout("ridge", alpha=float(spec["alpha"])))
-    result = run_calibration(args.faced_root, parse_subjects(args.train), parse_subjects(args.val), readout,
+    result = run_calibration(args.faced_root or default_faced_root(), parse_subjects(args.train), parse_subjects(args.val), readout,
                              n_draws=args.draws, progress=not args.no_progress)
     cols = ["K", "method", "within-subject r", "Δr", "Δr 95% CI", "within-subject AUC", "ΔAUC", "MAE (0-7)",
             "ΔMAE", "ΔMAE 95% CI"]
