@@ -9,11 +9,15 @@ trial; running the same command again resumes an interrupted study).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from bci_valence.commands import fail
 
 #: Keys of each study's results.json printed at the end (the headline figures).
 HEADLINE = {
@@ -45,8 +49,12 @@ def _common(p: argparse.ArgumentParser, ray: bool = True) -> None:
     p.add_argument("--val", default="80-99", help="validation subjects (default 80-99)")
     p.add_argument("--paper", action="store_true", help="the paper-sized study (see above)")
     g = p.add_argument_group("Ray")
-    g.add_argument("--address", default=None,
-                   help="an existing Ray cluster ('auto', 'ray://HOST:10001'); default: a local instance")
+    g.add_argument("--address", default=None, metavar="HOST:PORT",
+                   help="an existing Ray cluster: the head's address as `ray start --head --port PORT` "
+                        "prints it, 'auto' (the head on this machine) or ray://HOST:10001; a head on "
+                        "another machine with token authentication needs RAY_AUTH_MODE=token and its "
+                        "token in RAY_AUTH_TOKEN or RAY_AUTH_TOKEN_PATH. Default: a private local "
+                        "instance (never RAY_ADDRESS or a cluster `ray start` left running)")
     g.add_argument("--num-cpus", type=int, default=None,
                    help="CPUs of the local Ray instance (default: all of this machine's)")
     g.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs per trial (default 1)")
@@ -150,6 +158,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _joins_ray(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Check ``--address`` before the study loads its data; a cluster that cannot be
+    joined ends the command with one line (exit 2) that says what to set."""
+
+    @functools.wraps(run)
+    def checked(args: argparse.Namespace) -> int:
+        from .studies.runner import RayConnectionError, check_address
+
+        try:
+            if args.address is not None:
+                args.address = check_address(args.address)
+            return run(args)
+        except RayConnectionError as err:
+            return fail(str(err))
+
+    return checked
+
+
 def _options(args: argparse.Namespace) -> Any:
     from .studies.runner import RayOptions
 
@@ -180,6 +206,7 @@ def _settings(cls: Any, args: argparse.Namespace, fields: dict[str, Any]) -> Any
     return replace(base, val=args.val, axis=args.axis, **fields)
 
 
+@_joins_ray
 def _run_probe(args: argparse.Namespace) -> int:
     from .studies.probe import ProbeSettings, run_probe
 
@@ -195,6 +222,7 @@ def _run_topography(args: argparse.Namespace) -> int:
     return _print("topography", run_topography(settings, args.out, not args.no_progress), args.out)
 
 
+@_joins_ray
 def _run_saturation(args: argparse.Namespace) -> int:
     from .studies.saturation import STRATEGIES, SaturationSettings, run_saturation
 
@@ -208,6 +236,7 @@ def _run_saturation(args: argparse.Namespace) -> int:
                   args.out)
 
 
+@_joins_ray
 def _run_residual(args: argparse.Namespace) -> int:
     from .studies.residual import ResidualSettings, run_residual
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -15,7 +19,9 @@ import pytest
 
 from offline.studies.runner import RayOptions, StudyFolder, run_trials
 
-ray = pytest.importorskip("ray")
+ray = pytest.importorskip("ray", reason="Ray is not installed (the offline extra: "
+                                       "pip install -e '.[offline]')")
+psutil = pytest.importorskip("psutil", reason="psutil (installed with Ray) finds Ray's processes")
 
 TRIALS = [{"id": f"t{i}", "x": i} for i in range(4)]
 
@@ -117,3 +123,68 @@ def test_an_interrupted_study_resumes_where_it_stopped(tmp_path: Path, local_ray
             assert r == done[tid]
         else:
             assert "pid" in r["result"]  # run by the resumed study
+
+
+LOCAL = textwrap.dedent("""
+    import json, sys
+    import ray
+    from offline.studies.runner import RayOptions, StudyFolder, run_trials
+
+    def where(trial, context):
+        return {"gcs": ray.get_runtime_context().gcs_address}
+
+    out = run_trials(StudyFolder(sys.argv[1], "where", {}), [{"id": "a"}, {"id": "b"}], where, None,
+                     RayOptions(num_cpus=1), progress=False)
+    print(json.dumps([o["result"]["gcs"] for o in out]))
+""")
+
+
+def _dead_address() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_without_address_a_private_instance_starts_despite_a_stale_head(tmp_path: Path) -> None:
+    """A head killed without ``ray stop`` leaves its address in ``ray_current_cluster``
+    (and perhaps ``RAY_ADDRESS``): ``ray.init()`` would wait for it for minutes."""
+    root = Path(tempfile.mkdtemp(prefix="bcivloc-"))  # short: Ray's socket paths live under it
+    try:
+        stale, env_stale = _dead_address(), _dead_address()
+        (root / "ray").mkdir()
+        (root / "ray" / "ray_current_cluster").write_text(stale)  # what `ray start` writes
+        env = {**os.environ, "RAY_TMPDIR": str(root), "RAY_ADDRESS": env_stale,
+               "RAY_USAGE_STATS_ENABLED": "0"}
+        script = tmp_path / "local.py"
+        script.write_text(LOCAL)
+        run = subprocess.run([sys.executable, str(script), str(tmp_path / "s")], env=env,
+                             cwd=Path(__file__).parents[3], capture_output=True, text=True, timeout=90)
+        assert run.returncode == 0, run.stderr[-3000:]
+        gcs = set(json.loads(run.stdout.splitlines()[-1]))
+        assert len(gcs) == 1 and not gcs & {stale, env_stale}
+        # the instance was this study's own, in its Ray folder, and is gone with it
+        assert len(list((root / "ray").glob("session_2*"))) == 1
+        assert (root / "ray" / "ray_current_cluster").read_text() == stale
+        deadline = time.monotonic() + 15
+        while (left := _processes_under(root)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not left, f"the study's Ray instance outlived it: {left}"
+    finally:
+        for proc in _processes_under(root):  # ours by their folder; none expected
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _processes_under(root: Path) -> list:
+    """Processes whose command line names ``root`` (a Ray instance's folder)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            if str(root) in " ".join(proc.info["cmdline"] or []):
+                found.append(proc)
+        except psutil.Error:
+            pass
+    return found
