@@ -21,23 +21,21 @@ from bci_valence.commands import fail
 
 #: Keys of each study's results.json printed at the end (the headline figures).
 HEADLINE = {
-    "probe": ("r_encoding_bacc", "p_value", "spearman_encoding_bacc", "mean_encoding_percentile",
-              "n_trials"),
-    "topography": ("regions", "top", "arousal_split"),
-    "saturation": ("baseline_bacc", "n_strategies", "n_helped", "n_hurt", "worst",
-                   "max_abs_control_delta", "n_trials"),
+    "probe": ("r_encoding_bacc", "p_value", "specificity", "spearman_encoding_bacc", "mean_encoding_percentile",
+              "verdict", "n_trials"),
+    "topography": ("regions", "region_p", "top", "top_p", "n_permutations", "arousal_split", "verdict"),
+    "saturation": ("baseline_bacc", "n_strategies", "n_helped", "n_hurt", "n_hurt_uncorrected", "n_specific_harm",
+                   "vaxis_minus_control", "worst", "max_abs_control_delta", "verdict", "n_trials"),
     "residual": ("mean_delta_abs_r_class_mean", "mean_delta_abs_r_residual", "delta_bacc_remove_task",
-                 "delta_bacc_remove_kd", "ensemble", "n_trials"),
+                 "delta_bacc_remove_kd", "checks", "ensemble", "ensemble_test", "verdict", "ensemble_verdict",
+                 "n_trials"),
 }
 
 
-def _default_faced_root() -> str:
-    return str(Path.cwd().parent / "shared" / "data" / "faced")
-
-
 def _common(p: argparse.ArgumentParser, ray: bool = True) -> None:
-    p.add_argument("--faced-root", default=_default_faced_root(),
-                   help="FACED root (EEG_Features/DE, Data, Recording_info.csv); default ../shared/data/faced")
+    p.add_argument("--faced-root", default=None,
+                   help="FACED root (EEG_Features/DE, Data, Recording_info.csv); default $BCI_VALENCE_FACED, "
+                        "else $BCI_VALENCE_SHARED_DATA/faced, else ../shared/data/faced if it exists, else ./faced")
     p.add_argument("--out", required=True,
                    help="results folder (new, or the same study's folder to resume it)")
     p.add_argument("--axis", default=None, metavar="DIR",
@@ -103,13 +101,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "Per channel x band: Pearson r across the 28 clips between the subjects' mean "
             "standardized DE of each clip and the V-axis coordinate of its class; region means "
             "of |r|, the strongest channel x band, its r on the 9 highest-arousal clips vs the 19 "
-            "others, and topomaps per band. No training, no Ray: a few seconds."
+            "others, and topomaps per band; each region's mean |r| and the strongest channel x band "
+            "against permutations of the classes' coordinates (max-statistic for the strongest), "
+            "and a verdict that needs the paper's ordering beyond chance. No training, no Ray."
         ),
     )
     _common(t, ray=False)
     t.add_argument("--subjects", default="80-99", help="subjects to average (default 80-99)")
     t.add_argument("--arousal-subjects", default=None,
                    help="subjects whose ratings give the clips' mean arousal (default: all in the root)")
+    t.add_argument("--permutations", type=int, default=None,
+                   help="permutations of the class coordinates for the p-values (default 5000)")
     t.set_defaults(func=_run_topography)
 
     s = sub.add_parser(
@@ -120,9 +122,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "supervised contrastive, low-rank adapters, curricula, ensembles, channel-targeted) "
             "and random-direction controls, on a weak (rank-16 linear) and a strong (DE network "
             "64x2) baseline, each over paired seeds; a forest plot of the BACC differences. "
-            "Default: 8 strategies + baseline x 2 baselines x 5 seeds = 90 trials, sub 0-39, "
-            "10 epochs (4 for the weak baseline), about 8 minutes on 2 CPU cores. --paper: all "
-            "20 strategies, 10 seeds, 30 epochs on sub 0-79 (hours on a CPU)."
+            "Every strategy family has its matched random-direction control (the same loss on a "
+            "random axis, same seeds); p-values are Holm-corrected. Default: 7 strategies + their "
+            "7 controls + baseline x 2 baselines x 5 seeds = 150 trials, sub 0-39, 10 epochs (4 for "
+            "the weak baseline). --paper: all strategies, 10 seeds, 30 epochs on sub 0-79 (hours on a CPU)."
         ),
     )
     _common(s)
@@ -142,13 +145,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "measure how the auxiliary loss moves each and the BACC cost of removing the "
             "direction at inference; compare a seed ensemble with members made diverse in the "
             "within-class residual, on the validation subjects and under the unseen-clips protocol "
-            "(3 clip folds). Default: 3 seeds x (2 models + 2 ensembles of 3 + 2 x 3 fold "
-            "ensembles), sub 0-39, 10 epochs, about 6 minutes on 2 CPU cores. --paper: 10 seeds, 30 epochs, 5 members, "
-            "sub 0-79."
+            "(3 clip folds); the ensemble comparison is a paired test over seeds (5 or more for a "
+            "verdict). Default: 5 seeds x (2 models + 2 ensembles of 3 + 2 x 3 fold "
+            "ensembles), sub 0-39, 10 epochs. --paper: 10 seeds, 30 epochs, 5 members, sub 0-79."
         ),
     )
     _common(r)
-    r.add_argument("--seeds", type=int, default=None, help="seeds (default 3; 10)")
+    r.add_argument("--seeds", type=int, default=None, help="seeds (default 5; 10)")
     r.add_argument("--epochs", type=int, default=None, help="epochs (default 10; 30)")
     r.add_argument("--members", type=int, default=None, help="ensemble members (default 3; 5)")
     r.add_argument("--diversity", type=float, default=0.5, help="residual-diversity weight (default 0.5)")
@@ -183,6 +186,13 @@ def _options(args: argparse.Namespace) -> Any:
                       cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial)
 
 
+def _faced_root(args: argparse.Namespace) -> str:
+    """``--faced-root``, else the one default every command shares."""
+    from bci_valence.io.faced import default_faced_root
+
+    return str(args.faced_root or default_faced_root())
+
+
 def _given(args: argparse.Namespace, **names: str) -> dict[str, Any]:
     """Settings fields from the options the user gave (``field=option name``)."""
     return {field: getattr(args, opt) for field, opt in names.items() if getattr(args, opt) is not None}
@@ -200,7 +210,8 @@ def _print(name: str, result: dict[str, Any], out: str) -> int:
 
 
 def _settings(cls: Any, args: argparse.Namespace, fields: dict[str, Any]) -> Any:
-    base = cls.paper(args.faced_root) if args.paper else cls(args.faced_root)
+    root = _faced_root(args)
+    base = cls.paper(root) if args.paper else cls(root)
     if args.train is not None:
         fields["train"] = args.train
     return replace(base, val=args.val, axis=args.axis, **fields)
@@ -218,7 +229,8 @@ def _run_probe(args: argparse.Namespace) -> int:
 def _run_topography(args: argparse.Namespace) -> int:
     from .studies.topography import TopographySettings, run_topography
 
-    settings = TopographySettings(args.faced_root, args.subjects, args.arousal_subjects, args.axis)
+    settings = TopographySettings(_faced_root(args), args.subjects, args.arousal_subjects, args.axis,
+                                  **_given(args, n_permutations="permutations"))
     return _print("topography", run_topography(settings, args.out, not args.no_progress), args.out)
 
 

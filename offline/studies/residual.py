@@ -115,7 +115,7 @@ class ResidualSettings:
     faced_root: str
     train: str = "0-39"
     val: str = "80-99"
-    seeds: int = 3
+    seeds: int = 5
     epochs: int = 10
     width: int = 64
     depth: int = 2
