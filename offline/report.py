@@ -19,6 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from bci_valence.constants import FACED_SFREQ
+
 __all__ = ["write_report"]
 
 
@@ -124,7 +126,7 @@ def _topomap_figure(weights: np.ndarray, channels: Sequence[str], bands: Sequenc
         if list(info.ch_names) != list(channels):
             info = info.copy().pick(list(channels))
     except Exception:  # noqa: BLE001 - fall back to MNE's template
-        info = mne.create_info(list(channels), 250.0, "eeg")
+        info = mne.create_info(list(channels), FACED_SFREQ, "eeg")
         info.set_montage(mne.channels.make_standard_montage("standard_1020"), match_case=False,
                          on_missing="ignore")
     lim = float(np.abs(weights).max()) or 1.0

@@ -28,10 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bci_valence.constants import CLIP_LABELS, EMOTION_CLASSES
+from bci_valence.constants import CLIP_LABELS, EMOTION_CLASSES, FACED_BANDS, FACED_CHANNELS, FACED_SFREQ
 from bci_valence.io.faced import default_faced_root, load_faced
-from bci_valence.constants import FACED_BANDS
-from bci_valence.constants import FACED_CHANNELS
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parents[1] / "bci_valence" / "data" / "faced_class_stats.json"
 
@@ -88,7 +86,7 @@ def compute_stats(de: np.ndarray, subjects: list[int]) -> dict:
         "subjects": [int(s) for s in subjects],
         "n_subjects": int(n_sub),
         "unit": "microvolts",
-        "sfreq": 250.0,
+        "sfreq": FACED_SFREQ,
         "classes": list(EMOTION_CLASSES),
         "channels": list(FACED_CHANNELS),
         "bands": {k: list(v) for k, v in FACED_BANDS.items()},

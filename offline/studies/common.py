@@ -464,9 +464,11 @@ def train_model(
     import torch
     import torch.nn.functional as F
 
+    from bci_valence.device import resolve_device
+
     from .regions import region_channels
 
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = resolve_device("auto")
     nets = []
     for k in range(n_members):
         torch.manual_seed(config.seed + 1000 * k)
