@@ -224,8 +224,13 @@ def run_gui(source: str | None = None, bundle: str | None = None, calibration_s:
     """
     from PySide6 import QtCore
 
+    from .settings import persisted_note
+
     app = _application()
     window = make_window(source, bundle, calibration_s, settings_file)
+    note = persisted_note(window.qsettings)
+    if note:  # settings from an earlier run change what this one does: say so
+        print(note, file=sys.stderr)
     window.show()
     if autostart is None:
         autostart = bool(source or screenshot)

@@ -126,6 +126,22 @@ def load_settings(qsettings: Any | None = None) -> GuiSettings:
     return settings
 
 
+def persisted_note(qsettings: Any | None = None) -> str | None:
+    """One line saying that settings saved by an earlier run are used, and where they
+    are kept; None when there are none (the defaults are used)."""
+    from PySide6.QtCore import QSettings
+
+    store = qsettings if qsettings is not None else QSettings(ORGANISATION, APPLICATION)
+    stored = [key for key in GuiSettings().stored() if store.contains(f"settings/{key}")]
+    if not stored:
+        return None
+    return (
+        f"using the app settings saved by an earlier run ({', '.join(stored[:4])}"
+        f"{', ...' if len(stored) > 4 else ''}) from {store.fileName()}; --settings FILE.ini keeps "
+        "another set, and removing that file starts from the defaults"
+    )
+
+
 def save_settings(settings: GuiSettings, qsettings: Any | None = None) -> None:
     """Write ``settings`` to ``qsettings`` (default: the user's QSettings) and sync."""
     from PySide6.QtCore import QSettings
