@@ -174,7 +174,10 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--permutations", type=int, default=10000,
                    help="permutations for clip_r_ratings_p (default 10000)")
     p.add_argument("--bootstrap", type=int, default=1000,
-                   help="subject resamples for ci95 (default 1000)")
+                   help="resamples of subjects and clips for ci95 (default 1000)")
+    p.add_argument("--aggregation", action="store_true",
+                   help="with --protocol: add 'aggregation', the valence AUC by seconds per stimulus "
+                        "(10, 20, 30) and people per group (1, 2, 5, 10, 20; resampled)")
     p.add_argument("--device", default=None, help="torch device (default: cuda if available)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=_run_evaluate)
@@ -191,6 +194,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(1)
     root = _faced_root(args)
+    if args.aggregation and args.protocol is None:
+        print("error: --aggregation needs --protocol (unseen-clips: content the model never saw)", file=sys.stderr)
+        return 2
     try:
         bundle = ModelBundle.load(args.bundle, device=args.device)
         subjects = parse_subjects(args.subjects)
@@ -201,7 +207,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
             results = {
                 name: evaluate_protocol(bundle, root, subjects, name,
                                         n_permutations=args.permutations, n_bootstrap=args.bootstrap,
-                                        progress=not args.no_progress)
+                                        progress=not args.no_progress, aggregation=args.aggregation)
                 for name in names
             }
             result = results[args.protocol] if args.protocol != "both" else {

@@ -398,8 +398,13 @@ def evaluate_protocol(
     n_bootstrap: int = 1000,
     seed: int = 0,
     progress: bool = True,
+    aggregation: bool = False,
 ) -> dict[str, Any]:
     """A bundle's figures under ``protocol`` on FACED subjects (any root, any range).
+
+    With ``aggregation``, the result gains ``aggregation``: the positive-vs-negative AUC
+    by seconds per stimulus and people per group (:func:`~offline.training.aggregation.
+    aggregation_curve`), with the live product's segment and group code.
 
     ``unseen-clips`` runs the bundle's fold models; ``seen-clips`` its seen-clips
     protocol model, or its main models when it has none.
@@ -443,6 +448,12 @@ def evaluate_protocol(
                                np.asarray(CLIP_VALENCE_GROUP), n_permutations, n_bootstrap, seed)
     baseline = fai_figures(data.de, data.valence, np.asarray(CLIP_LABELS), bundle.class_coordinates,
                            np.asarray(CLIP_VALENCE_GROUP), n_permutations, n_bootstrap, seed)
+    extra: dict[str, Any] = {}
+    if aggregation:
+        from .aggregation import aggregation_curve
+
+        valence, _ = predict_folds(folds, z, np.asarray(CLIP_LABELS))
+        extra["aggregation"] = aggregation_curve(valence, np.asarray(CLIP_VALENCE_GROUP), seed=seed)
     overlap = in_sample_subjects(trained, data.subjects)
     if overlap:
         logging.getLogger(__name__).warning(
@@ -460,6 +471,7 @@ def evaluate_protocol(
         "models": models,
         "in_sample_subjects": format_subjects(overlap) if overlap else None,
         "bundle": str(bundle.path) if bundle.path is not None else None,
+        **extra,
     }
 
 
