@@ -17,7 +17,9 @@ __all__ = [
     "FACED_BANDS",
     "FACED_CHANNELS",
     "FACED_SFREQ",
+    "HOP_RANGE_S",
     "NEGATIVE_CLASSES",
+    "NOTCH_CHOICES",
     "N_CLIPS",
     "POSITIVE_CLASSES",
 ]
@@ -76,3 +78,10 @@ CLIP_MEAN_VALENCE: np.ndarray = np.array(
 )  # fmt: skip
 for _array in (CLIP_LABELS, CLIP_VALENCE_GROUP, CLIP_MEAN_VALENCE):
     _array.setflags(write=False)
+
+#: Seconds between steps the online pipeline accepts (the CLI, the app and the settings
+#: all check against this).
+HOP_RANGE_S: tuple[float, float] = (0.02, 10.0)
+
+#: Mains frequencies the notch filter takes (0: no notch).
+NOTCH_CHOICES: tuple[float, ...] = (50.0, 60.0, 0.0)

@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..constants import HOP_RANGE_S, NOTCH_CHOICES
 from . import fail
 
 
@@ -35,9 +36,10 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                         "every window flagged, calibration never completed, a truncated file) "
                         "and exit 0, its rows flagged; without it such a run exits with 3")  # fmt: skip
     g.add_argument("--min-channels", type=int, default=8, help="fewest placed channels (default 8)")
-    g.add_argument("--notch", type=float, default=50.0, choices=(0.0, 50.0, 60.0),
+    g.add_argument("--notch", type=float, default=50.0, choices=NOTCH_CHOICES,
                    help="mains notch in Hz, 0 for none (default 50)")  # fmt: skip
-    g.add_argument("--hop", type=float, default=0.25, help="seconds between steps (default 0.25)")
+    g.add_argument("--hop", type=float, default=0.25,
+                   help=f"seconds between steps, {HOP_RANGE_S[0]:g} to {HOP_RANGE_S[1]:g} (default 0.25)")
     g.add_argument("--calibration-s", type=float, default=60.0,
                    help="calibration period in seconds (default 60; 0 adapts forever)")  # fmt: skip
     g.add_argument("--calibration", default=None, metavar="JSON",

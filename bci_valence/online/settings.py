@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..signal.preprocessing import FilterSettings
+from ..constants import HOP_RANGE_S, NOTCH_CHOICES
 from ..signal.montage import ChannelSpec
 from ..signal.quality import QualityThresholds
 from ..signal.timing import TimingSettings
@@ -175,10 +176,11 @@ class PipelineSettings:
     compute: ComputeSettings = field(default_factory=ComputeSettings)
 
     def __post_init__(self) -> None:
-        if not self.hop_s > 0:
-            raise ValueError(f"hop_s must be positive, got {self.hop_s}")
-        if self.filter.notch_hz not in (None, 0, 50, 60, 50.0, 60.0):
-            raise ValueError(f"notch_hz must be 50, 60 or None, got {self.filter.notch_hz}")
+        low, high = HOP_RANGE_S
+        if not low <= self.hop_s <= high:
+            raise ValueError(f"hop_s must be in [{low:g}, {high:g}] s, got {self.hop_s}")
+        if float(self.filter.notch_hz or 0.0) not in NOTCH_CHOICES:
+            raise ValueError(f"notch_hz must be one of {NOTCH_CHOICES} (0 or None: no notch), got {self.filter.notch_hz}")
 
 
 def _safe_name(name: str) -> str:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from .. import qt_compat  # noqa: F401  (before any widget)
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
+from bci_valence.constants import HOP_RANGE_S  # noqa: E402
 from ..settings import DEVICE_CHOICES, GuiSettings  # noqa: E402
 
 KIND_SIM, KIND_LSL, KIND_BRAINFLOW, KIND_FILE, KIND_CUSTOM = range(5)
@@ -145,7 +146,7 @@ class SourcePanel(QtWidgets.QWidget):
         self.pages.addWidget(rec)
 
         self.custom_spec = QtWidgets.QLineEdit()
-        self.custom_spec.setPlaceholderText("e.g. lsl:type=EEG, sim:script=joy:20,anger:20")
+        self.custom_spec.setPlaceholderText("e.g. lsl:type=EEG, sim:script=joy:20 (several people: spec; spec)")
         self.pages.addWidget(self.custom_spec)
 
         # relabelling, for every kind of source (the spec's channels= option)
@@ -180,7 +181,7 @@ class SourcePanel(QtWidgets.QWidget):
         sbox = QtWidgets.QGroupBox("Settings")
         sform = QtWidgets.QFormLayout(sbox)
         self.hop = QtWidgets.QDoubleSpinBox()
-        self.hop.setRange(0.05, 5.0)
+        self.hop.setRange(*HOP_RANGE_S)
         self.hop.setSingleStep(0.05)
         self.hop.setSuffix(" s")
         self.hop.setValue(settings.pipeline.hop_s)
@@ -296,8 +297,18 @@ class SourcePanel(QtWidgets.QWidget):
         return self.custom_spec.text().strip()
 
     def set_spec(self, spec: str) -> None:
-        """Show ``spec`` in the matching page (unrecognised specs go to the Spec page)."""
+        """Show ``spec`` in the matching page (unrecognised specs, and lists of several
+        sources, go to the Spec page)."""
+        from ..headless import split_specs
+
         spec = original = (spec or "").strip()
+        if len(split_specs(spec)) > 1:
+            self.channels.setText("")
+            self.custom_spec.setText(original)
+            self.kind.setCurrentIndex(KIND_CUSTOM)
+            self._show_page(KIND_CUSTOM)
+            self._update_spec_label()
+            return
         try:
             from bci_valence.streams.spec import SourceSpec, parse_source_spec
 
@@ -368,8 +379,11 @@ class SourcePanel(QtWidgets.QWidget):
             return ""
         from bci_valence.streams.spec import parse_source_spec
 
+        from ..headless import split_specs
+
         try:
-            parse_source_spec(spec)
+            for part in split_specs(spec):  # several sources: one person each
+                parse_source_spec(part)
         except ValueError as err:
             return str(err)
         return ""
