@@ -504,7 +504,116 @@ def section_evaluation(name: str, rec: dict[str, Any]) -> list[str]:
     return [""] + table(["figure", "value"], rows)
 
 
+NESTED_KINDS = {
+    "nested": "readout chosen on the fold's other subjects",
+    "shipped": "shipped readout ({shipped}), fitted per fold, no selection",
+    "fai": "frontal alpha asymmetry (untrained)",
+}
+NESTED_MODES = {
+    "disjoint": "from the other clips",
+    "all": "over all seconds",
+}
+
+
+def _is_nested(rec: dict[str, Any]) -> bool:
+    """A record of ``offline.studies.nested_unseen`` (the nested outer cross-validation)."""
+    return rec.get("kind") == "nested_unseen" and isinstance(rec.get("results"), dict)
+
+
+def _nested_modes(rec: dict[str, Any]) -> list[str]:
+    """The record's standardisations, the headline one first."""
+    modes = [m for m in (rec.get("standardisations") or []) if m in rec["results"]]
+    head = rec.get("headline_standardisation")
+    return sorted(modes, key=lambda m: m != head)
+
+
+def _mean_sd(s: dict[str, Any] | None) -> str:
+    if not s:
+        return "–"
+    return f"{fmt(s.get('mean'))} ({fmt(s.get('sd'))})"
+
+
+def _interval(ci: Any) -> str:
+    """An interval as ``low to high`` (readable where the ends are negative)."""
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return "–"
+    return f"{fmt(ci[0])} to {fmt(ci[1])}"
+
+
+def _with_ci(value: Any, ci: Any) -> str:
+    return f"{fmt(value)} ({_interval(ci)})" if ci else fmt(value)
+
+
+def section_nested(name: str, rec: dict[str, Any]) -> list[str]:
+    """``offline.studies.nested_unseen``: the summary across outer folds, the per-fold figures, the
+    two standardisations side by side."""
+    modes = _nested_modes(rec)
+    shipped = rec.get("shipped") or "none"
+    n = rec.get("n_outer")
+    lines = ["", f"**Across the {fmt(n)} outer folds**: mean of the folds (SD), range, and the 95 % "
+             "interval of the mean resampling subjects and clips together.", ""]
+    rows = []
+    for mode in modes:
+        summ = rec["results"][mode].get("summary") or {}
+        for kind, label in NESTED_KINDS.items():
+            if kind not in summ:
+                continue
+            f = summ[kind]
+            auc, clip_r, subj_r = (f.get(k) or {} for k in ("valence_auc_subject_clip", "clip_r_ratings",
+                                                            "subject_r_ratings"))
+            rows.append((label.format(shipped=shipped), NESTED_MODES.get(mode, mode), _mean_sd(auc),
+                         _interval([auc.get("min"), auc.get("max")]), _interval(auc.get("ci95")),
+                         _mean_sd(clip_r), _interval(clip_r.get("ci95")), _mean_sd(subj_r),
+                         _interval(subj_r.get("ci95"))))  # fmt: skip
+    lines += table(["readout", "standardisation", "AUC subject × clip: mean (SD)", "range", "95 % CI",
+                    "per-stimulus r vs rated valence: mean (SD)", "95 % CI", "per-subject r: mean (SD)",
+                    "95 % CI"], rows, "llrrrrrrr")  # fmt: skip
+    for mode in modes:
+        res = rec["results"][mode]
+        counts = res.get("chosen_counts") or {}
+        lines += ["", f"**Per outer fold, standardisation {NESTED_MODES.get(mode, mode)}** "
+                  f"({fmt(res.get('standardisation'))}). Chosen: "
+                  + "; ".join(f"{k} ({v} of {fmt(n)})" for k, v in counts.items()) + ".", ""]  # fmt: skip
+        rows = []
+        for f in res.get("folds") or []:
+            nested, fai = f.get("nested") or {}, f.get("fai") or {}
+            ci, fci = nested.get("ci95") or {}, fai.get("ci95") or {}
+            rows.append((
+                f.get("fold"), f.get("test_subjects"), f.get("chosen"), f.get("chosen_inner_score"),
+                _with_ci(nested.get("valence_auc_subject_clip"), ci.get("valence_auc_subject_clip")),
+                _with_ci(nested.get("clip_r_ratings"), ci.get("clip_r_ratings")),
+                nested.get("subject_r_ratings"),
+                _get(f, "shipped", "valence_auc_subject_clip"), f.get("shipped_inner_rank"),
+                _with_ci(fai.get("valence_auc_subject_clip"), fci.get("valence_auc_subject_clip")),
+                fai.get("clip_r_ratings"),
+            ))  # fmt: skip
+        lines += table(["fold", "test subjects", "readout chosen on the other subjects", "its inner AUC",
+                        "AUC subject × clip (95 % CI)", "per-stimulus r vs rated valence (95 % CI)",
+                        "per-subject r", "shipped readout AUC", "shipped readout's inner rank",
+                        "asymmetry AUC (95 % CI)", "asymmetry per-stimulus r"], rows, "rllrrrrrrrr")  # fmt: skip
+    diff = rec.get("difference") or {}
+    if diff and {"all", "disjoint"} <= set(modes):
+        lines += ["", "**Standardisation from the other clips minus over all seconds** (means of the folds; "
+                  "the interval resamples subjects and clips, the same resamples for both):", ""]  # fmt: skip
+        rows = []
+        for kind, label in NESTED_KINDS.items():
+            if kind not in diff:
+                continue
+            row: list[Any] = [label.format(shipped=shipped)]
+            for fig in ("valence_auc_subject_clip", "clip_r_ratings"):
+                row += [_get(rec, "results", "disjoint", "summary", kind, fig, "mean"),
+                        _get(rec, "results", "all", "summary", kind, fig, "mean"),
+                        _with_ci(_get(diff, kind, fig, "mean"), _get(diff, kind, fig, "ci95"))]
+            rows.append(row)
+        lines += table(["readout", "AUC: other clips", "AUC: all seconds", "difference (95 % CI)",
+                        "per-stimulus r: other clips", "per-stimulus r: all seconds", "difference (95 % CI)"],
+                       rows, "lrrrrrr")  # fmt: skip
+    return lines
+
+
 def _section_for(name: str, rec: dict[str, Any]) -> Section:
+    if _is_nested(rec):
+        return section_nested
     if "tables" in rec:
         return section_generic
     if name == "bench_features" or rec.get("benchmark") == "features":
@@ -643,6 +752,25 @@ def headline_rows(records: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
                 what += " (in-sample)"
             rows.append((what, f"{fmt(r['bacc'])} / {fmt(r['kappa'])} / {fmt(proj)}, {fmt(ens)}",
                          link("results.md", name)))  # fmt: skip
+    nested = [name for name, r in records.items() if _is_nested(r)]
+    for name in nested:
+        r = records[name]
+        mode = _nested_modes(r)[0]
+        summ = r["results"][mode].get("summary") or {}
+        auc = _get(summ, "nested", "valence_auc_subject_clip") or {}
+        clip_r = _get(summ, "nested", "clip_r_ratings") or {}
+        fai = _get(summ, "fai", "valence_auc_subject_clip") or {}
+        ci = auc.get("ci95")
+        measured = (f"{fmt(auc.get('mean'))} (SD {fmt(auc.get('sd'))}, folds {fmt(auc.get('min'))}–"
+                    f"{fmt(auc.get('max'))}" + (f"; 95 % interval {_interval(ci)}" if ci else "")
+                    + f"); {fmt(clip_r.get('mean'))}; {fmt(fai.get('mean'))}")
+        over = " and ".join(r.get("ci95_over") or [])
+        what = (f"Valence AUC on unseen clips of unseen subjects, nested: {fmt(r.get('n_outer'))} outer folds over "
+                f"FACED sub {r.get('subjects', '')}, readout chosen on each fold's other subjects only, "
+                f"standardisation {NESTED_MODES.get(mode, mode)}: mean of the folds (SD, range"
+                + (f"; interval over {over}" if over else "") + "); per-stimulus r vs rated valence; "
+                "frontal alpha asymmetry AUC (untrained)")
+        rows.append((what, measured, link("results.md", name)))
     for name, r in records.items():
         protos = [r[p] for p in ("seen-clips", "unseen-clips") if isinstance(r.get(p), dict) and "bacc" in r[p]]
         if len(protos) == 2 and "headline" not in r:
@@ -651,6 +779,9 @@ def headline_rows(records: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
                         f"{fmt(seen.get('valence_auc_subject_clip'))} / {fmt(unseen.get('valence_auc_subject_clip'))}")
             what = (f"FACED subjects {seen.get('subjects', '')}, seen clips / unseen clips: 9-class BACC; "
                     "valence AUC, positive vs negative clips (per subject and clip)")
+            if r.get("readout_chosen_on_evaluated_subjects"):
+                what += (" (readout chosen on these same subjects: optimistic"
+                         + ("; the nested row is the unseen-clips figure)" if nested else ")"))
             base = unseen.get("baseline_fai")
             if isinstance(base, dict) and "valence_auc_subject_clip" in base:
                 what += "; the same AUC for frontal alpha asymmetry (untrained)"

@@ -2,11 +2,19 @@
 
 Runs :func:`offline.training.evaluate_protocol` for both protocols (the same as
 ``bci-valence evaluate --protocol both``) and writes one JSON object with the two
-results, a side-by-side table with the bootstrap intervals, and provenance.
+results, a side-by-side table with the bootstrap intervals (resampling subjects and
+clips together, as each result's ``ci95_over`` says) and frontal alpha asymmetry (the
+untrained baseline, ``baseline_fai``) beside them, and provenance.
+
+The bundle's readout was chosen on its validation subjects (``readout_chosen_on``);
+where those are the evaluated subjects the unseen-clips figures are optimistic by that
+choice. :mod:`offline.studies.nested_unseen` gives the figure whose folds chose nothing
+on the subjects they report.
 
 Usage::
 
-    python -m offline.studies.unseen_clips --subjects 80-99 --out docs/data/unseen_clips.json
+    python -m offline.studies.unseen_clips --faced-root ../shared/data/faced --subjects 80-99 \
+        --out docs/data/unseen_clips.json --no-progress
 """
 
 from __future__ import annotations
@@ -40,17 +48,31 @@ def _fmt(value: Any) -> Any:
 
 
 def side_by_side(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """A ``{"title", "columns", "rows"}`` table: one row per figure, seen | unseen with intervals."""
+    """A ``{"title", "columns", "rows"}`` table: one row per figure, seen | unseen | frontal alpha
+    asymmetry (``baseline_fai``, the same under both protocols: it has no training), with intervals."""
+    columns = [("seen-clips", "seen clips"), ("unseen-clips", "unseen clips")]
+    fai = results["unseen-clips"].get("baseline_fai")
     rows = []
     for key, label in FIGURE_LABELS.items():
         row = [label]
-        for protocol in ("seen-clips", "unseen-clips"):
-            rec = results[protocol]
+        for rec in [results[p] for p, _ in columns] + ([fai] if fai else []):
             ci = rec.get("ci95", {}).get(key)
-            row += [_fmt(rec.get(key)), [_fmt(c) for c in ci] if ci else ""]
+            row += [_fmt(rec.get(key, "")), [_fmt(c) for c in ci] if ci else ""]
         rows.append(row)
-    return {"title": "Seen vs unseen clips",
-            "columns": ["figure", "seen clips", "95% CI", "unseen clips", "95% CI"], "rows": rows}
+    over = " x ".join(results["unseen-clips"].get("ci95_over") or ["subjects"])
+    names = [name for _, name in columns] + (["frontal alpha asymmetry"] if fai else [])
+    return {"title": "Seen vs unseen clips, and frontal alpha asymmetry (untrained)",
+            "columns": ["figure"] + [c for name in names for c in (name, f"95% CI ({over})")], "rows": rows}
+
+
+def _readout_label(bundle: Any) -> str:
+    """The bundle's live readout in words (its projection recipe)."""
+    proj = bundle.config.projection or {}
+    if proj.get("method") == "pls":
+        return f"PLS, {proj.get('n_components')} components"
+    if proj.get("method") == "ridge":
+        return f"ridge, alpha {proj.get('alpha')}"
+    return str(proj.get("method", "unknown"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,15 +99,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = {name: evaluate_protocol(bundle, args.faced_root, subjects, name, args.permutations,
                                        args.bootstrap, progress=not args.no_progress) for name in PROTOCOLS}
     unseen = results["unseen-clips"]
+    chosen_on = (bundle.config.metrics.get("protocols") or {}).get("validation_subjects")
+    optimistic = bool(chosen_on) and bool(set(parse_subjects(chosen_on)) & set(parse_subjects(unseen["subjects"])))
+    over = " and ".join(unseen.get("ci95_over") or ["subjects"])
     record = {
         "title": f"Valence on clips the model never saw (FACED sub {unseen['subjects']})",
         "description": (
-            "Held-out subjects; seen clips: a model trained on every FACED clip of the training subjects; "
+            "Subjects no model was trained on; seen clips: a model trained on every FACED clip of the training "
+            "subjects; "
             "unseen clips: 3 clip folds, every clip predicted by a model that never saw it "
             f"({unseen['models']}). Valence is the live readout (the projection of the 10-s mean "
-            "standardized DE vector); balanced accuracy and kappa are the fold classifiers'. Intervals: "
-            "bootstrap 95% over subjects."
+            "standardized DE vector); balanced accuracy and kappa are the fold classifiers'; frontal alpha "
+            "asymmetry (F4 minus F3 log alpha power, no training) is read on the same subjects, clips and "
+            f"windows. Intervals: 95% bootstrap resampling {over} together (clips within their valence "
+            f"group), {args.bootstrap} resamples. "
+            + (f"The readout ({_readout_label(bundle)}) was chosen on sub {chosen_on}, these same subjects, by "
+               "the highest unseen-clips valence AUC among the readouts tried there, so the unseen-clips valence "
+               "figures are optimistic by that choice; the nested cross-validation "
+               "(docs/data/unseen_nested.json), whose folds chose nothing on the subjects they report, gives "
+               "the unseen-clips figure."
+               if optimistic else f"The readout was chosen on sub {chosen_on or 'unknown subjects'}.")
         ),
+        "readout_chosen_on": chosen_on,
+        "readout_chosen_on_evaluated_subjects": optimistic,
         "tables": [side_by_side(results)],
         "protocols": list(PROTOCOLS),
         **results,

@@ -28,7 +28,7 @@ import numpy as np
 
 from .common import emit_json
 
-__all__ = ["VARIANTS", "main", "run_variants"]
+__all__ = ["TRANSFORMS", "VARIANTS", "VariantData", "main", "predict_held_out", "run_variants", "transform"]
 
 N_WINDOWS, SEQ_LEN, N_FEATURES = 3, 10, 160
 
@@ -43,20 +43,30 @@ def _ridge(x: np.ndarray, y: np.ndarray, alpha: float, penalty: np.ndarray | Non
     return w, float(my - mx @ w)
 
 
-class _Data:
-    """Window means of the standardized features and the targets, for one protocol fold."""
+class VariantData:
+    """What the fitters' targets come from: every subject's ratings and the clips' classes.
 
-    def __init__(self, z: np.ndarray, ratings: np.ndarray, labels: np.ndarray, coords: np.ndarray,
-                 group: np.ndarray) -> None:
-        self.z = z  # (n_sub, 28, 30, 32, 5)
-        self.windows = z.reshape(z.shape[0], 28, N_WINDOWS, SEQ_LEN, N_FEATURES).mean(axis=3)
+    Attributes
+    ----------
+    ratings : ndarray (n_sub, 28)
+        Each subject's own valence rating of each clip (rows: the subjects of the
+        feature array the fitters index).
+    labels : ndarray (28,)
+        Class of each clip.
+    coords : ndarray (n_classes,)
+        V-axis coordinate of each class.
+    group : ndarray (28,)
+        -1 / 0 / +1 valence group of each clip.
+    """
+
+    def __init__(self, ratings: np.ndarray, labels: np.ndarray, coords: np.ndarray, group: np.ndarray) -> None:
         self.ratings = ratings
         self.labels = labels
         self.coords = coords
         self.group = group
 
 
-def _targets(d: _Data, sub: np.ndarray, clips: np.ndarray, target: str) -> np.ndarray:
+def _targets(d: VariantData, sub: np.ndarray, clips: np.ndarray, target: str) -> np.ndarray:
     shape = (len(sub), len(clips), N_WINDOWS)
     if target == "axis":
         t = d.coords[d.labels[clips]][None, :, None]
@@ -75,11 +85,11 @@ def _targets(d: _Data, sub: np.ndarray, clips: np.ndarray, target: str) -> np.nd
 
 # A fitter takes (windows (n_sub, n_clips, 3, F), data, train subjects, train clips) and
 # returns predict(windows (n_sub, n_clips, n_win, F)) -> valence (n_sub, n_clips, n_win).
-Fitter = Callable[[np.ndarray, _Data, np.ndarray, np.ndarray], Callable[[np.ndarray], np.ndarray]]
+Fitter = Callable[[np.ndarray, VariantData, np.ndarray, np.ndarray], Callable[[np.ndarray], np.ndarray]]
 
 
 def ridge_fitter(alpha: float, target: str = "axis", invariance: float = 0.0) -> Fitter:
-    def fit(w: np.ndarray, d: _Data, sub: np.ndarray, clips: np.ndarray):
+    def fit(w: np.ndarray, d: VariantData, sub: np.ndarray, clips: np.ndarray):
         x = w[sub][:, clips].reshape(-1, w.shape[-1])
         penalty = None
         if invariance:
@@ -96,7 +106,7 @@ def ridge_fitter(alpha: float, target: str = "axis", invariance: float = 0.0) ->
 
 def class_mix_fitter(alpha: float) -> Fitter:
     """Ridge on the mean of a subject's training clips of each class (clips of a class mixed)."""
-    def fit(w: np.ndarray, d: _Data, sub: np.ndarray, clips: np.ndarray):
+    def fit(w: np.ndarray, d: VariantData, sub: np.ndarray, clips: np.ndarray):
         xs, ys = [], []
         for k in np.unique(d.labels[clips]):
             mixed = w[sub][:, clips[d.labels[clips] == k]].mean(axis=1)  # (n_sub, 3, F)
@@ -110,7 +120,7 @@ def class_mix_fitter(alpha: float) -> Fitter:
 def logistic_fitter(c: float, classes: int) -> Fitter:
     """Logistic regression: 2 = positive vs negative clips (decision value), 9 = the classes
     (expected V-axis coordinate under its probabilities)."""
-    def fit(w: np.ndarray, d: _Data, sub: np.ndarray, clips: np.ndarray):
+    def fit(w: np.ndarray, d: VariantData, sub: np.ndarray, clips: np.ndarray):
         from sklearn.linear_model import LogisticRegression
 
         x = w[sub][:, clips].reshape(-1, w.shape[-1])
@@ -125,7 +135,7 @@ def logistic_fitter(c: float, classes: int) -> Fitter:
 
 
 def pls_fitter(n: int) -> Fitter:
-    def fit(w: np.ndarray, d: _Data, sub: np.ndarray, clips: np.ndarray):
+    def fit(w: np.ndarray, d: VariantData, sub: np.ndarray, clips: np.ndarray):
         from sklearn.cross_decomposition import PLSRegression
 
         x = w[sub][:, clips].reshape(-1, w.shape[-1])
@@ -135,7 +145,7 @@ def pls_fitter(n: int) -> Fitter:
 
 
 def mlp_fitter(alpha: float) -> Fitter:
-    def fit(w: np.ndarray, d: _Data, sub: np.ndarray, clips: np.ndarray):
+    def fit(w: np.ndarray, d: VariantData, sub: np.ndarray, clips: np.ndarray):
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -153,15 +163,19 @@ def mlp_fitter(alpha: float) -> Fitter:
 # ----------------------------------------------------------------------------- transforms
 
 
-def _whiten(z: np.ndarray, shrink: float) -> np.ndarray:
-    """Per-subject alignment: whiten each subject's 160-d vectors with its own (shrunk) covariance."""
+def _whiten(z: np.ndarray, shrink: float, clips: np.ndarray | None = None) -> np.ndarray:
+    """Per-subject alignment: whiten each subject's 160-d vectors with its own (shrunk) covariance.
+
+    The mean and covariance come from the seconds of ``clips`` (default: every clip).
+    """
     x = z.reshape(z.shape[0], -1, N_FEATURES).astype(np.float64)
+    stat = x if clips is None else z[:, np.asarray(clips)].reshape(z.shape[0], -1, N_FEATURES).astype(np.float64)
     out = np.empty_like(x)
     for i in range(len(x)):
-        c = np.cov(x[i], rowvar=False)
+        c = np.cov(stat[i], rowvar=False)
         c = (1 - shrink) * c + shrink * np.eye(N_FEATURES) * np.trace(c) / N_FEATURES
         e, v = np.linalg.eigh(c)
-        out[i] = (x[i] - x[i].mean(axis=0)) @ (v / np.sqrt(e)) @ v.T
+        out[i] = (x[i] - stat[i].mean(axis=0)) @ (v / np.sqrt(e)) @ v.T
     return out.reshape(z.shape).astype(np.float32)
 
 
@@ -180,6 +194,21 @@ TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "beta+gamma": lambda z: _bands(z, (3, 4)),
     "gamma": lambda z: _bands(z, (4,)),
 }
+
+#: Transforms that estimate statistics from a subject's seconds (the rest act on each vector alone).
+_STAT_TRANSFORMS = {"aligned (whitened per subject, shrink 0.5)": 0.5}
+
+
+def transform(name: str, z: np.ndarray, clips: np.ndarray | None = None) -> np.ndarray:
+    """:data:`TRANSFORMS` ``[name]`` of ``z`` (n_sub, 28, 30, 32, 5).
+
+    ``clips``: the clips whose seconds a transform's per-subject statistics come from
+    (the whitening's mean and covariance); None: every clip, as :data:`TRANSFORMS` does.
+    Transforms of single vectors ignore it.
+    """
+    if clips is not None and name in _STAT_TRANSFORMS:
+        return _whiten(z, _STAT_TRANSFORMS[name], clips)
+    return TRANSFORMS[name](z)
 
 #: Every variant: (name, family, transform, fitter, readout seconds).  Readout seconds:
 #: the valence is read from the mean of that many seconds (10 = the live default).
@@ -210,23 +239,56 @@ VARIANTS: list[tuple[str, str, str, Fitter, int]] = [
 
 
 def _readout(z: np.ndarray, seconds: int) -> np.ndarray:
-    """Mean of each ``seconds``-long segment of each clip: (n_sub, 28, 30 // seconds, 160)."""
+    """Mean of each ``seconds``-long segment of each clip: (n_sub, n_clips, 30 // seconds, 160)."""
     n = 30 // seconds
-    return z.reshape(z.shape[0], 28, n, seconds, N_FEATURES).mean(axis=3)
+    return z.reshape(z.shape[0], z.shape[1], n, seconds, N_FEATURES).mean(axis=3)
 
 
-def _predict(fitter: Fitter, d: _Data, z: np.ndarray, train: np.ndarray, val: np.ndarray, protocol: str,
+def predict_held_out(fitter: Fitter, d: VariantData, z_folds: Sequence[np.ndarray], train: np.ndarray,
+                     val: np.ndarray, test_sets: Sequence[np.ndarray], seconds: int = 10,
+                     seen: bool = False) -> np.ndarray:
+    """Valence of the ``val`` subjects' clips, each clip from the fold model that held it out.
+
+    Parameters
+    ----------
+    fitter : Fitter
+        One of :data:`VARIANTS`' fitters.
+    d : VariantData
+    z_folds : sequence of ndarray (n_sub, 28, 30, 32, 5)
+        The features each fold fits and predicts on, one per entry of ``test_sets`` (the
+        same array for every fold, or each fold's own, e.g. standardized from the fold's
+        training clips only).
+    train, val : ndarray of int
+        Rows of the feature arrays: the subjects a fold fits on and those it predicts.
+    test_sets : sequence of ndarray of int
+        Each fold's predicted clips; it fits on the others (on every clip with ``seen``).
+    seconds : int
+        Readout seconds (each prediction is of the mean of that many seconds).
+    seen : bool
+        Fit every fold on all 28 clips (the ``seen-clips`` protocol).
+
+    Returns
+    -------
+    ndarray (len(val), 28, 30 // seconds)
+    """
+    if len(z_folds) != len(test_sets):
+        raise ValueError(f"{len(z_folds)} feature arrays for {len(test_sets)} folds")
+    out = np.zeros((len(val), 28, 30 // seconds))
+    for z, test in zip(z_folds, test_sets):
+        w = z.reshape(z.shape[0], 28, N_WINDOWS, SEQ_LEN, N_FEATURES).mean(axis=3)
+        clips = np.arange(28) if seen else np.setdiff1d(np.arange(28), test)
+        predict = fitter(w, d, train, clips)
+        out[:, test] = predict(_readout(z[val][:, test], seconds))
+    return out
+
+
+def _predict(fitter: Fitter, d: VariantData, z: np.ndarray, train: np.ndarray, val: np.ndarray, protocol: str,
              seconds: int) -> np.ndarray:
     from offline.training import protocol_test_clips
 
-    w = z.reshape(z.shape[0], 28, N_WINDOWS, SEQ_LEN, N_FEATURES).mean(axis=3)
-    q = _readout(z[val], seconds)
-    out = np.zeros(q.shape[:3])
-    for test in protocol_test_clips(protocol, d.labels):
-        clips = np.arange(28) if protocol == "seen-clips" else np.setdiff1d(np.arange(28), test)
-        predict = fitter(w, d, train, clips)
-        out[:, test] = predict(q[:, test])
-    return out
+    tests = protocol_test_clips(protocol, d.labels)
+    return predict_held_out(fitter, d, [z] * len(tests), train, val, tests, seconds,
+                            seen=protocol == "seen-clips")
 
 
 def run_variants(
@@ -267,8 +329,8 @@ def run_variants(
     z0 = standardize_subjects(data.de)
     tr = np.array([pos[s] for s in train])
     va = np.array([pos[s] for s in val])
-    d = _Data(z0, data.valence.astype(np.float64), np.asarray(CLIP_LABELS), bundle.class_coordinates,
-              np.asarray(CLIP_VALENCE_GROUP))
+    d = VariantData(data.valence.astype(np.float64), np.asarray(CLIP_LABELS), bundle.class_coordinates,
+                    np.asarray(CLIP_VALENCE_GROUP))
     ratings_va = d.ratings[va]
 
     def figures(valence: np.ndarray, proba: np.ndarray | None = None) -> dict[str, Any]:

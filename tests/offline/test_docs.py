@@ -233,3 +233,60 @@ def test_record_refuses_output_without_json_and_bad_names(tmp_path):
 def test_main_reports_errors_with_status_2(tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path / "absent"), "--out-dir", str(tmp_path), "--no-readme"]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def _nested_record() -> dict:
+    def summ(values, ci):
+        return {"folds": values, "mean": sum(values) / len(values), "sd": 0.05, "min": min(values),
+                "max": max(values), "ci95": ci}
+
+    def fold(i, chosen, auc, fai):
+        return {"fold": i, "test_subjects": f"{10 * i - 10}-{10 * i - 1}", "chosen": chosen,
+                "chosen_inner_score": 0.61, "nested": {"valence_auc_subject_clip": auc, "clip_r_ratings": 0.3,
+                                                       "subject_r_ratings": 0.1,
+                                                       "ci95": {"valence_auc_subject_clip": [0.5, 0.7]}},
+                "shipped": {"valence_auc_subject_clip": 0.6}, "shipped_inner_rank": 4,
+                "fai": {"valence_auc_subject_clip": fai, "clip_r_ratings": -0.1}}
+
+    results = {}
+    for mode, (a, b) in {"disjoint": (0.6125, 0.6375), "all": (0.65, 0.67)}.items():
+        results[mode] = {
+            "standardisation": f"{mode} seconds",
+            "folds": [fold(1, "PLS, 3 components", a, 0.51), fold(2, "ridge, alpha 0.1", b, 0.49)],
+            "chosen_counts": {"PLS, 3 components": 1, "ridge, alpha 0.1": 1},
+            "summary": {k: {"valence_auc_subject_clip": summ([a, b], [0.55, 0.69]),
+                            "clip_r_ratings": summ([0.3, 0.3], [0.1, 0.5]),
+                            "subject_r_ratings": summ([0.1, 0.1], [0.0, 0.2])} for k in ("nested", "shipped", "fai")},
+        }
+    diff = {k: {"valence_auc_subject_clip": {"mean": -0.035, "ci95": [-0.06, -0.01]},
+                "clip_r_ratings": {"mean": 0.0, "ci95": [-0.1, 0.1]}} for k in ("nested", "shipped", "fai")}
+    return {"title": "Nested unseen", "kind": "nested_unseen", "description": "Outer folds.",
+            "subjects": "0-19", "n_outer": 2, "shipped": "PLS, 3 components", "standardisations": ["all", "disjoint"],
+            "headline_standardisation": "disjoint", "results": results, "difference": diff,
+            "ci95_over": ["subjects", "clips"], "provenance": _prov("python -m offline.studies.nested_unseen")}
+
+
+def test_nested_record_gives_the_unseen_clips_headline(data_dir, tmp_path):
+    _write(data_dir, "unseen_nested", _nested_record())
+    rec = json.loads((data_dir / "unseen_clips.json").read_text())
+    rec["readout_chosen_on_evaluated_subjects"] = True
+    _write(data_dir, "unseen_clips", rec)
+    readme = tmp_path / "README.md"
+    readme.write_text(README_TEXT, encoding="utf-8")
+    build(data_dir, tmp_path / "docs", readme, claims=False)
+    results = (tmp_path / "docs" / "results.md").read_text()
+    assert "## Nested unseen\n\nOuter folds." in results
+    # summary: the headline standardisation first, then the other
+    assert ("| readout chosen on the fold's other subjects | from the other clips | 0.625 (0.05) | 0.613 to 0.637 "
+            "| 0.55 to 0.69 |") in results
+    assert results.index("from the other clips | 0.625") < results.index("over all seconds | 0.66")
+    assert "| 2 | 10-19 | ridge, alpha 0.1 | 0.61 | 0.637 (0.5 to 0.7) | 0.3 | 0.1 | 0.6 | 4 | 0.49 | -0.1 |" in results
+    assert "Chosen: PLS, 3 components (1 of 2); ridge, alpha 0.1 (1 of 2)." in results
+    assert "| frontal alpha asymmetry (untrained) | 0.625 | 0.66 | -0.035 (-0.06 to -0.01) |" in results
+    text = readme.read_text()
+    nested_row = next(line for line in text.splitlines() if "nested: 2 outer folds" in line)
+    assert "standardisation from the other clips" in nested_row
+    assert "| 0.625 (SD 0.05, folds 0.613–0.637; 95 % interval 0.55 to 0.69); 0.3; 0.625 |" in nested_row
+    protocol_row = next(line for line in text.splitlines() if "seen clips / unseen clips" in line)
+    assert "readout chosen on these same subjects: optimistic; the nested row is the unseen-clips figure" in protocol_row
+    assert text.index(nested_row) < text.index(protocol_row)
