@@ -163,7 +163,9 @@ def add_evaluate_parser(subparsers: Any) -> argparse.ArgumentParser:
             "projection against the V-axis and the subjects' ratings, sample r. With "
             "--protocol: the protocol figures (keys protocol, bacc, kappa, valence_auc_window, "
             "valence_auc_subject_clip, clip_r_axis, clip_r_ratings, clip_r_ratings_p, "
-            "subject_r_ratings, ci95, n_folds, subjects) of the bundle's seen-clips model "
+            "subject_r_ratings, ci95 with ci95_over (subjects and clips resampled together), "
+            "baseline_fai (frontal alpha asymmetry on the same subjects and clips), n_folds, "
+            "subjects; aggregation with --aggregation) of the bundle's seen-clips model "
             "(new people, the training clips) or unseen-clips fold models (every clip "
             "predicted by a model that never saw it); 'both' prints them side by side."
         ),

@@ -499,9 +499,37 @@ def _is_evaluation(rec: dict[str, Any]) -> bool:
 
 def section_evaluation(name: str, rec: dict[str, Any]) -> list[str]:
     """``bci-valence evaluate``: classification and projection figures on FACED subjects."""
+    lines = [""] + aggregation_lines(rec) if rec.get("aggregation") else [""]
     rows = [(EVAL_LABELS[k], rec[k]) for k in EVAL_LABELS if k in rec]
-    rows += [(f"`{k}`", v) for k, v in _flatten({k: v for k, v in rec.items() if k not in EVAL_LABELS})]
-    return [""] + table(["figure", "value"], rows)
+    rows += [(f"`{k}`", v) for k, v in _flatten({k: v for k, v in rec.items()
+                                                 if k not in EVAL_LABELS and k != "aggregation"})]
+    return lines + table(["figure", "value"], rows)
+
+
+def _aggregation_cells(rec: dict[str, Any]) -> dict[tuple[int, int], dict[str, Any]]:
+    return {(int(a["seconds"]), int(a["group_size"])): a for a in rec.get("aggregation") or []}
+
+
+def aggregation_lines(rec: dict[str, Any]) -> list[str]:
+    """``evaluate --aggregation``: the AUC grid (seconds per stimulus × people) as guidance."""
+    cells = _aggregation_cells(rec)
+    seconds = sorted({s for s, _ in cells})
+    sizes = sorted({g for _, g in cells})
+    over = " and ".join(next(iter(cells.values())).get("ci95_over", [])) if cells else ""
+    lines = [
+        f"**How much is enough.** Positive-vs-negative AUC of a stimulus's mean valence on clips the "
+        f"model never saw (subjects {fmt(rec.get('subjects'))}), by seconds per stimulus and people per "
+        f"group (groups drawn from these subjects, 95% intervals over {over}); the same segment and group "
+        "code as a live session. Frontal alpha asymmetry, untrained, gives "
+        f"{fmt(_get(rec, 'baseline_fai', 'valence_auc_subject_clip'))} per person × clip.", "",
+    ]
+    rows = [
+        (f"{s} s", *[f"{fmt(cells[(s, g)]['valence_auc'])} [{fmt(cells[(s, g)]['ci95'][0])}, "
+                     f"{fmt(cells[(s, g)]['ci95'][1])}]" if (s, g) in cells else "" for g in sizes])
+        for s in seconds
+    ]
+    lines += table(["seconds per stimulus", *[f"{g} {'person' if g == 1 else 'people'}" for g in sizes]], rows)
+    return lines + [""]
 
 
 NESTED_KINDS = {
@@ -636,6 +664,7 @@ TITLES = {
     "bench_online": "Online pipeline: step time, latency and capacity",
     "bench_soak": "Soak: one stream for a long run",
     "bench_timing": "Hostile stream timing: jitter, lag, drift, bursts and losses over real LSL",
+    "unseen_aggregation": "How much is enough: seconds per stimulus and people per group, on unseen clips",
     "vaxis_validation": "V-axis validation",
 }
 
@@ -832,6 +861,17 @@ def headline_rows(records: dict[str, dict[str, Any]]) -> list[tuple[str, str, st
                 f"{fmt(min(r.get('steps_ratio', 0) for r in scen))} / {fmt(sum(r.get('false_gaps', 0) for r in scen))} / "
                 f"{fmt(sum(r.get('missed_gaps', 0) for r in scen))} / {fmt(max(diffs) if diffs else None)}",
                 link("benchmarks.md", "bench_timing"),
+            ))  # fmt: skip
+    for name, r in records.items():
+        cells = _aggregation_cells(r)
+        if cells:
+            one, most = min(cells), max(cells)
+            rows.append((
+                f"How much is enough, unseen clips: AUC for {one[1]} person × {one[0]} s and for "
+                f"{most[1]} people × {most[0]} s (subjects {r.get('subjects')})",
+                f"{fmt(cells[one]['valence_auc'])} / {fmt(cells[most]['valence_auc'])} "
+                f"[{fmt(cells[most]['ci95'][0])}, {fmt(cells[most]['ci95'][1])}]",
+                link("results.md", name),
             ))  # fmt: skip
     for name, r in records.items():
         head = r.get("headline")

@@ -290,3 +290,16 @@ def test_nested_record_gives_the_unseen_clips_headline(data_dir, tmp_path):
     protocol_row = next(line for line in text.splitlines() if "seen clips / unseen clips" in line)
     assert "readout chosen on these same subjects: optimistic; the nested row is the unseen-clips figure" in protocol_row
     assert text.index(nested_row) < text.index(protocol_row)
+
+
+def test_aggregation_renders_as_a_grid_and_a_headline_row():
+    from offline.docs import aggregation_lines, headline_rows
+
+    rec = {"subjects": "80-99", "baseline_fai": {"valence_auc_subject_clip": 0.55}, "aggregation": [
+        {"seconds": s, "group_size": g, "valence_auc": 0.6 + 0.01 * g + 0.001 * s, "ci95": [0.4, 0.9],
+         "ci95_over": ["people", "clips"]} for s in (10, 30) for g in (1, 5)]}  # fmt: skip
+    text = "\n".join(aggregation_lines(rec))
+    assert "| 10 s | 0.62 [0.4, 0.9] | 0.66 [0.4, 0.9] |" in text.replace("0.620", "0.62").replace("0.660", "0.66")
+    assert "over people and clips" in text and "0.55" in text
+    (row,) = [r for r in headline_rows({"unseen_aggregation": rec}) if "How much is enough" in r[0]]
+    assert "1 person × 10 s" in row[0] and "5 people × 30 s" in row[0] and row[1].startswith("0.62 / 0.68")
