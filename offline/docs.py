@@ -418,7 +418,7 @@ def section_timing(name: str, rec: dict[str, Any]) -> list[str]:
     lines = ["", f"Each scenario is {fmt(rec.get('seconds'))} s of one stream pushed over real LSL in real time "
              f"(all at once, one pipeline), against the same samples with exact timestamps run offline; "
              f"calibration {fmt(rec.get('calibration_s'))} s, seed {fmt(rec.get('seed'))}. A 6-sample loss must "
-             "be found only where the stream's jitter is smaller than it (required: yes).", ""]
+             "be found only where the stream's jitter is smaller than it (column *6-sample required*).", ""]
     rows = []
     for scenario, r in (rec.get("scenarios") or {}).items():
         timing = r.get("timing") or {}
