@@ -1,14 +1,126 @@
 """``bci-valence demo`` without a display: the same pipeline on the simulated headset,
-for a fixed time, writing the session CSV and a PNG of the valence trace."""
+for a fixed time, writing the session CSV and a PNG of the valence trace and of the
+mean valence per segment.
+
+A source text may name several sources, one person each, separated by ``;``
+(:func:`split_specs`): the app and this demo then show each person's trace, the group's
+mean with its interval across people, and the group's segment means.
+:func:`group_spec` writes such a text for a simulated group. Nothing here needs Qt.
+"""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from .widgets.source_list import SPEC_SEPARATOR, split_specs
+
+__all__ = [
+    "GROUP_SCRIPT", "SPEC_SEPARATOR", "HeadlessDemoResult", "HeadlessDemoSettings", "effect_size_text",
+    "group_spec", "lag_caption", "plot_valence", "run_headless_demo", "simulated_contrasts", "split_specs",
+    "start_pipeline", "start_together", "valence_figure",
+]  # fmt: skip
+
+#: The simulated group's script: segments that alternate in valence, 30 s each.
+GROUP_SCRIPT = "neutral:30,joy:30,sadness:30,amusement:30,anger:30"
+
+
+def group_spec(people: int = 10, script: str = GROUP_SCRIPT, contrast: float = 1.0, first_seed: int = 1) -> str:
+    """A simulated group as one source text: ``people`` headsets, each with its own seed
+    and name (``person1``...), all on the same script.
+
+    Parameters
+    ----------
+    people : int
+        How many people.
+    script : str
+        The simulator's script (``class:seconds,...``).
+    contrast : float
+        The simulator's effect size (1 = FACED's).
+    first_seed : int
+        The first person's seed; the others count up from it.
+
+    Returns
+    -------
+    str
+        Specs separated by ``;`` (:func:`split_specs`).
+    """
+    if people < 1:
+        raise ValueError(f"a group needs at least one person, got {people}")
+    return SPEC_SEPARATOR.join(f"sim:seed={first_seed + k}&name=person{k + 1}&contrast={contrast:g}&script={script}"
+                               for k in range(int(people)))  # fmt: skip
+
+
+def simulated_contrasts(specs: Sequence[str]) -> tuple[float, ...]:
+    """The simulator's ``contrast`` of each ``sim:`` spec (1 = FACED's effect sizes), in order."""
+    from bci_valence.streams.simulator import SimulationSettings
+    from bci_valence.streams.spec import parse_source_spec
+
+    out = []
+    for spec in specs:
+        parsed = parse_source_spec(spec)
+        if parsed.kind == "sim":
+            out.append(float(SimulationSettings.from_spec(parsed).contrast))
+    return tuple(out)
+
+
+def start_together(sources: Sequence[Any]) -> None:
+    """Start several sources at once, each in its own thread.
+
+    Connecting to an LSL stream takes about a second, and a simulated headset's script
+    starts when its reader connects: started one after the other, ten simulated people
+    would be up to ten seconds apart in their scripts, which blurs the group's trace.
+    :meth:`~bci_valence.online.pipeline.Pipeline.start` then finds them started (a
+    source's ``start`` does nothing the second time).
+
+    Parameters
+    ----------
+    sources : sequence of Source
+
+    Raises
+    ------
+    Exception
+        The first source's error that could not start; the others are stopped again.
+    """
+    if len(sources) < 2:
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(sources), thread_name_prefix="start-source") as pool:
+        futures = [pool.submit(source.start) for source in sources]
+    errors = [f.exception() for f in futures]
+    failed = next((err for err in errors if err is not None), None)
+    if failed is not None:
+        for source in sources:
+            source.stop()
+        raise failed
+
+
+def start_pipeline(pipeline: Any, sources: Sequence[Any]) -> None:
+    """Start ``pipeline`` on ``sources`` started together (:func:`start_together`); on
+    failure every source is stopped."""
+    start_together(sources)
+    try:
+        pipeline.start()
+    except BaseException:
+        for source in sources:
+            source.stop()
+        raise
+
+
+def effect_size_text(contrasts: Sequence[float]) -> str:
+    """Which effect size is simulated, in words (empty without a simulated source)."""
+
+    def size(c: float) -> str:
+        return "FACED's effect size" if c == 1 else f"{c:g} × FACED's effect size"
+
+    return ", ".join(f"contrast {c:g} ({size(c)})" for c in sorted(set(contrasts)))
 
 
 @dataclass(frozen=True)
@@ -22,7 +134,8 @@ class HeadlessDemoSettings:
     out_dir : str
         Folder for ``valence.csv`` and ``valence.png``.
     source : str
-        Source spec (the simulated headset by default).
+        Source spec (the simulated headset by default), or several separated by ``;``
+        (one person each, e.g. :func:`group_spec`).
     calibration_s : float
         Calibration period of the pipeline.
     bundle : str
@@ -91,43 +204,72 @@ def lag_caption(valence_average: int, hop_s: float, window_s: float, context_s: 
 
 @dataclass(frozen=True)
 class HeadlessDemoResult:
+    """What the headless demo wrote and how it went (``people``: sources in the session)."""
+
     csv: Path
     png: Path
     steps: int
     mean_latency_ms: float
+    people: int = 1
 
 
 def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> HeadlessDemoResult:
-    """Run the pipeline for ``duration_s`` seconds and write the CSV and PNG."""
+    """Run the pipeline for ``duration_s`` seconds and write the CSV and PNG (the trace,
+    the group's with several sources, and the segments of the sources' markers)."""
     from tqdm import tqdm
 
+    from bci_valence.online.group import GroupSettings, group_trace
     from bci_valence.online.pipeline import Pipeline
+    from bci_valence.online.reliability import ValenceReliability
+    from bci_valence.online.segment_outputs import SegmentOutputs, SegmentOutputSettings
+    from bci_valence.online.segments import SegmentTracker
     from bci_valence.online.settings import CalibrationSettings, PipelineSettings
     from bci_valence.online.tuning import tune_process
     from bci_valence.streams.factory import open_source
     from bci_valence.streams.outlets import CsvLog
 
+    from .widgets.segment_rows import segment_rows
+
     out = Path(settings.out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "valence.csv"
     png_path = out / "valence.png"
-    source = open_source(settings.source)
+    specs = split_specs(settings.source)
+    if not specs:
+        raise ValueError("no source spec given")
+    contrasts = simulated_contrasts(specs)
+    sources = [open_source(spec) for spec in specs]
     pipe_settings = PipelineSettings(calibration=CalibrationSettings(seconds=settings.calibration_s))
     tune_process(pipe_settings)
-    pipe = Pipeline([source], settings.bundle or None, pipe_settings)
+    pipe = Pipeline(sources, settings.bundle or None, pipe_settings)
     steps = []
+    tracker: SegmentTracker | None = None  # the segments of the sources' markers, as the app keeps them
+
+    def on_chunk(name: str, data: Any, timestamps: Any) -> None:
+        if tracker is not None:
+            tracker.add_samples(name, timestamps)
+
+    def on_markers(name: str, markers: Sequence[tuple[float, str]]) -> None:
+        if tracker is not None:
+            tracker.add_markers(name, markers)
+
+    pipe.add_chunk_listener(on_chunk)
+    pipe.add_marker_listener(on_markers)
     with CsvLog(csv_path, pipe.class_names, overwrite=True) as csv_log:  # the demo folder is its own
-        pipe.start()
+        start_pipeline(pipe, sources)
+        # the summaries' settings as ``bci-valence run --segments-out`` derives them
+        tracker = SegmentTracker(SegmentOutputs(pipe, SegmentOutputSettings(outlet=False)).segment_settings())
         try:
             t0 = time.perf_counter()
-            bar = tqdm(total=int(round(settings.duration_s)), unit="s", desc="demo (simulated headset)",
-                       disable=not progress)
+            who = f"{len(specs)} people" if len(specs) > 1 else "simulated headset"
+            bar = tqdm(total=int(round(settings.duration_s)), unit="s", desc=f"demo ({who})", disable=not progress)
             done = 0
             while (elapsed := time.perf_counter() - t0) < settings.duration_s:
                 new = pipe.poll()
                 if new:
                     csv_log.write(new)
                     steps.extend(new)
+                    tracker.add_steps(new)
                 if int(elapsed) > done:
                     bar.update(int(elapsed) - done)
                     done = int(elapsed)
@@ -142,38 +284,66 @@ def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> 
             bar.close()
         finally:
             pipe.stop()
-    from bci_valence.online.reliability import ValenceReliability
-
     coords = dict(getattr(pipe.bundle.config, "class_coordinates", {}) or {})
     caption = lag_caption(pipe.valence_average, pipe.settings.hop_s, pipe.bank.window_samples / pipe.target_sfreq,
                           pipe.bank.context_samples / pipe.target_sfreq,
                           pipe.sequence_len * pipe.sequence_spacing if pipe.has_classifier else None)
-    plot_valence(steps, png_path, coords, title=f"bci-valence demo · {settings.source} (SIMULATED)"
-                 if settings.source.startswith("sim") else f"bci-valence · {settings.source}",
-                 reliability=ValenceReliability.from_bundle(pipe.bundle), caption=caption)
+    names = list(pipe.stream_names)
+    group = None
+    if len(names) > 1:
+        by_stream = {name: [s for s in steps if s.stream == name] for name in names}
+        group = group_trace(by_stream, GroupSettings(hop_s=float(pipe.settings.hop_s)))
+    ends = {n: e for n in names if (e := tracker.end(n)) is not None}
+    segments = segment_rows(tracker.summaries(), ends)
+    simulated = effect_size_text(contrasts)
+    if simulated:
+        who = f"{len(names)} simulated people" if len(names) > 1 else "one simulated person"
+        title = f"bci-valence demo · SIMULATED · {who} · {simulated}"
+    else:
+        title = f"bci-valence · {settings.source}"
+    plot_valence(steps, png_path, coords, title=title, reliability=ValenceReliability.from_bundle(pipe.bundle),
+                 caption=caption, group=group, segments=segments)  # fmt: skip
     lat = [s.latency_ms for s in steps if math.isfinite(s.latency_ms) and math.isfinite(s.valence)]
-    return HeadlessDemoResult(csv_path, png_path, len(steps), float(np.mean(lat)) if lat else float("nan"))
+    return HeadlessDemoResult(csv_path, png_path, len(steps), float(np.mean(lat)) if lat else float("nan"),
+                              people=len(names))  # fmt: skip
 
 
 def plot_valence(steps: list, path: Path, class_coordinates: dict | None = None, title: str = "",
-                 reliability=None, caption: str | None = None) -> Path:
+                 reliability=None, caption: str | None = None, group: Sequence[Any] | None = None,
+                 segments: Sequence[Any] | None = None) -> Path:
     """PNG of the valence trace (:func:`valence_figure`) written to ``path``."""
     import matplotlib.pyplot as plt
 
-    fig = valence_figure(steps, class_coordinates, title, reliability, caption)
+    fig = valence_figure(steps, class_coordinates, title, reliability, caption, group=group, segments=segments)
     fig.savefig(path)
     plt.close(fig)
     return path
 
 
+def _smoothed(v: np.ndarray) -> np.ndarray:
+    """The figure's exponential smoothing (weight :data:`SMOOTHING` per step); NaN steps are skipped."""
+    smooth = np.full_like(v, np.nan)
+    acc = None
+    for i, x in enumerate(v):
+        if math.isfinite(x):
+            acc = x if acc is None else acc + SMOOTHING * (x - acc)
+            smooth[i] = acc
+    return smooth
+
+
 def valence_figure(steps: list, class_coordinates: dict | None = None, title: str = "", reliability=None,
-                   caption: str | None = None):
+                   caption: str | None = None, group: Sequence[Any] | None = None,
+                   segments: Sequence[Any] | None = None):
     """The valence trace: each step, a smoothed curve and the true valence (a matplotlib Figure).
 
     With ``reliability`` (:class:`bci_valence.online.reliability.ValenceReliability`)
     the smoothed curve carries its noise band and the figure says what the valence is
     worth on new content. ``caption`` (e.g. :func:`lag_caption`) is printed under the
-    plot.
+    plot. With ``group`` (:class:`~bci_valence.online.group.GroupRow` rows: several
+    people), each person's smoothed valence is a thin line and the group's mean a thick
+    one with its 95% interval across people. With ``segments``
+    (:class:`~gui.widgets.segment_rows.SegmentRow`), a second panel shows each segment's
+    mean valence and 95% interval beside the true valence of its class.
     """
     import matplotlib
 
@@ -181,17 +351,43 @@ def valence_figure(steps: list, class_coordinates: dict | None = None, title: st
     import matplotlib.pyplot as plt
 
     coords = class_coordinates or {}
-    fig, ax = plt.subplots(figsize=(10, 4), dpi=110)
-    if steps:
+    if segments:
+        fig, (ax, seg_ax) = plt.subplots(2, 1, figsize=(10, 6.6), dpi=110, gridspec_kw={"height_ratios": [3, 2]})
+    else:
+        fig, ax = plt.subplots(figsize=(10, 4), dpi=110)
+        seg_ax = None
+    t0 = None
+    if steps and group:
+        names = list(dict.fromkeys(s.stream for s in steps))
+        stamps = np.array([s.timestamp for s in steps], float)
+        t0 = float(np.nanmin(stamps)) if np.isfinite(stamps).any() else 0.0
+        for k, name in enumerate(names):
+            mine = [s for s in steps if s.stream == name]
+            t = np.array([s.timestamp for s in mine], float) - t0
+            ax.plot(t, _smoothed(np.array([s.valence for s in mine], float)), color="#7896d2", lw=0.7, alpha=0.8,
+                    label=f"each person ({len(names)}), smoothed" if k == 0 else None)  # fmt: skip
+        gt = np.array([r.time for r in group], float) - t0
+        mean = np.array([r.mean for r in group], float)
+        ax.fill_between(gt, [r.ci_low for r in group], [r.ci_high for r in group], color="#c84600", alpha=0.2, lw=0,
+                        label="95% interval across people")  # fmt: skip
+        ax.plot(gt, mean, color="#c84600", lw=2.4, label=f"group mean (n up to {max(r.n_streams for r in group)})")
+        first = [s for s in steps if s.stream == names[0]]
+        t = np.array([s.timestamp for s in first], float) - t0
+        true = np.array([coords.get(s.true_label, np.nan) if s.true_label else np.nan for s in first], float)
+        if np.isfinite(true).any():
+            ax.step(t, true, where="post", color="#009640", lw=1.8, ls="--", label="true valence (markers)")
+        cal = np.array([s.calibration_progress for s in first], float)
+        if (cal < 1.0).any():
+            ax.axvspan(t[0], t[cal < 1.0][-1], color="#f0a040", alpha=0.15, label="calibration")
+        ax.axhline(0.0, color="#999", lw=0.8, ls=":")
+        lo, hi = np.nanpercentile(np.concatenate([mean, true]), [0, 100]) if np.isfinite(mean).any() else (-1, 1)
+        ax.set_ylim(min(-1.0, lo - 0.3), max(1.0, hi + 0.3))  # the interval of a few people may be wide
+    elif steps:
         t = np.array([s.timestamp for s in steps], float)
-        t = t - t[np.isfinite(t)][0] if np.isfinite(t).any() else t
+        t0 = float(t[np.isfinite(t)][0]) if np.isfinite(t).any() else None
+        t = t - t0 if t0 is not None else t
         v = np.array([s.valence for s in steps], float)
-        smooth = np.full_like(v, np.nan)
-        acc = None
-        for i, x in enumerate(v):
-            if math.isfinite(x):
-                acc = x if acc is None else acc + SMOOTHING * (x - acc)
-                smooth[i] = acc
+        smooth = _smoothed(v)
         true = np.array([coords.get(s.true_label, np.nan) if s.true_label else np.nan for s in steps], float)
         cal = np.array([s.calibration_progress for s in steps], float)
         ax.plot(t, v, color="#7896d2", lw=0.8, label="valence")
@@ -215,15 +411,61 @@ def valence_figure(steps: list, class_coordinates: dict | None = None, title: st
     import textwrap
 
     lines = 0  # caption lines at the foot of the figure, the lowest first
+    line_h = 0.14 / fig.get_figheight()  # one caption line, as a fraction of the figure
     if caption:
         wrapped = textwrap.wrap(caption, 170)
         fig.text(0.01, 0.01, "\n".join(wrapped), fontsize=7.5, color="#444", ha="left", va="bottom")
         lines += len(wrapped)
     if reliability is not None:
-        fig.text(0.01, 0.01 + 0.035 * lines, reliability.summary(), fontsize=7.5, color="#444", ha="left",
+        fig.text(0.01, 0.01 + line_h * lines, reliability.summary(), fontsize=7.5, color="#444", ha="left",
                  va="bottom")
         lines += 1
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout(rect=(0, min(0.3, 0.035 * lines + 0.01) if lines else 0, 1, 1))
+    if seg_ax is not None:
+        _segment_axes(seg_ax, segments, coords)
+    fig.tight_layout(rect=(0, min(0.3, line_h * lines + 0.01) if lines else 0, 1, 1))
     return fig
+
+
+def _segment_axes(ax, rows: Sequence[Any], coords: dict) -> None:
+    """Each segment's mean valence (the group's, with a dot per person) and its 95%
+    interval, beside the true valence of the segment's class; a segment without a usable
+    window is a hatched column, not a bar of height 0."""
+    from .widgets.segment_rows import NO_USABLE_WINDOW
+
+    x = np.arange(len(rows), dtype=float)
+    span = [v for r in rows for v in (r.summary.mean, r.summary.ci_low, r.summary.ci_high, *r.people)
+            if v is not None and math.isfinite(v)]  # fmt: skip
+    lo, hi = min([-0.5, *span]), max([0.5, *span])
+    lo, hi = max(lo - 0.15 * (hi - lo), -4.0), min(hi + 0.15 * (hi - lo), 4.0)
+    for i, r in enumerate(rows):
+        s = r.summary
+        if r.empty:
+            ax.bar(x[i], hi - lo, bottom=lo, width=0.6, color="none", edgecolor="#999", hatch="//", lw=0.8)
+            ax.text(x[i], (lo + hi) / 2, NO_USABLE_WINDOW, rotation=90, ha="center", va="center", fontsize=8,
+                    color="#555")  # fmt: skip
+            continue
+        ax.bar(x[i], s.mean, width=0.6, color="#466ebe", alpha=0.55 if r.running else 0.85,
+               label="mean valence, 95% interval" if i == 0 else None)  # fmt: skip
+        if math.isfinite(s.ci_low) and math.isfinite(s.ci_high):
+            ax.errorbar(x[i], s.mean, yerr=[[s.mean - s.ci_low], [s.ci_high - s.mean]], color="#222", capsize=4,
+                        lw=1.4)  # fmt: skip
+        people = [v for v in r.people if math.isfinite(v)]
+        if people:
+            ax.scatter(x[i] + np.linspace(-0.22, 0.22, len(people)), people, s=9, color="#444", zorder=3,
+                       label="each person's mean" if not any(rr.people for rr in rows[:i]) else None)  # fmt: skip
+    truth = [(x[i], coords[r.summary.label]) for i, r in enumerate(rows) if r.summary.label in coords]
+    if truth:
+        ax.scatter(*zip(*truth), marker="_", s=500, lw=2.2, color="#009640", zorder=4,
+                   label="true valence of the class")  # fmt: skip
+    ax.axhline(0.0, color="#999", lw=0.8, ls=":")
+    ax.set_xticks(x, [r.summary.label + (" (running)" if r.running else "") for r in rows], fontsize=8)
+    ax.set_xlim(-0.6, max(len(rows), 4) - 0.4)
+    ax.set_ylim(lo, hi)
+    ax.set_ylabel("mean valence")
+    group = any(r.summary.stream == "group" for r in rows)
+    ax.set_title("per segment: " + ("the group's mean, 95% interval across people" if group
+                                    else "mean valence, 95% interval"), fontsize=9)  # fmt: skip
+    ax.legend(loc="upper right", fontsize=7)
+    ax.grid(alpha=0.3, axis="y")

@@ -1,4 +1,9 @@
-"""The main window: source panel, valence trace, probabilities, topographies, raw EEG."""
+"""The main window: source panel, valence trace, segments, probabilities, topographies, raw EEG.
+
+With several sources (one person each) the valence plot shows every person thinly and
+the group's mean thickly, and the segment panel the group's segment means. *Mark*
+(Ctrl+M) starts a new segment at the current time of the streams.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 from .settings import GuiSettings, load_settings, save_settings  # noqa: E402
 from .widgets.probabilities import ProbabilityBars  # noqa: E402
 from .widgets.raw_traces import RawTraces, scrollable  # noqa: E402
+from .widgets.segment_panel import SegmentPanel  # noqa: E402
 from .widgets.source_panel import SourcePanel  # noqa: E402
 from .widgets.topomap import TopomapPanel  # noqa: E402
 from .worker import PipelineWorker, RawSnapshot, SessionInfo, SessionRequest  # noqa: E402
@@ -25,6 +31,45 @@ log = logging.getLogger(__name__)
 
 #: Highest redraw rate of the plots (Hz).
 MAX_REFRESH_HZ = 30.0
+
+#: The keyboard shortcut of *Mark*.
+MARK_SHORTCUT = "Ctrl+M"
+
+
+def short_spec(spec: str) -> str:
+    """A source text for the log: whole for one source, the first and a count for several."""
+    from .widgets.source_list import split_specs
+
+    specs = split_specs(spec)
+    if len(specs) <= 1:
+        return spec
+    return f"{len(specs)} sources, one person each ({specs[0]}; …)"
+
+
+def simulation_text(contrasts: tuple[float, ...], people: int) -> tuple[str, str]:
+    """The SIMULATED badge's text and tooltip: how many people and which effect size.
+
+    Parameters
+    ----------
+    contrasts : tuple of float
+        The simulator's ``contrast`` of each simulated source (1 = FACED's effect sizes).
+    people : int
+        Sources in the session.
+
+    Returns
+    -------
+    text, tooltip : str
+    """
+    from .headless import effect_size_text
+
+    effect = effect_size_text(contrasts)
+    if not effect:
+        return "SIMULATED", "A simulated source: the valence follows a script, not a person."
+    who = f"{people} people · " if people > 1 else ""
+    tip = (f"Simulated EEG: each class's band features are drawn around contrast × FACED's class means (1 keeps "
+           f"FACED's small effect sizes; the spec's contrast= option sets it). Here: {effect}"
+           + (f", {len(contrasts)} of {people} sources simulated." if len(contrasts) != people else "."))  # fmt: skip
+    return f"SIMULATED · {who}{effect}", tip
 
 
 def _default_class_names() -> tuple[str, ...]:
@@ -85,6 +130,7 @@ class MainWindow(QtWidgets.QMainWindow):
     requestStop = QtCore.Signal()
     requestRecord = QtCore.Signal(str)
     requestStopRecord = QtCore.Signal()
+    requestMark = QtCore.Signal(str, float)
 
     def __init__(self, qsettings: Any | None = None, source: str | None = None,
                  calibration_s: float | None = None):
@@ -105,6 +151,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self._topo_dirty = False
         self._interpolated: tuple[str, ...] = ()
         self._was_lost = False
+        self.group_rows: list[Any] = []
+        self.segment_rows: list[Any] = []
+        self.marks: list[tuple[float, str]] = []
 
         # ---------------------------------------------------------------- widgets
         self.panel = SourcePanel(self.settings)
@@ -132,12 +181,30 @@ class MainWindow(QtWidgets.QMainWindow):
         self.reliability_label = QtWidgets.QLabel("valence reliability on new content: shown when a session starts")
         self.reliability_label.setStyleSheet("color:#555; font-size: 9pt;")
         self.reliability_label.setWordWrap(True)
+        # Mark: a new segment now, on the app's marker outlet and in the segment panel
+        self.mark_label = QtWidgets.QLineEdit()
+        self.mark_label.setPlaceholderText("mark label")
+        self.mark_label.setMaximumWidth(170)
+        self.mark_label.setToolTip("The next mark's label; empty gives mark 1, mark 2…; 'end' ends the running mark")
+        self.mark_button = QtWidgets.QPushButton(f"Mark ({MARK_SHORTCUT})")
+        self.mark_button.setToolTip(
+            "Start a new segment now (it runs until the next mark): pushed on the 'bci_valence_marks' LSL "
+            f"stream, which a recording keeps, and shown in the segment panel. Shortcut {MARK_SHORTCUT}."
+        )
+        self.mark_button.setStyleSheet("QPushButton {font-weight: bold; padding: 3px 12px;}")
+        self.mark_button.setEnabled(False)
+        self.mark_shortcut = QtGui.QShortcut(QtGui.QKeySequence(MARK_SHORTCUT), self)
+        self.mark_shortcut.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
         head = QtWidgets.QHBoxLayout()
         head.addWidget(self.valence_label)
         head.addSpacing(20)
-        head.addWidget(self.class_label)
-        head.addStretch(1)
-        head.addWidget(self.sim_badge)
+        head.addWidget(self.class_label, 1)
+        head.addWidget(self.mark_label)
+        head.addWidget(self.mark_button)
+        self.class_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        subhead = QtWidgets.QHBoxLayout()  # what the valence is worth, and what is simulated
+        subhead.addWidget(self.reliability_label, 1)
+        subhead.addWidget(self.sim_badge)
 
         from .topo_geometry import faced_positions_2d
 
@@ -152,12 +219,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self.topomaps = TopomapPanel(_default_bands(), faced_positions_2d(), self.channels)
         self.raw_traces = RawTraces(seconds=self.settings.raw_seconds, scale_uv=self.settings.raw_scale_uv)
 
+        self.segment_panel = SegmentPanel()
+        self.valence_title = self._title_label("Valence (last 60 s)", shrink=True)
+        self.segment_title = self._title_label("Segments: mean valence, 95% interval", shrink=True)
+        self.probabilities_title = self._title_label("Emotion probabilities (FACED stimuli)", shrink=True)
         top = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        top.addWidget(self._titled("Valence (last 60 s)", self.valence_plot))
-        top.addWidget(self._titled("Emotion probabilities (FACED stimuli)", self.probabilities))
+        top.addWidget(self._titled(self.valence_title, self.valence_plot))
+        top.addWidget(self._titled(self.segment_title, self.segment_panel))
+        top.addWidget(self._titled(self.probabilities_title, self.probabilities))
         top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 1)
-        top.setSizes([800, 300])
+        top.setStretchFactor(1, 2)
+        top.setStretchFactor(2, 1)
+        top.setSizes([520, 380, 280])
 
         raw_box = QtWidgets.QWidget()
         raw_lay = QtWidgets.QVBoxLayout(raw_box)
@@ -201,7 +274,7 @@ class MainWindow(QtWidgets.QMainWindow):
         clay.setContentsMargins(4, 4, 4, 4)
         clay.addWidget(self.banner)
         clay.addLayout(head)
-        clay.addWidget(self.reliability_label)
+        clay.addLayout(subhead)
         clay.addWidget(splitter, 1)
 
         main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -243,6 +316,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.requestStop.connect(self.worker.stop_session)
         self.requestRecord.connect(self.worker.start_recording)
         self.requestStopRecord.connect(self.worker.stop_recording)
+        self.requestMark.connect(self.worker.mark)
         self.worker.started.connect(self._on_started)
         self.worker.stopped.connect(self._on_stopped)
         self.worker.steps.connect(self._on_steps)
@@ -250,7 +324,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.status.connect(self._on_status)
         self.worker.error.connect(self.show_error)
         self.worker.message.connect(self._on_message)
+        self.worker.segments.connect(self._on_segments)
+        self.worker.group.connect(self._on_group)
+        self.worker.marked.connect(self._on_marked)
         self.thread.start()
+        self.mark_button.clicked.connect(self.mark)
+        self.mark_shortcut.activated.connect(self.mark)
+        self.mark_label.returnPressed.connect(self.mark)
 
         self.panel.startRequested.connect(self.start_session)
         self.panel.stopRequested.connect(self.stop_session)
@@ -267,17 +347,24 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ layout helpers
     @staticmethod
-    def _title_label(text: str) -> QtWidgets.QLabel:
+    def _title_label(text: str, shrink: bool = False) -> QtWidgets.QLabel:
         label = QtWidgets.QLabel(text)
         label.setStyleSheet("font-weight: bold; color: #222;")
+        if shrink:  # a long title is cut at the panel's edge rather than widening the window
+            label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+            label.setToolTip(text)
         return label
 
-    def _titled(self, title: str, widget: QtWidgets.QWidget) -> QtWidgets.QWidget:
+    def _set_title(self, label: QtWidgets.QLabel, text: str) -> None:
+        label.setText(text)
+        label.setToolTip(text)
+
+    def _titled(self, title: str | QtWidgets.QLabel, widget: QtWidgets.QWidget) -> QtWidgets.QWidget:
         box = QtWidgets.QWidget()
         lay = QtWidgets.QVBoxLayout(box)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        lay.addWidget(self._title_label(title))
+        lay.addWidget(title if isinstance(title, QtWidgets.QLabel) else self._title_label(title))
         lay.addWidget(widget, 1)
         return box
 
@@ -314,13 +401,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.step_count = 0
         self._latest_raw = None
         self._was_lost = False
+        self.group_rows = []
+        self.segment_rows = []
+        self.marks = []
         self.valence_plot.clear_data()
+        self.segment_panel.clear_data()
         self.probabilities.set_probabilities(None)
         self.running = True
         self.panel.set_running(True)
         self.panel.set_calibration(0.0)
         self.status_labels["state"].setText("starting…")
-        self.panel.log(f"starting {spec}")
+        self.panel.log(f"starting {short_spec(spec)}")
         self.requestStart.emit(SessionRequest(spec=spec, bundle_path=self.settings.bundle_path,
                                               settings=settings, raw_seconds=12.0))
 
@@ -328,6 +419,20 @@ class MainWindow(QtWidgets.QMainWindow):
     def stop_session(self) -> None:
         """Stop the running session."""
         self.requestStop.emit()
+
+    @QtCore.Slot()
+    def mark(self) -> None:
+        """Start a new segment now, labelled by the label field (then cleared) or
+        ``mark N``: the worker pushes it on the marker outlet and into the segments."""
+        if not self.running or self.info is None:
+            self.statusBar().showMessage("Start a session before marking.", 5000)
+            return
+        from mne_lsl.lsl import local_clock
+
+        pressed = local_clock()  # the press, not when the worker gets to it
+        label = self.mark_label.text().strip()
+        self.mark_label.clear()
+        self.requestMark.emit(label, pressed)
 
     @QtCore.Slot(bool)
     def _on_record_toggled(self, on: bool) -> None:
@@ -350,11 +455,25 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_labels["state"].setText("running")
         self.status_labels["device"].setText(f"device {info.device.upper()}")
         self.sim_badge.setVisible(info.simulated)
+        people = len(info.stream_names)
+        text, tip = simulation_text(info.contrasts, people)
+        self.sim_badge.setText(text)
+        self.sim_badge.setToolTip(tip)
+        self.valence_plot.set_people(info.stream_names)
+        if people > 1:
+            self._set_title(self.valence_title, "Valence (60 s): people thin, group mean thick, 95% interval shaded")
+            self._set_title(self.segment_title, "Segments: group mean, 95% interval; dots: each person")
+            self._set_title(self.probabilities_title, f"Emotion probabilities: {info.stream_names[0]}")
+        else:
+            self._set_title(self.valence_title, "Valence (last 60 s)")
+            self._set_title(self.segment_title, "Segments: mean valence, 95% interval")
+            self._set_title(self.probabilities_title, "Emotion probabilities (FACED stimuli)")
+        self.mark_button.setEnabled(True)
         positive = [c in POSITIVE_CLASSES for c in info.class_names]
         if list(info.class_names) != self.probabilities.class_names:
             self.probabilities.set_classes(info.class_names, positive)
         self.panel.export_button.setEnabled(True)
-        self.panel.log(f"started: {info.spec} · bundle {info.bundle} · device {info.device}")
+        self.panel.log(f"started: {short_spec(info.spec)} · bundle {info.bundle} · device {info.device}")
         self.show_reliability(info.reliability)
 
     def show_reliability(self, reliability) -> None:
@@ -379,25 +498,50 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_stopped(self, reason: str) -> None:
         self.running = False
         self.panel.set_running(False)
+        self.mark_button.setEnabled(False)
         self.status_labels["state"].setText("stopped" if reason != "error" else "error")
         self.panel.log(f"session {reason}")
 
     @QtCore.Slot(object)
     def _on_steps(self, steps: list) -> None:
         coords = self.info.class_coordinates if self.info else {}
+        first = self.info.stream_names[0] if self.info and self.info.stream_names else None
+        several = self.info is not None and len(self.info.stream_names) > 1
+        mine = []  # the first person's: probabilities, scalp maps and raw EEG are theirs
         for step in steps:
             self.session_steps.append(step)
             self.step_count += 1
             true_v = coords.get(step.true_label) if step.true_label else None
-            self.valence_plot.add_point(float(step.timestamp), float(step.valence), true_v)
+            self.valence_plot.add_point(float(step.timestamp), float(step.valence), true_v, stream=step.stream)
+            if several and step.stream != first:
+                continue
+            mine.append(step)
             if math.isfinite(step.valence):
                 self.last_step = step
-        if self.last_step is not None:
+        if self.last_step is not None and mine:
             self.probabilities.set_probabilities(self.last_step.probabilities)
             self._topo_dirty = True
-        last = steps[-1]
-        self.panel.set_calibration(float(last.calibration_progress))
-        self.valence_plot.set_calibration(float(last.calibration_progress))
+        if mine:
+            progress = float(mine[-1].calibration_progress)
+            self.panel.set_calibration(progress)
+            self.valence_plot.set_calibration(progress)
+
+    @QtCore.Slot(object)
+    def _on_segments(self, rows: list) -> None:
+        self.segment_rows = list(rows)
+        self.segment_panel.set_rows(rows)
+
+    @QtCore.Slot(object)
+    def _on_group(self, rows: list) -> None:
+        self.group_rows.extend(rows)
+        del self.group_rows[:-2000]
+        self.valence_plot.add_group_rows(rows)
+
+    @QtCore.Slot(object)
+    def _on_marked(self, mark: tuple[float, str]) -> None:
+        self.marks.append(mark)
+        self.panel.log(f"mark {mark[1]!r} at {mark[0]:.3f} (LSL time)")
+        self.statusBar().showMessage(f"marked: {mark[1]}", 3000)
 
     @QtCore.Slot(object)
     def _on_raw(self, snapshot: RawSnapshot) -> None:
@@ -449,13 +593,22 @@ class MainWindow(QtWidgets.QMainWindow):
     def refresh(self) -> None:
         """Redraw what changed (called at most ``MAX_REFRESH_HZ`` times a second)."""
         self.valence_plot.refresh()
+        self.segment_panel.refresh()
         self.probabilities.refresh()
         step = self.last_step
-        if step is not None and math.isfinite(step.valence):
+        group = self.group_rows[-1] if self.group_rows and self.valence_plot.group_mode else None
+        if group is not None:
+            interval = (f"95% {group.ci_low:+.2f} … {group.ci_high:+.2f}, " if math.isfinite(group.ci_low) else "")
+            mean = f"{group.mean:+.2f}" if math.isfinite(group.mean) else "—"
+            self.valence_label.setText(f"group valence {mean}   ({interval}n = {group.n_streams} of "
+                                       f"{len(self.valence_plot.people)})")  # fmt: skip
+        elif step is not None and math.isfinite(step.valence) and not self.valence_plot.group_mode:
             self.valence_label.setText(f"valence {step.valence:+.2f}   (smoothed {self.valence_plot.smoothed or 0:+.2f})")
+        if step is not None and math.isfinite(step.valence):
             if step.probabilities is not None and self.info is not None:
                 best = int(np.argmax(step.probabilities))
-                self.class_label.setText(f"most likely: {self.info.class_names[best]} "
+                who = f"{step.stream}: " if self.valence_plot.group_mode else ""
+                self.class_label.setText(f"{who}most likely: {self.info.class_names[best]} "
                                          f"({100 * float(step.probabilities[best]):.0f} %)")
             else:
                 self.class_label.setText("emotions: waiting for 10 s of continuous signal")

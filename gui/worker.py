@@ -10,13 +10,23 @@ frame drops intermediate snapshots instead of queueing them.
 Every error (unreadable file, stream not found, bad channels, a failing poll) is
 turned into a readable :attr:`PipelineWorker.error` message; nothing is left to a
 traceback on the console.
+
+A session may read several sources, one person each (specs separated by ``;``,
+:func:`split_specs`). The worker keeps, for the window, what ``bci-valence run`` computes
+for the segment and group outputs: the segments of the sources' markers and of the
+app's own marks (:class:`SessionSegments`), and, with two people or more, the group
+trace (:class:`~bci_valence.online.group.GroupTracker`) on the ``bci_valence_group``
+outlet. A press of *Mark* (:meth:`PipelineWorker.mark`) is a sample on the app's
+``bci_valence_marks`` outlet (:class:`MarkOutlet`), which a recording keeps.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 import traceback
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,18 +37,122 @@ from bci_valence.constants import FACED_SFREQ
 from bci_valence.signal.quality import QualityThresholds
 
 from . import qt_compat  # noqa: F401  (before any widget)
+from .headless import simulated_contrasts, start_pipeline
+from .widgets.source_list import split_specs
 
 log = logging.getLogger(__name__)
+
+#: The app's marker stream: one string sample per press of *Mark*.
+MARKS_OUTLET_NAME = "bci_valence_marks"
+MARKS_OUTLET_TYPE = "Markers"
+
+#: A press of *Mark* is stamped with the LSL clock when the streams' timestamps are
+#: within this many seconds of it; otherwise (a file replayed on its own clock) with
+#: the newest sample read.
+MARK_CLOCK_TOLERANCE_S = 10.0
+
+
+class MarkOutlet:
+    """The app's marker stream on LSL (``bci_valence_marks``, type ``Markers``, one
+    irregular string channel), so that a recording keeps every press of *Mark*.
+
+    Parameters
+    ----------
+    source_id : str
+        Unique to the session.
+    name : str
+        LSL stream name.
+    """
+
+    def __init__(self, source_id: str, name: str = MARKS_OUTLET_NAME) -> None:
+        from mne_lsl.lsl import StreamInfo, StreamOutlet
+
+        self.source_id = str(source_id)
+        self.name = name
+        info = StreamInfo(name, MARKS_OUTLET_TYPE, 1, 0.0, "string", self.source_id)
+        node = info.desc.append_child("about")
+        node.append_child_value("marks", "a press of Mark in the bci-valence app: a plain label starts a segment "
+                                         "that runs until the next one (or a bare 'end')")  # fmt: skip
+        self._outlet: Any = StreamOutlet(info, chunk_size=1, max_buffered=360)
+
+    def push(self, label: str, timestamp: float) -> None:
+        """Push one mark stamped ``timestamp`` (LSL seconds)."""
+        if self._outlet is None:
+            raise ValueError(f"the marker outlet {self.name!r} is closed")
+        self._outlet.push_sample([str(label)], timestamp=float(timestamp))
+
+    def close(self) -> None:
+        """Destroy the outlet (idempotent)."""
+        self._outlet = None
+
+
+class SessionSegments:
+    """The segments of a session, live: those of the sources' markers and those of the
+    app's marks, each in its own :class:`~bci_valence.online.segments.SegmentTracker`.
+
+    Marks are kept apart from the sources' markers so that each follows the marker
+    conventions on its own: a mark runs until the next mark, whatever the stimulus
+    markers do (a simulator re-sends its label every few seconds, which would end it).
+    Every mark applies to every person.
+
+    Parameters
+    ----------
+    settings : SegmentSettings
+        The summaries' settings (the pipeline's hop, window and lag).
+    streams : sequence of str
+        The people's streams.
+    """
+
+    def __init__(self, settings: Any, streams: Sequence[str]) -> None:
+        from bci_valence.online.segments import SegmentTracker
+
+        self.streams = tuple(streams)
+        self.markers = SegmentTracker(settings)
+        self.marks = SegmentTracker(settings)
+
+    def add_samples(self, stream: str, timestamps: Any) -> None:
+        """Note a chunk's sample times (the segments' ends follow the newest)."""
+        self.markers.add_samples(stream, timestamps)
+        self.marks.add_samples(stream, timestamps)
+
+    def add_markers(self, stream: str, markers: Sequence[tuple[float, str]]) -> None:
+        """Keep a batch of the source's markers."""
+        self.markers.add_markers(stream, markers)
+
+    def add_mark(self, timestamp: float, label: str) -> None:
+        """Keep one mark, for every person."""
+        for name in self.streams:
+            self.marks.add_markers(name, [(float(timestamp), str(label))])
+
+    def add_steps(self, steps: Sequence[Any]) -> None:
+        """Keep the windows among ``steps``."""
+        self.markers.add_steps(steps)
+        self.marks.add_steps(steps)
+
+    def newest(self) -> float | None:
+        """The newest sample of any stream, or None before the first."""
+        ends = [e for e in (self.markers.end(n) for n in self.streams) if e is not None]
+        return max(ends) if ends else None
+
+    def rows(self) -> list[Any]:
+        """The segment panel's bars (:class:`~gui.widgets.segment_panel.SegmentRow`), by onset."""
+        from .widgets.segment_rows import segment_rows
+
+        ends = {n: e for n in self.streams if (e := self.markers.end(n)) is not None}
+        rows = segment_rows(self.markers.summaries(), ends, kind="marker")
+        rows += segment_rows(self.marks.summaries(), ends, kind="mark")
+        return sorted(rows, key=lambda r: r.summary.onset)
 
 
 @dataclass(frozen=True)
 class SessionRequest:
-    """What to start: a source spec, a bundle and the pipeline settings.
+    """What to start: source specs, a bundle and the pipeline settings.
 
     Attributes
     ----------
     spec : str
-        Source spec (``sim:``, ``lsl:name=X``, ``xdf:FILE?speed=2`` ...).
+        Source spec (``sim:``, ``lsl:name=X``, ``xdf:FILE?speed=2`` ...), or several
+        separated by ``;`` (one person each: :func:`split_specs`).
     bundle_path : str
         Model bundle path; empty for the shipped default.
     settings : Any
@@ -71,6 +185,10 @@ class SessionInfo:
     #: What the valence is worth on new content
     #: (:class:`bci_valence.online.reliability.ValenceReliability` from the bundle's figures).
     reliability: Any = None
+    #: The simulator's ``contrast`` of each simulated source (1 = FACED's effect sizes).
+    contrasts: tuple[float, ...] = ()
+    #: The ``source_id`` of the app's marker outlet (empty when it could not be opened).
+    marks_source_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -129,7 +247,10 @@ class PipelineWorker(QtCore.QObject):
     Signals
     -------
     started(SessionInfo), stopped(str reason), steps(list[ValenceStep]),
-    raw(RawSnapshot), status(list[StreamStatus]), error(str), message(str).
+    raw(RawSnapshot), status(list[StreamStatus]), error(str), message(str),
+    segments(list[SegmentRow]) (at most ``segments_hz`` times a second, and at each
+    mark), group(list[GroupRow]) (with two people or more, as rows settle),
+    marked((float timestamp, str label)).
     """
 
     started = QtCore.Signal(object)
@@ -139,20 +260,30 @@ class PipelineWorker(QtCore.QObject):
     status = QtCore.Signal(object)
     error = QtCore.Signal(str)
     message = QtCore.Signal(str)
+    segments = QtCore.Signal(object)
+    group = QtCore.Signal(object)
+    marked = QtCore.Signal(object)
 
-    def __init__(self, poll_ms: int = 40, raw_hz: float = 10.0, status_hz: float = 4.0):
+    def __init__(self, poll_ms: int = 40, raw_hz: float = 10.0, status_hz: float = 4.0, segments_hz: float = 2.0):
         super().__init__()
         self.poll_ms = int(poll_ms)
         self.raw_period = 1.0 / raw_hz
         self.status_period = 1.0 / status_hz
+        self.segments_period = 1.0 / segments_hz
         self.pipeline = None
         self.request: SessionRequest | None = None
         self._timer: QtCore.QTimer | None = None
         self._last_raw = 0.0
         self._last_status = 0.0
+        self._last_segments = 0.0
+        self._segments_due = False
         self._failures = 0
         self._last_messages: dict[str, str] = {}
         self.outputs = None  # SessionOutputs: the recording and its valence outlet
+        self.segment_tracker: SessionSegments | None = None
+        self.group_tracker = None  # GroupTracker, with two people or more
+        self.group_outlet = None  # GroupOutlet, with two people or more
+        self.marks: MarkOutlet | None = None
 
     # ------------------------------------------------------------------ control
     @QtCore.Slot(object)
@@ -189,15 +320,23 @@ class PipelineWorker(QtCore.QObject):
         from bci_valence.streams.factory import open_source
 
         settings = request.settings or PipelineSettings()
-        self.message.emit(f"opening {request.spec} ...")
-        source = open_source(request.spec)
+        specs = split_specs(request.spec)
+        if not specs:
+            raise ValueError("no source spec given")
+        self.message.emit(f"opening {request.spec} ..." if len(specs) == 1 else
+                          f"opening {len(specs)} sources (one person each) ...")  # fmt: skip
+        contrasts = simulated_contrasts(specs)
+        sources = [open_source(spec) for spec in specs]
         bundle = ModelBundle.load(request.bundle_path or None)
         tune_process(settings)
-        pipeline = Pipeline([source], bundle, settings)
+        pipeline = Pipeline(sources, bundle, settings)
         self.pipeline = pipeline
         # the same wiring as ``bci-valence run``: the valence outlet exists while recording
         self.outputs = SessionOutputs(pipeline, SessionSettings(outlet=False))
-        pipeline.start()
+        pipeline.add_chunk_listener(self._on_chunk)
+        pipeline.add_marker_listener(self._on_markers)
+        start_pipeline(pipeline, sources)  # together: a group's simulated scripts stay in step
+        marks_id = self._open_segments(pipeline)
         cfg = bundle.config
         try:
             weights = np.asarray(bundle.projection_weights, dtype=np.float32)
@@ -213,10 +352,111 @@ class PipelineWorker(QtCore.QObject):
             band_names=tuple(getattr(cfg, "bands", None) or BAND_NAMES),
             projection_weights=weights,
             device=str(pipeline.device),
-            simulated=bool(getattr(source, "simulated", False)),
+            simulated=any(bool(getattr(s, "simulated", False)) for s in sources) or bool(contrasts),
             bundle=str(request.bundle_path or "shipped default"),
             reliability=ValenceReliability.from_bundle(bundle),
+            contrasts=contrasts,
+            marks_source_id=marks_id,
         )
+
+    def _open_segments(self, pipeline: Any) -> str:
+        """Start the segment and group trackers and the marker (and group) outlets of a
+        started pipeline, and have a recording keep those outlets; returns the marker
+        outlet's source_id ("" when it could not be opened)."""
+        from bci_valence.online.group import GroupSettings, GroupTracker
+        from bci_valence.online.segment_outputs import SegmentOutputs, SegmentOutputSettings
+
+        names = list(pipeline.stream_names)
+        prefix = self.outputs.settings.source_id_prefix
+        # the summaries' settings as ``bci-valence run --segments-out`` derives them
+        seg_settings = SegmentOutputs(pipeline, SegmentOutputSettings(outlet=False)).segment_settings()
+        self.segment_tracker = SessionSegments(seg_settings, names)
+        self._segments_due = False
+        marks_id = ""
+        try:
+            self.marks = MarkOutlet(f"{prefix}-marks")
+            marks_id = self.marks.source_id
+            self.outputs.also_record(marks_id, f"marks as {MARKS_OUTLET_NAME!r}")
+        except Exception as err:  # noqa: BLE001 - the session runs without marks on LSL
+            self.marks = None
+            self.error.emit(f"Cannot open the marker outlet {MARKS_OUTLET_NAME!r}: {err}")
+        if len(names) >= 2:
+            from bci_valence.streams.group_outlet import GROUP_OUTLET_NAME, GroupOutlet
+
+            self.group_tracker = GroupTracker(names, GroupSettings(hop_s=float(pipeline.settings.hop_s)))
+            try:
+                self.group_outlet = GroupOutlet(f"{prefix}-group", about={
+                    "valence_mean": "mean valence over the people whose latest window is usable and recent",
+                    "interval": "95% t-interval across people (NaN with fewer than two)",
+                    "n_streams": f"how many of the session's {len(names)} people the mean is over",
+                })  # fmt: skip
+                self.outputs.also_record(self.group_outlet.source_id, f"the group trace as {GROUP_OUTLET_NAME!r}")
+            except Exception as err:  # noqa: BLE001 - the window still shows the group
+                self.group_outlet = None
+                self.error.emit(f"Cannot open the group outlet {GROUP_OUTLET_NAME!r}: {err}")
+        return marks_id
+
+    # ------------------------------------------------------------------ segments
+    def _on_chunk(self, name: str, data: Any, timestamps: Any) -> None:
+        if self.segment_tracker is not None:
+            self.segment_tracker.add_samples(name, timestamps)
+
+    def _on_markers(self, name: str, markers: Sequence[tuple[float, str]]) -> None:
+        if self.segment_tracker is not None:
+            self.segment_tracker.add_markers(name, markers)
+            self._segments_due = True
+
+    def _emit_segments(self) -> None:
+        tracker = self.segment_tracker
+        if tracker is None:
+            return
+        self._last_segments = time.perf_counter()
+        self._segments_due = False
+        try:
+            rows = tracker.rows()
+        except Exception as err:  # noqa: BLE001
+            log.debug("segment summaries failed:\n%s", traceback.format_exc())
+            self.error.emit(f"Cannot summarize the segments: {err}")
+            return
+        self.segments.emit(rows)
+
+    @QtCore.Slot(str, float)
+    def mark(self, label: str = "", pressed: float = math.nan) -> None:
+        """Start a segment now: push ``label`` (default ``mark N``) on the marker outlet and
+        into the segments.
+
+        Parameters
+        ----------
+        label : str
+            The segment's label; empty for ``mark 1``, ``mark 2``...
+        pressed : float
+            When the button was pressed, on the LSL clock (default: now). Streams on
+            another clock (a file replayed as fast as possible) get their newest
+            sample's timestamp instead.
+        """
+        tracker = self.segment_tracker
+        if self.pipeline is None or tracker is None:
+            self.error.emit("Start a session before marking.")
+            return
+        from mne_lsl.lsl import local_clock
+
+        label = str(label or "").strip()
+        if not label:
+            numbered = sum(1 for _, text in tracker.marks.markers(tracker.streams[0]) if text.startswith("mark "))
+            label = f"mark {numbered + 1}"
+        stamp = float(pressed) if math.isfinite(pressed) else local_clock()
+        newest = tracker.newest()
+        if newest is not None and abs(stamp - newest) > MARK_CLOCK_TOLERANCE_S:
+            stamp = newest
+        if self.marks is not None:
+            try:
+                self.marks.push(label, stamp)
+            except Exception as err:  # noqa: BLE001
+                self.error.emit(f"Cannot push the mark {label!r} on {MARKS_OUTLET_NAME!r}: {err}")
+        tracker.add_mark(stamp, label)
+        self.marked.emit((stamp, label))
+        self._emit_segments()
+        self._segments_due = True  # again once samples past the mark have come
 
     @QtCore.Slot()
     @QtCore.Slot(str)
@@ -234,6 +474,12 @@ class PipelineWorker(QtCore.QObject):
         outputs, self.outputs = self.outputs, None
         if outputs is not None:
             outputs.close()
+        if self.group_tracker is not None:  # the rest of the group trace
+            self._push_group(self.group_tracker.flush())
+        for outlet in (self.marks, self.group_outlet):
+            if outlet is not None:
+                outlet.close()
+        self.marks = self.group_outlet = self.group_tracker = self.segment_tracker = None
         pipeline, self.pipeline = self.pipeline, None
         if pipeline is not None:
             try:
@@ -302,12 +548,19 @@ class PipelineWorker(QtCore.QObject):
                 except Exception as err:  # noqa: BLE001
                     self.error.emit(f"Cannot push to the valence outlet: {err}")
             self.steps.emit(steps)
+            if self.segment_tracker is not None:
+                self.segment_tracker.add_steps(steps)
+                self._segments_due = True
+            if self.group_tracker is not None:
+                self._push_group(self.group_tracker.push(steps))
         failure = outputs.check() if outputs is not None else None
         if failure:
             self.error.emit(failure)
             self.stop_session("error")
             return
         now = time.perf_counter()
+        if self._segments_due and now - self._last_segments >= self.segments_period:
+            self._emit_segments()
         if now - self._last_status >= self.status_period:
             self._last_status = now
             self._emit_status(pipeline)
@@ -321,6 +574,7 @@ class PipelineWorker(QtCore.QObject):
             done = False
         if done:
             self._emit_status(pipeline)
+            self._emit_segments()
             counts = [pipeline.window_counts(name) for name in pipeline.stream_names]
             problems = [p for p in (c.problem() for c in counts) if p]
             for problem in problems:  # a replay that never gave a usable window says why
@@ -330,6 +584,18 @@ class PipelineWorker(QtCore.QObject):
                                   .replace("(--calibration-s)", "(the calibration setting)"))
             self.message.emit("recording finished" + (": no usable window" if problems else ""))
             self.stop_session("finished")
+
+    def _push_group(self, rows: Iterable[Any]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        if self.group_outlet is not None:
+            try:
+                for r in rows:
+                    self.group_outlet.push(r.time, r.mean, r.ci_low, r.ci_high, r.n_streams)
+            except Exception as err:  # noqa: BLE001
+                self.error.emit(f"Cannot push to the group outlet: {err}")
+        self.group.emit(rows)
 
     def _emit_status(self, pipeline) -> None:
         try:

@@ -174,6 +174,9 @@ class SourcePanel(QtWidgets.QWidget):
         self.spec_label.setWordWrap(True)
         self.spec_label.setStyleSheet("color: #555;")
         self.spec_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a long spec (a list of sources) wraps at its spaces and is cut there, never widening
+        # the panel past its scroll area; the tooltip holds it whole
+        self.spec_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         form.addWidget(self.spec_label)
         layout.addWidget(box)
 
@@ -299,7 +302,7 @@ class SourcePanel(QtWidgets.QWidget):
     def set_spec(self, spec: str) -> None:
         """Show ``spec`` in the matching page (unrecognised specs, and lists of several
         sources, go to the Spec page)."""
-        from ..headless import split_specs
+        from .source_list import split_specs
 
         spec = original = (spec or "").strip()
         if len(split_specs(spec)) > 1:
@@ -368,9 +371,11 @@ class SourcePanel(QtWidgets.QWidget):
         if problem:
             self.spec_label.setStyleSheet("color: #a01010;")
             self.spec_label.setText(f"spec: {spec}\n{problem}")
+            self.spec_label.setToolTip(f"{spec}\n{problem}")
             return
         self.spec_label.setStyleSheet("color: #555;")
         self.spec_label.setText(f"spec: {spec}" if spec else "spec: (choose a recording)")
+        self.spec_label.setToolTip(spec)
 
     def spec_problem(self) -> str:
         """What is wrong with the current spec (a bad relabelling, a bad option), or ``""``."""
@@ -379,7 +384,7 @@ class SourcePanel(QtWidgets.QWidget):
             return ""
         from bci_valence.streams.spec import parse_source_spec
 
-        from ..headless import split_specs
+        from .source_list import split_specs
 
         try:
             for part in split_specs(spec):  # several sources: one person each

@@ -1,5 +1,6 @@
 """The app's worker records through the same session wiring as ``bci-valence run``:
-the raw EEG and markers the pipeline read, and the valence outlet, each with its footer."""
+the raw EEG and markers the pipeline read, the valence outlet and the app's marker
+stream, each with its footer."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def test_worker_records_raw_markers_and_valence_through_session_outputs(qtbot, b
         ComputeSettings,
         PipelineSettings,
     )
-    from gui.worker import PipelineWorker, SessionRequest
+    from gui.worker import MARKS_OUTLET_NAME, PipelineWorker, SessionRequest
 
     worker = PipelineWorker(poll_ms=20)
     messages, errors, steps = [], [], []
@@ -38,7 +39,9 @@ def test_worker_records_raw_markers_and_valence_through_session_outputs(qtbot, b
         worker.stop_session()
     assert not errors
     streams, _ = pyxdf.load_xdf(str(xdf))
-    by_type = {s["info"]["type"][0]: s for s in streams}
+    names = [s["info"]["name"][0] for s in streams]
+    assert names.count(MARKS_OUTLET_NAME) == 1  # the app's own marks (none pressed here)
+    by_type = {s["info"]["type"][0]: s for s in streams if s["info"]["name"][0] != MARKS_OUTLET_NAME}
     assert set(by_type) == {"EEG", "Markers", "Valence"}
     assert by_type["EEG"]["info"]["name"][0].startswith("bci_valence_raw-")
     assert len(by_type["EEG"]["time_stamps"]) > 250 and len(by_type["Markers"]["time_stamps"]) >= 1
