@@ -47,7 +47,12 @@ def add_demo_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--calibration", type=float, default=20.0, metavar="S",
                    help="calibration length in seconds (default 20)")
     p.add_argument("--bundle", metavar="PATH", help="model bundle folder (default: the shipped one)")
-    p.add_argument("--source", default="sim:", metavar="SPEC", help="source spec (default sim:)")
+    p.add_argument("--source", default="sim:", metavar="SPEC",
+                   help="source spec, or several separated by ';' (one person each; default sim:)")
+    p.add_argument("--group", type=int, default=None, metavar="N",
+                   help="simulate N people, each with their own seed, on one script (instead of --source)")
+    p.add_argument("--contrast", type=float, default=1.0,
+                   help="with --group: the simulator's effect size (1 = FACED's, the default)")
     p.set_defaults(func=_run_demo)
     return p
 
@@ -115,6 +120,13 @@ def headless_reason(args: argparse.Namespace) -> str | None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
+    if args.group is not None:
+        if args.group < 1:
+            print(f"error: --group takes a number of people >= 1, got {args.group}", file=sys.stderr)
+            return 2
+        from .headless import group_spec
+
+        args.source = group_spec(args.group, contrast=args.contrast)
     reason = headless_reason(args)
     if reason is not None:
         print(f"bci-valence demo: {reason}; running headless instead ({args.duration:g} s, CSV and PNG "

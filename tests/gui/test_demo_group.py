@@ -119,3 +119,17 @@ def test_headless_demo_runs_a_group_and_says_the_effect_size(tmp_path, bundle_pa
         streams = {row["stream"] for row in csv.DictReader(fh)}
     assert streams == {"person1", "person2"}
     assert (out / "valence.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.timeout(120)
+def test_demo_group_option_runs_a_simulated_group(tmp_path, capsys):
+    from bci_valence.cli import main
+
+    assert main(["demo", "--headless", "--group", "0"]) == 2
+    assert "--group" in capsys.readouterr().err
+    out = tmp_path / "demo"
+    assert main(["demo", "--headless", "--group", "2", "--duration", "10", "--calibration", "2",
+                 "--out-dir", str(out)]) == 0  # fmt: skip
+    rows = (out / "valence.csv").read_text().splitlines()
+    streams = {r.split(",")[0] for r in rows[1:]}
+    assert streams == {"person1", "person2"}
