@@ -80,12 +80,9 @@ RATING_ITEMS: tuple[str, ...] = (
 #: Index of the valence item in :data:`RATING_ITEMS`.
 VALENCE_ITEM = RATING_ITEMS.index("valence")
 
-#: Channel order of the DE features, spelled as the release writes them.
-FACED_DE_CHANNELS: tuple[str, ...] = (
-    "FP1", "FP2", "FZ", "F3", "F4", "F7", "F8", "FC1", "FC2", "FC5", "FC6", "CZ",
-    "C3", "C4", "T7", "T8", "CP1", "CP2", "CP5", "CP6", "PZ", "P3", "P4", "P7",
-    "P8", "PO3", "PO4", "OZ", "O1", "O2", "A2", "A1",
-)  # fmt: skip
+#: Channel order of the DE features, spelled as the release writes them (upper case):
+#: the constants' FACED channels, not a second list.
+FACED_DE_CHANNELS: tuple[str, ...] = tuple(name.upper() for name in FACED_CHANNELS)
 
 _RATING_RANGE = (0.0, 7.0)
 
