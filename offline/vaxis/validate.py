@@ -38,16 +38,6 @@ VADER_RULE = (
     "Spearman r and left out of the AUC"
 )
 
-# FACED README per-clip mean valence (clips 1..28, all 123 subjects); used only when
-# bci_valence.io.faced is unavailable.
-_README_CLIP_MEAN_VALENCE = (
-    2.00, 1.51, 1.60, 1.64, 1.71, 1.57, 1.65, 1.48, 1.57, 1.57, 1.96, 2.05,
-    3.05, 3.24, 3.33, 3.09,
-    4.04, 4.22, 4.42, 5.23, 4.93, 4.21, 4.39, 4.43, 4.30, 4.42, 4.25, 4.62,
-)  # fmt: skip
-_README_CLIPS_PER_CLASS = (3, 3, 3, 3, 4, 3, 3, 3, 3)
-
-
 @dataclass(frozen=True)
 class FacedValence:
     """Mean self-reported valence per FACED class (0-7 scale)."""
@@ -59,15 +49,11 @@ class FacedValence:
 
 
 def _readme_class_valence() -> np.ndarray:
-    try:
-        from bci_valence.constants import CLIP_MEAN_VALENCE
-        from bci_valence.io.faced import class_mean_valence
+    """Class means of the FACED README's per-clip mean valence (all 123 subjects)."""
+    from bci_valence.constants import CLIP_MEAN_VALENCE
+    from bci_valence.io.faced import class_mean_valence
 
-        return np.asarray(class_mean_valence(CLIP_MEAN_VALENCE), dtype=float)
-    except ImportError:  # pragma: no cover - faced module absent
-        labels = np.repeat(np.arange(len(CLASS_NAMES)), _README_CLIPS_PER_CLASS)
-        clip = np.asarray(_README_CLIP_MEAN_VALENCE)
-        return np.array([clip[labels == k].mean() for k in range(len(CLASS_NAMES))])
+    return np.asarray(class_mean_valence(CLIP_MEAN_VALENCE), dtype=float)
 
 
 def faced_class_valence(
