@@ -44,7 +44,7 @@ def data_dir(tmp_path: Path) -> Path:
                   "source": "ratings", "n_subjects": 100, "class_mean_valence": {"anger": 1.5289, "joy": 4.5278}},
         "vader": {"n_words": 7520, "n_positive": 3347, "n_negative": 4173, "spearman_r": 0.5985,
                   "roc_auc": 0.83768},
-        "provenance": _prov("bci-valence axis validate --figure /tmp/v.png"),
+        "provenance": _prov("bci-valence axis validate --figure v.png"),
     })  # fmt: skip
     _write(d, "eval_validation", {
         "bacc": 0.40912, "kappa": 0.33421, "weighted_f1": 0.4078, "accuracy": 0.41, "n_samples": 1680,
@@ -128,7 +128,7 @@ def test_build_writes_pages_with_figures_and_provenance(data_dir, tmp_path):
         assert "2026-01-02T03:04:05+00:00" in page
         assert "cores" in page
     # V-axis: the figures of the JSON, each section with its command.
-    assert "- Command: `bci-valence axis validate --figure /tmp/v.png`" in results
+    assert "- Command: `bci-valence axis validate --figure v.png`" in results
     assert "| FACED: Pearson r, class coordinate vs mean rated valence (ratings, 100 subjects, 9 classes) | 0.943 |" in results
     assert "| VADER words: ROC AUC, positive (3,347) vs negative (4,173) | 0.838 | – |" in results
     assert "| coordinate | -0.816 | 0.696 |" in results
