@@ -13,9 +13,9 @@ from bci_valence.cli import main
 @pytest.mark.lsl
 @pytest.mark.timeout(90)
 def test_details_show_a_late_streams_effective_rate_and_jitter(capsys):
-    player = CorpusPlayer(make_scenario("liblsl_lag100", seconds=20.0)).start()
+    player = CorpusPlayer(make_scenario("liblsl_lag100", seconds=25.0)).start()
     try:
-        assert main(["streams", "--details", "--measure", "4", "--timeout", "2"]) == 0
+        assert main(["streams", "--details", "--measure", "8", "--timeout", "2"]) == 0
     finally:
         player.stop()
     out = capsys.readouterr().out
@@ -23,4 +23,5 @@ def test_details_show_a_late_streams_effective_rate_and_jitter(capsys):
     match = re.search(r"timing-liblsl_lag100.*?(\d+\.\d\d) Hz \([+-]\d+ ppm\),.*?jitter (\d+\.\d) ms", text)
     assert match, out
     rate, jitter = float(match.group(1)), float(match.group(2))
-    assert abs(rate - 250.0) < 5 and 20.0 < jitter < 150.0, out
+    # a few seconds of chunks up to 100 ms late: the rate within a few percent, the lateness seen
+    assert abs(rate - 250.0) < 10 and 20.0 < jitter < 150.0, out
