@@ -19,8 +19,20 @@ def test_details_show_a_late_streams_effective_rate_and_jitter(capsys):
     finally:
         player.stop()
     out = capsys.readouterr().out
-    text = " ".join(re.sub(r"[│┃]", " ", out).split())  # the table may wrap a cell over rows
-    match = re.search(r"timing-liblsl_lag100.*?(\d+\.\d\d) Hz \([+-]\d+ ppm\),.*?jitter (\d+\.\d) ms", text)
+    # the table may wrap a row over several lines: gather the row's last cell ("timing over")
+    cell, in_row = [], False
+    for line in out.splitlines():
+        cells = line.split("│")
+        if len(cells) < 3:
+            in_row = False
+            continue
+        name = cells[1].strip()
+        if name:
+            in_row = name.startswith("timing-liblsl_lag100")
+        if in_row:
+            cell.append(cells[-2].strip())
+    timing = " ".join(cell)
+    match = re.search(r"(\d+\.\d\d) Hz \([+-]\d+ ppm\), jitter (\d+\.\d) ms", timing)
     assert match, out
     rate, jitter = float(match.group(1)), float(match.group(2))
     # a few seconds of chunks up to 100 ms late: the rate within a few percent, the lateness seen
