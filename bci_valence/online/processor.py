@@ -303,9 +303,9 @@ class StreamProcessor:
         finite = np.isfinite(raw_full)
         bad = (~finite).mean(axis=1) > MAX_HELD_FRACTION if raw_full.shape[1] else np.zeros(self.n_src, bool)
         if raw_core.shape[1]:
+            finite_core = np.where(np.isfinite(raw_core), raw_core, np.nan)  # Inf counts as no value
             with np.errstate(invalid="ignore"):
-                ptp = np.nanmax(np.where(np.isfinite(raw_core), raw_core, np.nan), axis=1, initial=-np.inf) - \
-                    np.nanmin(np.where(np.isfinite(raw_core), raw_core, np.nan), axis=1, initial=np.inf)
+                ptp = np.nanmax(finite_core, axis=1, initial=-np.inf) - np.nanmin(finite_core, axis=1, initial=np.inf)
             bad |= ~(ptp >= self.settings.quality.flat_uv)
         return frozenset(int(k) for k in np.flatnonzero(bad))
 

@@ -3,7 +3,6 @@ and holds about the samples that were sent; otherwise the run says what was lost
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 
