@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 
+from ..checks import check_range
 from ..constants import FACED_SFREQ
+from ..signal.features import DEFAULT_FEATURE, feature_names
 from . import fail
 
 logger = logging.getLogger(__name__)
@@ -40,8 +42,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--hop", type=float, default=1.0, help="seconds between windows (default 1)")
     parser.add_argument("--sfreq", type=float, default=FACED_SFREQ, help=f"feature rate in Hz (default {FACED_SFREQ:g})")
     parser.add_argument(
-        "--method", choices=("fir", "fft"), default="fir",
-        help="fir: band-pass then variance, as the FACED release (default); fft: periodogram",
+        "--method", choices=feature_names(), default=DEFAULT_FEATURE,
+        help=f"feature method (registered under the bci_valence.features entry points; default "
+             f"{DEFAULT_FEATURE}: band-pass then variance, as the FACED release)",
     )  # fmt: skip
     parser.add_argument(
         "--channels",
@@ -72,8 +75,13 @@ def run(args: argparse.Namespace) -> int:
         resolve_channel_labels,
     )
 
-    if args.workers < 1:
-        return fail(f"--workers must be at least 1, got {args.workers}", code=1)
+    try:
+        check_range(args.workers, "--workers", 1, integer=True)
+        check_range(args.hop, "--hop", 0, low_inclusive=False, unit="s")
+        check_range(args.sfreq, "--sfreq", 0, low_inclusive=False, unit="Hz")
+        check_range(args.min_channels, "--min-channels", 1, integer=True)
+    except ValueError as err:
+        return fail(str(err), code=1)
     out = Path(args.out)
     if out.suffix.lower() != ".npz":
         return fail(f"-o expects a .npz file name, got {str(out)!r}", code=1)

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..checks import arg_number, check_range
 from . import fail
 from .run import (
     add_pipeline_options,
@@ -39,7 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--recorded-timestamps", action="store_true",
                         help="XDF only: keep the timestamps as recorded, jitter and all (no dejittering), "
                              "so the replay sees what the live run saw")  # fmt: skip
-    parser.add_argument("--duration", type=float, default=None, metavar="S",
+    parser.add_argument("--duration", type=arg_number(0, low_inclusive=False), default=None, metavar="S",
                         help="stop after S seconds of wall time")  # fmt: skip
     parser.add_argument("--record", default=None, metavar="XDF",
                         help="record the replayed stream and the outlet to this XDF file")  # fmt: skip
@@ -57,10 +58,9 @@ def run(args: argparse.Namespace) -> int:
     speed = str(args.speed).strip().lower()
     if speed not in ("max", "inf"):
         try:
-            if not float(speed) > 0:
-                raise ValueError
+            check_range(float(speed), "--speed", 0, low_inclusive=False)
         except ValueError:
-            return fail(f"--speed must be a positive number or 'max', got {args.speed!r}")
+            return fail(f"--speed must be a number > 0 or 'max', got {args.speed!r}")
     path, _, options = str(args.file).partition("?")
     if options and Path(args.file).exists():  # a file whose name holds a '?'
         path, options = str(args.file), ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..checks import arg_number
 from ..constants import FACED_SFREQ
 
 
@@ -21,20 +22,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         ),
     )
     parser.add_argument(
-        "--duration", type=float, default=None, help="stop after S seconds (default: until Ctrl+C)"
+        "--duration", type=arg_number(0, low_inclusive=False), default=None,
+        help="stop after S seconds (default: until Ctrl+C)",
     )
     parser.add_argument(
         "--script",
         default=None,
         help="emotion segments as CLASS:SECONDS,... (default: the nine FACED classes, 20 s each)",
     )
-    parser.add_argument("--rate", type=float, default=FACED_SFREQ, help=f"sampling rate in Hz (default {FACED_SFREQ:g})")
+    parser.add_argument("--rate", type=arg_number(0, low_inclusive=False), default=FACED_SFREQ, help=f"sampling rate in Hz (default {FACED_SFREQ:g})")
     parser.add_argument("--name", default="bci-valence-sim", help="LSL stream name")
     parser.add_argument("--source-id", default=None, help="LSL source_id (default: unique)")
     parser.add_argument("--seed", type=int, default=None, help="random seed")
     parser.add_argument(
         "--contrast",
-        type=float,
+        type=arg_number(0),
         default=1.0,
         help="factor on the class differences (1 = FACED's effect sizes; e.g. 3 for a demo)",
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..checks import arg_number
+
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``streams`` subcommand."""
@@ -18,7 +20,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         ),
     )
     parser.add_argument(
-        "--timeout", type=float, default=2.0, help="seconds to wait for streams (default 2)"
+        "--timeout", type=arg_number(0, low_inclusive=False), default=2.0,
+        help="seconds to wait for streams (default 2)",
     )
     parser.add_argument(
         "--details",
@@ -27,7 +30,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "timing for --measure seconds: effective rate, jitter, gaps",
     )
     parser.add_argument(
-        "--measure", type=float, default=3.0, metavar="S",
+        "--measure", type=arg_number(0, low_inclusive=False), default=3.0, metavar="S",
         help="with --details: seconds of samples to measure each stream's timing over (default 3)",
     )
     parser.set_defaults(func=run)
@@ -109,12 +112,6 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    if not args.timeout > 0:
-        print("error: --timeout must be > 0")
-        return 2
-    if not args.measure > 0:
-        print("error: --measure must be > 0")
-        return 2
     console = Console(width=None if sys.stdout.isatty() else 160)
     streams = sorted(resolve_streams(timeout=args.timeout), key=lambda s: (s.name, s.source_id))
     if not streams:

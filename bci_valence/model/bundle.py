@@ -3,7 +3,8 @@
 A bundle folder holds
 
 ``bundle.json``
-    :class:`BundleConfig` (format version, channel order, bands, window, normalization,
+    :class:`~bci_valence.model.bundle_config.BundleConfig` (format version, channel
+    order, bands, window, feature method, normalization,
     class names, V-axis coordinates, architecture, training data range, metrics,
     library versions).
 ``projection.safetensors``
@@ -34,15 +35,26 @@ Example
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..constants import EMOTION_CLASSES, FACED_BANDS, FACED_CHANNELS, FACED_SFREQ
 from ..device import resolve_device
+from .bundle_config import (  # re-exported: bci_valence.model.bundle is the public path
+    BUNDLE_FORMAT_VERSION,
+    BUNDLE_JSON,
+    CONFIG_RANGES,
+    ENSEMBLE_FILE,
+    PROJECTION_FILE,
+    BundleConfig,
+    BundleError,
+    check_bundle_feature,
+    default_bundle_path,
+    library_versions,
+    read_config_json,
+)
 
 __all__ = [
     "BUNDLE_FORMAT_VERSION",
@@ -53,289 +65,11 @@ __all__ = [
     "BundleConfig",
     "BundleError",
     "ModelBundle",
+    "check_bundle_feature",
     "default_bundle_path",
     "library_versions",
     "read_config_json",
 ]
-
-#: Version of the bundle layout; loading refuses any other.
-BUNDLE_FORMAT_VERSION = 1
-BUNDLE_JSON = "bundle.json"
-#: Largest ``bundle.json`` read (bytes) and deepest nesting accepted.
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
-MAX_CONFIG_DEPTH = 32
-#: Most channels a bundle may name.
-MAX_CHANNELS = 512
-#: The documented range of each numeric setting of a bundle: (low, high, type).
-CONFIG_RANGES: dict[str, tuple[float, float, type]] = {
-    "sfreq": (64.0, 4096.0, float),
-    "window_s": (0.25, 10.0, float),
-    "sequence_seconds": (1, 120, int),
-    "sequence_spacing_s": (0.1, 10.0, float),
-    "valence_average": (1, 60, int),
-    "n_members": (0, 1000, int),
-}
-PROJECTION_FILE = "projection.safetensors"
-ENSEMBLE_FILE = "ensemble.safetensors"
-
-
-class BundleError(ValueError):
-    """A bundle folder is missing, malformed or inconsistent."""
-
-
-def default_bundle_path() -> Path:
-    """The bundle shipped with the package (``bci_valence/data/default_bundle``)."""
-    return Path(__file__).resolve().parents[1] / "data" / "default_bundle"
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of the libraries that matter for a bundle."""
-    import platform
-
-    out = {"python": platform.python_version(), "numpy": np.__version__}
-    try:
-        from .. import __version__
-
-        out["bci_valence"] = __version__
-    except ImportError:  # pragma: no cover
-        pass
-    for name in ("torch", "safetensors", "sklearn"):
-        try:
-            module = __import__(name)
-            out[name] = str(getattr(module, "__version__", "?"))
-        except ImportError:  # pragma: no cover
-            pass
-    return out
-
-
-@dataclass(frozen=True)
-class BundleConfig:
-    """Everything about a bundle except the weights (serialised to ``bundle.json``).
-
-    Numeric settings are checked against their ranges (:data:`CONFIG_RANGES`): ``sfreq``
-    64-4096 Hz, ``window_s`` 0.25-10 s, ``sequence_seconds`` 1-120, ``sequence_spacing_s``
-    0.1-10 s, ``valence_average`` 1-60, ``n_members`` 0-1000; bands below half of
-    ``sfreq``; every weight finite; ``bundle.json`` at most 4 MiB and 32 levels deep.
-
-    Attributes
-    ----------
-    format_version : int
-        :data:`BUNDLE_FORMAT_VERSION` at save time.
-    channels : tuple of str
-        Channel order of the DE features (FACED's, MNE case).
-    bands : dict of str to (float, float)
-        Frequency bands (Hz), in feature order.
-    sfreq : float
-        Sampling rate the DE features are computed at.
-    window_s : float
-        Length of one DE window (s).
-    sequence_seconds : int
-        Number of consecutive DE vectors the classifier reads.
-    sequence_spacing_s : float
-        Spacing between those vectors (s).
-    valence_average : int
-        Suggested number of recent DE vectors to average before projecting.
-    normalization : dict
-        How features were standardized (method, statistics source).
-    class_names : tuple of str
-        Classifier output order.
-    class_coordinates : dict of str to float
-        V-axis coordinate of each class (the projection's target).
-    axis : dict
-        Provenance of the V-axis (model, layer, method, source folder).
-    projection : dict
-        How the projection was fitted (ridge alpha, input, subjects).
-    classifier : dict or None
-        :class:`~bci_valence.model.networks.ClassifierSettings` as a dict; None = no classifier.
-    n_members : int
-        Number of ensemble members (0 = projection only).
-    training : dict
-        Data range, seed, stages, epochs, time.
-    metrics : dict
-        Validation metrics measured at training time (``metrics["protocols"]``: the
-        figures of both evaluation protocols).
-    protocols : dict
-        The evaluation protocols' fold models, per protocol: ``folds`` (the clips each
-        fold held out), ``train_subjects``, ``n_members``, ``classifier`` (architecture),
-        ``projection_alpha``, ``training``; empty when the bundle has none.
-    versions : dict
-        Library versions at training time.
-    created : str
-        ISO timestamp.
-    """
-
-    format_version: int = BUNDLE_FORMAT_VERSION
-    channels: tuple[str, ...] = field(default_factory=lambda: tuple(FACED_CHANNELS))
-    bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(FACED_BANDS))
-    sfreq: float = FACED_SFREQ
-    window_s: float = 1.0
-    sequence_seconds: int = 10
-    sequence_spacing_s: float = 1.0
-    valence_average: int = 1
-    normalization: dict[str, Any] = field(
-        default_factory=lambda: {
-            "method": "zscore",
-            "per": "subject",
-            "statistics": "mean and population std of each channel x band over all of "
-            "the subject's own unlabeled 1-s DE vectors (online: a calibration period)",
-        }
-    )
-    class_names: tuple[str, ...] = field(default_factory=lambda: tuple(EMOTION_CLASSES))
-    class_coordinates: dict[str, float] = field(default_factory=dict)
-    axis: dict[str, Any] = field(default_factory=dict)
-    projection: dict[str, Any] = field(default_factory=dict)
-    classifier: dict[str, Any] | None = None
-    n_members: int = 0
-    training: dict[str, Any] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    protocols: dict[str, Any] = field(default_factory=dict)
-    versions: dict[str, str] = field(default_factory=library_versions)
-    created: str = ""
-
-    @property
-    def n_channels(self) -> int:
-        """Number of channels."""
-        return len(self.channels)
-
-    @property
-    def n_bands(self) -> int:
-        """Number of bands."""
-        return len(self.bands)
-
-    @property
-    def band_names(self) -> tuple[str, ...]:
-        """Band names in feature order."""
-        return tuple(self.bands)
-
-    def coordinates_array(self) -> np.ndarray:
-        """V-axis coordinates in :attr:`class_names` order, shape (n_classes,)."""
-        return np.array([float(self.class_coordinates[c]) for c in self.class_names])
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form."""
-        out = asdict(self)
-        out["channels"] = list(self.channels)
-        out["class_names"] = list(self.class_names)
-        out["bands"] = {k: [float(v[0]), float(v[1])] for k, v in self.bands.items()}
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "<config>") -> BundleConfig:
-        """Build from :meth:`to_dict`'s output, checking version and consistency.
-
-        Raises
-        ------
-        BundleError
-            Naming ``source`` and the offending key.
-        """
-        if not isinstance(data, dict):
-            raise BundleError(f"{source}: expected a JSON object, got {type(data).__name__}")
-        version = data.get("format_version")
-        if version != BUNDLE_FORMAT_VERSION:
-            raise BundleError(
-                f"{source}: bundle format_version {version!r}, this bci_valence reads "
-                f"version {BUNDLE_FORMAT_VERSION} (retrain or re-export the bundle)"
-            )
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise BundleError(f"{source}: unknown key(s) {unknown}")
-        kwargs = dict(data)
-        try:
-            if "channels" in kwargs:
-                kwargs["channels"] = tuple(str(c) for c in kwargs["channels"])
-            if "class_names" in kwargs:
-                kwargs["class_names"] = tuple(str(c) for c in kwargs["class_names"])
-            if "bands" in kwargs:
-                kwargs["bands"] = {
-                    str(k): (float(v[0]), float(v[1])) for k, v in kwargs["bands"].items()
-                }
-            if "class_coordinates" in kwargs:
-                kwargs["class_coordinates"] = {
-                    str(k): float(v) for k, v in kwargs["class_coordinates"].items()
-                }
-            config = cls(**kwargs)
-        except (TypeError, ValueError, AttributeError, IndexError) as err:
-            raise BundleError(f"{source}: malformed config: {err}") from err
-        config.validate(source)
-        return config
-
-    def validate(self, source: str = "<config>") -> None:
-        """Check every setting against :data:`CONFIG_RANGES` and the config's internal
-        consistency; raises :class:`BundleError` naming ``source`` and the key."""
-        for key, (low, high, kind) in CONFIG_RANGES.items():
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise BundleError(f"{source}: {key} must be a finite number, got {value!r}")
-            if kind is int and value != int(value):
-                raise BundleError(f"{source}: {key} must be a whole number, got {value!r}")
-            if not low <= value <= high:
-                raise BundleError(f"{source}: {key} = {value!r} is outside its range [{low:g}, {high:g}]")
-        if len(self.channels) > MAX_CHANNELS:
-            raise BundleError(f"{source}: channels: {len(self.channels)} channels, at most {MAX_CHANNELS}")
-        nyquist = self.sfreq / 2
-        for name, (lo, hi) in self.bands.items():
-            if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo < hi < nyquist):
-                raise BundleError(
-                    f"{source}: bands[{name!r}] = ({lo!r}, {hi!r}) must satisfy 0 <= low < high < "
-                    f"{nyquist:g} Hz (half of sfreq)"
-                )
-        bad = [k for k, v in self.class_coordinates.items() if not math.isfinite(v)]
-        if bad:
-            raise BundleError(f"{source}: class_coordinates of {bad} are not finite")
-        if len(set(self.channels)) != len(self.channels) or not self.channels:
-            raise BundleError(f"{source}: channels must be unique and non-empty")
-        if not self.bands:
-            raise BundleError(f"{source}: bands must be non-empty")
-        missing = [c for c in self.class_names if c not in self.class_coordinates]
-        if missing:
-            raise BundleError(f"{source}: class_coordinates lacks class(es) {missing}")
-        if self.n_members < 0:
-            raise BundleError(f"{source}: n_members must be >= 0, got {self.n_members}")
-        if self.n_members and self.classifier is None:
-            raise BundleError(f"{source}: n_members={self.n_members} but no classifier settings")
-        if self.sequence_seconds < 1 or self.valence_average < 1:
-            raise BundleError(f"{source}: sequence_seconds and valence_average must be >= 1")
-        unknown = sorted(set(self.protocols) - {"seen-clips", "unseen-clips"})
-        if unknown:
-            raise BundleError(
-                f"{source}: unknown protocol(s) {unknown} in 'protocols'; expected seen-clips, unseen-clips"
-            )
-
-    def classifier_settings(self):
-        """The members' :class:`~bci_valence.model.networks.ClassifierSettings` (None if none)."""
-        from .networks import ClassifierSettings
-
-        if self.classifier is None:
-            return None
-        return ClassifierSettings.from_dict(self.classifier)
-
-
-def read_config_json(path: Path) -> Any:
-    """``bundle.json``'s content, refused when too large, too deep or not JSON.
-
-    Raises
-    ------
-    BundleError
-        Naming the file and what is wrong with it.
-    """
-    size = path.stat().st_size
-    if size > MAX_CONFIG_BYTES:
-        raise BundleError(f"{path} is {size} bytes; a bundle description is at most {MAX_CONFIG_BYTES} bytes")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except RecursionError:
-        raise BundleError(f"{path} is nested too deeply (at most {MAX_CONFIG_DEPTH} levels)") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise BundleError(f"{path} is not valid JSON: {err}") from err
-    stack = [(data, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_CONFIG_DEPTH:
-            raise BundleError(f"{path} is nested too deeply (at most {MAX_CONFIG_DEPTH} levels)")
-        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        stack.extend((child, depth + 1) for child in children)
-    return data
 
 
 def _check_state(
@@ -407,10 +141,7 @@ class ModelBundle:
             Missing files, wrong format version, bad config, missing tensors or tensors
             whose shape does not match the config; the message names file and tensor.
         """
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        from .networks import DEClassifier, LinearProjection
+        from .networks import LinearProjection
 
         folder = Path(path) if path is not None else default_bundle_path()
         if not folder.is_dir():
@@ -418,48 +149,11 @@ class ModelBundle:
         meta = folder / BUNDLE_JSON
         if not meta.is_file():
             raise BundleError(f"not a model bundle: {meta} is missing")
-        data = read_config_json(meta)
-        config = BundleConfig.from_dict(data, source=str(meta))
-
-        def read(p: Path) -> dict[str, Any]:
-            if not p.is_file():
-                raise BundleError(f"bundle file missing: {p}")
-            try:
-                return load_file(str(p))
-            except (SafetensorError, OSError, ValueError) as err:
-                raise BundleError(f"{p} is not a readable safetensors file: {err}") from err
-
+        config = BundleConfig.from_dict(read_config_json(meta), source=str(meta))
         proj_path = folder / PROJECTION_FILE
         projection = LinearProjection(config.n_channels, config.n_bands)
-        projection.load_state_dict(_check_state(projection, read(proj_path), "", proj_path))
-
-        members = []
-        if config.n_members:
-            settings = config.classifier_settings()
-            if (settings.n_channels, settings.n_bands, settings.seq_len, settings.n_classes) != (
-                config.n_channels, config.n_bands, config.sequence_seconds, len(config.class_names)
-            ):
-                raise BundleError(
-                    f"{meta}: classifier shape (channels {settings.n_channels}, bands "
-                    f"{settings.n_bands}, seq_len {settings.seq_len}, classes "
-                    f"{settings.n_classes}) does not match the config (channels "
-                    f"{config.n_channels}, bands {config.n_bands}, sequence_seconds "
-                    f"{config.sequence_seconds}, classes {len(config.class_names)})"
-                )
-            ens_path = folder / ENSEMBLE_FILE
-            tensors = read(ens_path)
-            for i in range(config.n_members):
-                member = DEClassifier(settings)
-                member.load_state_dict(_check_state(member, tensors, f"member{i:02d}.", ens_path))
-                members.append(member)
-            extra = sorted(
-                k for k in tensors if not k.startswith(tuple(f"member{i:02d}." for i in range(len(members))))
-            )
-            if extra:
-                raise BundleError(
-                    f"{ens_path}: unexpected tensor(s) {extra[:5]} (config says "
-                    f"n_members={config.n_members})"
-                )
+        projection.load_state_dict(_check_state(projection, _read_tensors(proj_path), "", proj_path))
+        members = _load_members(folder, config) if config.n_members else []
         bundle = cls(config, projection, members, path=folder)
         bundle.to(device)
         return bundle
@@ -627,6 +321,53 @@ class ModelBundle:
         )
 
 
+def _read_tensors(path: Path) -> dict[str, Any]:
+    """Every tensor of a safetensors file; a missing or unreadable file is a :class:`BundleError`."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise BundleError(f"bundle file missing: {path}")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise BundleError(f"{path} is not a readable safetensors file: {err}") from err
+
+
+def _load_members(folder: Path, config: BundleConfig) -> list:
+    """The ensemble members of the bundle in ``folder``, checked against ``config``.
+
+    Raises
+    ------
+    BundleError
+        The classifier's shape disagrees with the config, a tensor is missing or of
+        the wrong shape, or ``ensemble.safetensors`` holds tensors of other members.
+    """
+    from .networks import DEClassifier
+
+    settings = config.classifier_settings()
+    got = (settings.n_channels, settings.n_bands, settings.seq_len, settings.n_classes)
+    want = (config.n_channels, config.n_bands, config.sequence_seconds, len(config.class_names))
+    if got != want:
+        raise BundleError(
+            f"{folder / BUNDLE_JSON}: classifier shape (channels {got[0]}, bands {got[1]}, "
+            f"seq_len {got[2]}, classes {got[3]}) does not match the config (channels "
+            f"{want[0]}, bands {want[1]}, sequence_seconds {want[2]}, classes {want[3]})"
+        )
+    ens_path = folder / ENSEMBLE_FILE
+    tensors = _read_tensors(ens_path)
+    members = []
+    for i in range(config.n_members):
+        member = DEClassifier(settings)
+        member.load_state_dict(_check_state(member, tensors, f"member{i:02d}.", ens_path))
+        members.append(member)
+    prefixes = tuple(f"member{i:02d}." for i in range(len(members)))
+    extra = sorted(k for k in tensors if not k.startswith(prefixes))
+    if extra:
+        raise BundleError(f"{ens_path}: unexpected tensor(s) {extra[:5]} (config says n_members={config.n_members})")
+    return members
+
+
 def _stack_members(members: list) -> Any:
     """One fused :class:`~.models.StackedEnsemble` when the members allow it, else None.
 
@@ -661,9 +402,6 @@ def _load_fold_models(folder: str | Path, config: Any, protocol: str) -> list:
         ``protocols.safetensors`` is missing or unreadable, or a tensor is missing or
         of the wrong shape.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
     from .fold_models import PROTOCOLS, PROTOCOLS_FILE, FoldModel
     from .networks import ClassifierSettings, DEClassifier, LinearProjection
 
@@ -679,10 +417,7 @@ def _load_fold_models(folder: str | Path, config: Any, protocol: str) -> list:
     path = Path(folder) / PROTOCOLS_FILE
     if not path.is_file():
         raise BundleError(f"bundle file missing: {path} (bundle.json lists {protocol} models)")
-    try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise BundleError(f"{path} is not a readable safetensors file: {err}") from err
+    tensors = _read_tensors(path)
     arch = spec.get("classifier")
     n_members = int(spec.get("n_members", 0))
     out = []

@@ -4,12 +4,15 @@ Two models read standardized DE features (channels × bands, z-scored per subjec
 per calibrated session, see :mod:`bci_valence.signal.normalization`):
 
 * :class:`LinearProjection` — the EEG→V-axis projection: one linear map from a
-  ``(32, 5)`` DE vector to a scalar valence coordinate.  It works on a single 1-s
-  vector (or the mean of the last few), so live valence is available from the first
-  window.
+  ``(channels, bands)`` DE vector (FACED's 32 × 5) to a scalar valence coordinate.
+  It works on a single 1-s vector (or the mean of the last few), so live valence is
+  available from the first window.
 * :class:`DEClassifier` — one member of the residual ensemble: a network on a
-  ``(seq_len, 32, 5)`` sequence of 1-s DE vectors that outputs 9 class logits and a
-  pooled embedding (used by the V-axis distillation loss while training).
+  ``(seq_len, channels, bands)`` sequence of 1-s DE vectors that outputs one logit per
+  class (FACED's nine) and a pooled embedding (used by the V-axis distillation loss
+  while training).
+
+The default shapes come from :mod:`bci_valence.constants`, never written here.
 
 Both are rebuilt from plain JSON-able settings (:class:`ClassifierSettings`), so that a
 bundle stores architecture in ``bundle.json`` and weights in safetensors only.
@@ -24,7 +27,25 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["ClassifierSettings", "DEClassifier", "LinearProjection", "ResidualBlock"]
+from ..checks import check_range, check_value
+from ..constants import EMOTION_CLASSES, FACED_BANDS, FACED_CHANNELS
+
+#: The shape the shipped models read and write: FACED's channels, bands and classes.
+N_CHANNELS = len(FACED_CHANNELS)
+N_BANDS = len(FACED_BANDS)
+N_CLASSES = len(EMOTION_CLASSES)
+#: How a member pools its per-second states (see :class:`ClassifierSettings`).
+POOLING_CHOICES: tuple[str, ...] = ("flatten", "mean")
+
+__all__ = [
+    "N_BANDS",
+    "N_CHANNELS",
+    "N_CLASSES",
+    "ClassifierSettings",
+    "DEClassifier",
+    "LinearProjection",
+    "ResidualBlock",
+]
 
 
 @dataclass(frozen=True)
@@ -34,11 +55,12 @@ class ClassifierSettings:
     Attributes
     ----------
     n_channels, n_bands : int
-        Shape of one DE vector (32 channels × 5 bands for FACED).
+        Shape of one DE vector (default: FACED's channels × bands, from
+        :mod:`bci_valence.constants`).
     seq_len : int
         Number of consecutive 1-s DE vectors in a sample (10).
     n_classes : int
-        Output classes (9).
+        Output classes (default: FACED's emotion classes).
     d_model : int
         Width of the per-second embedding.
     depth : int
@@ -57,10 +79,10 @@ class ClassifierSettings:
         not used at inference.
     """
 
-    n_channels: int = 32
-    n_bands: int = 5
+    n_channels: int = N_CHANNELS
+    n_bands: int = N_BANDS
     seq_len: int = 10
-    n_classes: int = 9
+    n_classes: int = N_CLASSES
     d_model: int = 64
     depth: int = 2
     kernel_size: int = 3
@@ -70,15 +92,15 @@ class ClassifierSettings:
     n_aux_classes: int = 0
 
     def __post_init__(self) -> None:
-        if self.pooling not in ("flatten", "mean"):
-            raise ValueError(f"pooling must be 'flatten' or 'mean', got {self.pooling!r}")
+        check_value(self.pooling, POOLING_CHOICES, "pooling")
+        for name in ("n_channels", "n_bands", "seq_len", "n_classes", "d_model", "kernel_size"):
+            check_range(getattr(self, name), name, 1, integer=True)
         if self.kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd, got {self.kernel_size}")
-        for name in ("n_channels", "n_bands", "seq_len", "n_classes", "d_model"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.depth < 0:
-            raise ValueError(f"depth must be >= 0, got {self.depth}")
+        check_range(self.depth, "depth", 0, integer=True)
+        check_range(self.n_aux_classes, "n_aux_classes", 0, integer=True)
+        check_range(self.dropout, "dropout", 0, 1, high_inclusive=False)
+        check_range(self.input_dropout, "input_dropout", 0, 1, high_inclusive=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""
@@ -103,7 +125,7 @@ class LinearProjection(nn.Module):
         Shape of the DE vector.
     """
 
-    def __init__(self, n_channels: int = 32, n_bands: int = 5) -> None:
+    def __init__(self, n_channels: int = N_CHANNELS, n_bands: int = N_BANDS) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(n_channels, n_bands))
         self.bias = nn.Parameter(torch.zeros(1))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
-    from .bundle import BundleConfig
+    from .bundle_config import BundleConfig
 
 __all__ = ["ValenceModel"]
 

@@ -45,7 +45,7 @@ import numpy as np
 from ..model.protocol import ValenceModel
 from ..signal.montage import MontageMapping
 from ..signal.quality import BAD_FLAGS, QualityFlag
-from ..signal.timing import StreamClock
+from ..signal.timing import StreamClock, WindowTiming
 from ..streams.base import Source
 
 log = logging.getLogger(__name__)
@@ -113,6 +113,7 @@ class Pipeline:
         names: Sequence[str] | None = None,
     ) -> None:
         from ..device import resolve_device
+        from ..model.bundle import check_bundle_feature
         from ..signal.de import BandFilterBank
         from ..signal.filter_design import FeatureSettings
         from ..signal.streaming_de import StreamingBandVariance
@@ -143,7 +144,7 @@ class Pipeline:
                 sfreq=self.target_sfreq,
                 window_s=float(cfg.window_s),
                 bands={k: tuple(v) for k, v in dict(cfg.bands).items()},
-                method=self.settings.compute.feature_method,
+                method=check_bundle_feature(cfg, self.settings.compute.feature_method),
                 device=str(self.device),
             )
         )
@@ -153,9 +154,10 @@ class Pipeline:
             StreamingBandVariance(self.bank.settings, len(self.target_channels))
             if self.settings.compute.incremental_de
             and self.device.type == "cpu"
-            and self.bank.settings.method == "fir"
+            and self.bank.extractor.incremental
             else None
         )
+        self._timing = self.bank.window_timing(self.settings.hop_s)
         n_bands = self.bank.n_bands
         self.feature_shape = (len(self.target_channels), n_bands)
         self._auto_names = names is None
@@ -242,9 +244,7 @@ class Pipeline:
             names,
             self.settings,
             self.target_channels,
-            self.target_sfreq,
-            self.bank.context_samples,
-            self.bank.window_samples,
+            self.timing,
             unit=getattr(src, "unit", None),
             ch_types=types,
             top_hz=max(high for _, high in self.bank.settings.bands.values()),
@@ -378,7 +378,7 @@ class Pipeline:
             return 1.0
         if self.settings.calibration.seconds <= 0:
             return 1.0
-        return min(1.0, st.good_windows * self.settings.hop_s / self.settings.calibration.seconds)
+        return min(1.0, st.good_windows / self.timing.windows_in(self.settings.calibration.seconds))
 
     def _compute(self, pending: list[tuple[_StreamState, DueWindow]]) -> list[ValenceStep]:
         steps: list[ValenceStep] = []
@@ -432,7 +432,7 @@ class Pipeline:
             st.de_history.append((win.segment, win.end, np.full_like(de[i], np.nan) if blank[i] else de[i]))
             if not blank[i]:
                 st.z_history.append((win.segment, win.end, z))
-            horizon = int(math.ceil((self.sequence_len * self.sequence_spacing + 2) / self.settings.hop_s))
+            horizon = int(math.ceil(self.timing.windows_in(self.sequence_len * self.sequence_spacing + 2)))
             while len(st.de_history) > horizon:
                 st.de_history.popleft()
             while len(st.z_history) > max(self.valence_average, 1):
@@ -466,6 +466,7 @@ class Pipeline:
                     calibration_progress=float(progress[i]),
                     latency_ms=(done - win.arrival) * 1e3,
                     true_label=self._label_at(st, win.timestamp),
+                    timing=self.timing,
                 )
             )
         return steps
@@ -529,16 +530,20 @@ class Pipeline:
         return variance_to_de(torch.from_numpy(variance)).numpy()
 
     def _sequence(self, st: _StreamState, win: DueWindow) -> np.ndarray | None:
-        """Raw DE of the ``sequence_len`` windows spaced ``sequence_spacing`` s ending at ``win``."""
+        """Raw DE of the ``sequence_len`` windows spaced ``sequence_spacing`` s ending at ``win``.
+
+        With a hop that divides the spacing (0.25 s and 1 s) every wanted window exists;
+        otherwise the nearest one within half a hop stands in.
+        """
         spacing = self.sequence_spacing * self.target_sfreq
-        tol = max(1.0, self.settings.hop_s * self.target_sfreq / 2.0)
+        tol = max(1.0, float(self.timing.hop_samples) / 2.0)
         by_end = {end: de for seg, end, de in st.de_history if seg == win.segment}
         ends: np.ndarray | None = None
         out = []
         for j in range(self.sequence_len - 1, -1, -1):
             target = win.end - j * spacing
             de = by_end.get(int(target)) if target == int(target) else None
-            if de is None:  # hops that are not whole samples: the nearest window
+            if de is None:
                 if ends is None:
                     ends = np.fromiter(by_end.keys(), dtype=np.int64, count=len(by_end))
                 if ends.size == 0:
@@ -605,6 +610,12 @@ class Pipeline:
         raise KeyError(f"no stream named {stream!r}; streams: {[s.name for s in self._streams]}")
 
     @property
+    def timing(self) -> WindowTiming:
+        """Where every stream's windows end: the model's rate, the hop in samples (exact,
+        a fraction when it is not whole), the window and the filter context."""
+        return self._timing
+
+    @property
     def stream_names(self) -> tuple[str, ...]:
         """The streams' names, in the order of the sources (unique)."""
         return tuple(st.name for st in self._streams)
@@ -657,7 +668,7 @@ class Pipeline:
                 flagged=dict(st.flag_counts),
                 samples=int(proc.raw.pushed) if proc is not None else 0,
                 sfreq=proc.sfreq if proc is not None else None,
-                window_s=(proc.n_input / proc.target_sfreq) if proc is not None else None,
+                window_s=(self.timing.n_input / self.timing.sfreq) if proc is not None else None,
                 calibration_progress=self._progress(st),
                 calibration_s=float(self.settings.calibration.seconds),
                 calibrated=st.calibrated or self.settings.calibration.seconds <= 0,

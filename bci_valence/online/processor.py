@@ -20,11 +20,11 @@ from ..signal.preprocessing import (
 )
 from ..signal.montage import ChannelMappingError, map_channels
 from ..signal.quality import QualityFlag, assess_window, undersampled
-from ..signal.timing import ClockHealth, StreamClock, TimedRun
-
-log = logging.getLogger(__name__)
+from ..signal.timing import ClockHealth, StreamClock, TimedRun, WindowTiming
 from .settings import PipelineSettings
 from .steps import DueWindow
+
+log = logging.getLogger(__name__)
 
 __all__ = ['MAX_HELD_FRACTION', 'StreamProcessor']
 
@@ -47,10 +47,11 @@ class StreamProcessor:
     settings : PipelineSettings
     target_channels : sequence of str
         The model's channels (the bundle's order).
-    target_sfreq : float
-        The model's rate.
-    context_samples, window_samples : int
-        From the feature extractor: each window is ``context + window`` samples.
+    timing : WindowTiming
+        Where windows end on the processed stream: the model's rate, the hop in samples
+        and the feature's window and filter context (each window is
+        ``context + window`` samples). Made once by the pipeline
+        (:meth:`~bci_valence.signal.de.BandFilterBank.window_timing`).
     unit : str | None
         The source's unit (``"V"`` when it states volts); used when
         ``settings.stream.units`` is ``"auto"``.
@@ -75,9 +76,7 @@ class StreamProcessor:
         ch_names: Sequence[str],
         settings: PipelineSettings,
         target_channels: Sequence[str],
-        target_sfreq: float,
-        context_samples: int,
-        window_samples: int,
+        timing: WindowTiming,
         unit: str | None = None,
         ch_types: Sequence[str] | None = None,
         top_hz: float | None = None,
@@ -87,7 +86,7 @@ class StreamProcessor:
         self.name = name
         self.sfreq = float(sfreq)
         self.settings = settings
-        self.target_sfreq = float(target_sfreq)
+        self._timing = timing
         self.top_hz = float(top_hz if top_hz is not None else settings.filter.bandpass[1])
         self.undersampled = undersampled(self.sfreq, self.top_hz)
         if self.undersampled:
@@ -102,10 +101,6 @@ class StreamProcessor:
         self.matrix = self.mapping.matrix[:, used]
         self.n_src = len(used)
         self.n_target = self.matrix.shape[0]
-        self.context_samples = int(context_samples)
-        self.window_samples = int(window_samples)
-        self.n_input = self.context_samples + self.window_samples
-        self.hop = settings.hop_s * self.target_sfreq  # in processed samples (fractional)
         self.clock = StreamClock(self.sfreq, settings.stream.timing)
         self.raw = RingBuffer(
             self.n_src,
@@ -134,6 +129,31 @@ class StreamProcessor:
         self._new_segment(first=True)
 
     @property
+    def window_timing(self) -> WindowTiming:
+        """Where this stream's windows end (rate, hop in samples, window, context)."""
+        return self._timing
+
+    @property
+    def target_sfreq(self) -> float:
+        """The processed (model's) rate, Hz."""
+        return self._timing.sfreq
+
+    @property
+    def context_samples(self) -> int:
+        """Filter context around each window, in processed samples."""
+        return int(self._timing.context_samples)
+
+    @property
+    def window_samples(self) -> int:
+        """Samples of the window the feature describes."""
+        return int(self._timing.window_samples)
+
+    @property
+    def n_input(self) -> int:
+        """Samples each due window holds: context and window."""
+        return self._timing.n_input
+
+    @property
     def rate_problem(self) -> str | None:
         """Why the stream's rate cannot carry the bands, or None when it can."""
         if not self.undersampled:
@@ -159,7 +179,7 @@ class StreamProcessor:
         self._new_segment()
 
     def _next_end(self) -> int:
-        return self.seg_proc_start + self.n_input + int(round(self._win_count * self.hop))
+        return self.seg_proc_start + self._timing.window_end(self._win_count)
 
     def _raw_index(self, proc_index: np.ndarray | int) -> np.ndarray | int:
         """Absolute raw index of the newest input behind processed sample(s)."""
@@ -366,6 +386,8 @@ class StreamProcessor:
             arrival=self._arrival_of(end),
             held_fraction=held / max(1, r_full1 - r_full0),
             montage=self._mapping_keys.setdefault(bad, len(self._mapping_keys)),
+            index=self._win_count,
+            timing=self._timing,
         )
 
     # ------------------------------------------------------------------ display

@@ -397,18 +397,14 @@ class SegmentOutputs:
         the valence average, and the lag from a step's timestamp to the centre of the
         signal behind it."""
         pipe = self.pipeline
-        spans = []
-        for name in pipe.stream_names:
-            window = pipe.window_counts(name).window_s
-            if window:
-                spans.append(float(window))
-        hop = float(pipe.settings.hop_s)
+        timing = pipe.timing
+        hop = timing.effective_hop_s
         average = int(getattr(pipe, "valence_average", 1))
         return SegmentSettings(
             hop_s=hop,
-            window_s=float(pipe.bundle.config.window_s),
+            window_s=timing.window_s,
             average=average,
-            lag_s=(max(spans) / 2 if spans else 0.0) + (average - 1) * hop / 2,
+            lag_s=timing.n_input / timing.sfreq / 2 + (average - 1) * hop / 2,
             baseline=self.settings.baseline,
         )
 
@@ -426,7 +422,7 @@ class SegmentOutputs:
             The group CSV cannot be created; nothing stays open.
         """
         names = list(self.pipeline.stream_names)
-        hop = float(self.pipeline.settings.hop_s)
+        hop = self.pipeline.timing.effective_hop_s
         try:
             if self.settings.segments_out is not None:
                 self.tracker = SegmentTracker(self.segment_settings(), self.settings.read_schedule())

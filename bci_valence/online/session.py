@@ -84,7 +84,8 @@ def describe_session(pipeline: Any) -> dict[str, Any]:
     dict
         JSON-able: ``valence``, ``reliability_on_new_content``
         (:meth:`~bci_valence.online.reliability.ValenceReliability.as_dict`), ``bundle``
-        (classes, axis, creation), ``settings`` (the ``PipelineSettings``), ``provenance``.
+        (classes, axis, creation), ``settings`` (the ``PipelineSettings``), ``window_timing``
+        (:meth:`~bci_valence.signal.timing.WindowTiming.to_dict`), ``provenance``.
     """
     config = pipeline.bundle.config
     return {
@@ -96,6 +97,7 @@ def describe_session(pipeline: Any) -> dict[str, Any]:
             "created": getattr(config, "created", ""),
         },
         "settings": asdict(pipeline.settings),
+        "window_timing": pipeline.timing.to_dict(),
         "provenance": provenance(),
     }
 

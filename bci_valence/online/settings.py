@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..signal.preprocessing import FilterSettings
+from ..checks import check_range, check_type, check_value
 from ..constants import HOP_RANGE_S, NOTCH_CHOICES
+from ..signal.features import check_feature
 from ..signal.montage import ChannelSpec
+from ..signal.preprocessing import FilterSettings
 from ..signal.quality import QualityThresholds
 from ..signal.timing import TimingSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CalibrationSettings", "ComputeSettings", "PipelineSettings", "StreamSettings"]
+__all__ = ["CalibrationSettings", "ComputeSettings", "PipelineSettings", "StreamSettings", "UNIT_CHOICES"]
+
+#: Units a stream may declare (``"auto"``: decided from the values, see ``StreamSettings.units``).
+UNIT_CHOICES: tuple[str, ...] = ("auto", "uV", "V")
 
 
 @dataclass(frozen=True)
@@ -55,10 +61,11 @@ class StreamSettings:
     def __post_init__(self) -> None:
         if isinstance(self.channels, str):  # parsed once, here, where it enters
             object.__setattr__(self, "channels", ChannelSpec.parse(self.channels) if self.channels.strip() else None)
-        if self.units not in ("auto", "uV", "V"):
-            raise ValueError(f"units must be 'auto', 'uV' or 'V', got {self.units!r}")
-        if self.min_channels < 1:
-            raise ValueError(f"min_channels must be >= 1, got {self.min_channels}")
+        check_value(self.units, UNIT_CHOICES, "units")
+        check_range(self.min_channels, "min_channels", 1, integer=True)
+        if self.stale_after_s != math.inf:  # inf: never stale (a replay from memory)
+            check_range(self.stale_after_s, "stale_after_s", 0, low_inclusive=False, unit="s")
+        check_range(self.buffer_s, "buffer_s", 0, low_inclusive=False, unit="s")
 
 
 @dataclass(frozen=True)
@@ -81,8 +88,8 @@ class CalibrationSettings:
     path: str | None = None
 
     def __post_init__(self) -> None:
-        if self.seconds < 0:
-            raise ValueError(f"calibration seconds must be >= 0, got {self.seconds}")
+        check_range(self.seconds, "calibration seconds", 0, unit="s")
+        check_type(self.path, ("path-like", None), "calibration path")
 
     def file(self, stream: str, n_streams: int = 1) -> Path | None:
         """Calibration JSON path for one stream (see ``path``)."""
@@ -105,8 +112,9 @@ class ComputeSettings:
     ----------
     device : str
         ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``...
-    feature_method : {"fir", "fft"}
-        :class:`~bci_valence.signal.filter_design.FeatureSettings` method.
+    feature_method : str | None
+        The feature method (a registered name, :func:`~bci_valence.signal.features.feature_names`).
+        None: the one the bundle was trained on; a bundle trained on another is refused.
     max_batch : int
         Most windows sent to the device in one call. A poll reads every stream at
         least once and stops reading a stream once its share of this many windows is
@@ -131,12 +139,21 @@ class ComputeSettings:
     """
 
     device: str = "auto"
-    feature_method: str = "fir"
+    feature_method: str | None = None
     max_batch: int = 256
     torch_threads: int | None = 1
     cpu_sub_batch: int = 4
     incremental_de: bool = True
     tune_malloc: bool = True
+
+    def __post_init__(self) -> None:
+        check_type(self.device, (str,), "device")
+        if self.feature_method is not None:
+            check_feature(self.feature_method, "feature_method")
+        check_range(self.max_batch, "max_batch", 1, integer=True)
+        if self.torch_threads is not None:
+            check_range(self.torch_threads, "torch_threads", 1, integer=True)
+        check_range(self.cpu_sub_batch, "cpu_sub_batch", 1, integer=True)
 
 
 @dataclass(frozen=True)
@@ -176,11 +193,10 @@ class PipelineSettings:
     compute: ComputeSettings = field(default_factory=ComputeSettings)
 
     def __post_init__(self) -> None:
-        low, high = HOP_RANGE_S
-        if not low <= self.hop_s <= high:
-            raise ValueError(f"hop_s must be in [{low:g}, {high:g}] s, got {self.hop_s}")
-        if float(self.filter.notch_hz or 0.0) not in NOTCH_CHOICES:
-            raise ValueError(f"notch_hz must be one of {NOTCH_CHOICES} (0 or None: no notch), got {self.filter.notch_hz}")
+        check_range(self.hop_s, "hop_s", *HOP_RANGE_S, unit="s")
+        if self.valence_average is not None:
+            check_range(self.valence_average, "valence_average", 1, integer=True)
+        check_value(float(self.filter.notch_hz or 0.0), NOTCH_CHOICES, "notch_hz (0 or None: no notch)")
 
 
 def _safe_name(name: str) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..signal.quality import QualityFlag
-from ..signal.timing import ClockHealth
+from ..signal.timing import ClockHealth, WindowTiming
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ class ValenceStep:
         Processing latency: from the arrival of the newest sample to this step.
     true_label : str | None
         The class named by the last marker, when the stream has markers.
+    timing : WindowTiming | None
+        The stream's window timing: the effective hop between steps, the window and
+        its filter context (None for a STALE marker step).
     """
 
     stream: str
@@ -56,6 +59,7 @@ class ValenceStep:
     calibration_progress: float
     latency_ms: float
     true_label: str | None = None
+    timing: WindowTiming | None = None
 
     @property
     def quality(self) -> QualityFlag:
@@ -118,6 +122,11 @@ class DueWindow:
         finite value (``NONFINITE`` windows); above
         :data:`~bci_valence.online.processor.MAX_HELD_FRACTION` the window gets no
         valence.
+    index : int
+        The window's number in its segment (window ``index`` ends at
+        ``timing.window_end(index)`` samples after the segment's start).
+    timing : WindowTiming | None
+        The stream's window timing (rate, hop in samples, window, context).
     """
 
     data: np.ndarray
@@ -128,3 +137,5 @@ class DueWindow:
     arrival: float
     held_fraction: float = 0.0
     montage: int = 0
+    index: int = 0
+    timing: WindowTiming | None = None

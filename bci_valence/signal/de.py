@@ -7,8 +7,10 @@ same design ``mne.filter.filter_data`` uses) applied by FFT convolution to the w
 the filter's context on both sides, then the variance over the window. The same code
 runs on CPU and CUDA; the device is a setting.
 
-A faster ``method="fft"`` variant takes the band power from the window's periodogram
-(no context needed); its agreement with the exact definition is measured in the
+The method is an extension point (:mod:`bci_valence.signal.features`): a method with a
+filter design is band-passed here; one without computes from the bare window. The
+built-in ``method="fft"`` takes the band power from the window's periodogram (no
+context needed); its agreement with the exact definition is measured in the
 benchmarks and tests, not assumed.
 """
 
@@ -24,9 +26,10 @@ from ..device import resolve_device
 from .filter_design import (
     CPU_BLOCK_FFT,
     FeatureSettings,
-    design_band_filters,
     fast_length,
 )
+from .features import FeatureExtractor, build_feature
+from .timing import WindowTiming
 
 _LOG_2PIE = math.log(2.0 * math.pi * math.e)
 
@@ -55,30 +58,18 @@ class BandFilterBank:
         self.device = resolve_device(self.settings.device)
         self.window_samples = self.settings.window_samples
         self._workspaces = threading.local()  # per-thread FFT buffers (CPU)
-        if self.settings.method == "fir":
-            self._taps = design_band_filters(self.settings)
-            self._responses: dict[int, torch.Tensor] = {}
-            self.context_samples = self._taps.shape[1] - 1
-            self.n_input = self.context_samples + self.window_samples
-        else:
-            self.context_samples = 0
-            self.n_input = self.window_samples
-            freqs = np.fft.rfftfreq(self.window_samples, 1.0 / self.settings.sfreq)
-            masks = np.stack(
-                [(freqs >= low) & (freqs < high) for low, high in self.settings.bands.values()]
-            ).astype(np.float32)
-            # One-sided periodogram → variance (Parseval); DC and Nyquist count once.
-            weights = np.full(freqs.shape, 2.0, np.float32)
-            weights[0] = 1.0
-            if self.window_samples % 2 == 0:
-                weights[-1] = 1.0
-            weights /= float(self.window_samples) ** 2
-            self._band_weights = torch.as_tensor(masks * weights, device=self.device)
+        #: The feature method (:mod:`bci_valence.signal.features`): its filter design
+        #: (taps, applied here) or its own computation from the bare window.
+        self.extractor: FeatureExtractor = build_feature(self.settings, self.device)
+        self._taps = self.extractor.taps
+        self._responses: dict[int, torch.Tensor] = {}
+        self.context_samples = int(self.extractor.context_samples)
+        self.n_input = self.context_samples + self.window_samples
 
     @property
     def n_bands(self) -> int:
-        """Number of bands."""
-        return len(self.settings.bands)
+        """Features per channel (one per band)."""
+        return int(self.extractor.n_bands)
 
     def _check(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
         x = torch.as_tensor(x, device=self.device)
@@ -104,9 +95,8 @@ class BandFilterBank:
         Tensor, shape (..., n_channels, n_bands)
         """
         x = self._check(x)
-        if self.settings.method == "fft":
-            power = torch.fft.rfft(x - x.mean(-1, keepdim=True), dim=-1).abs().square()
-            return power.to(self._band_weights.dtype) @ self._band_weights.T
+        if self._taps is None:  # the method computes from the bare window
+            return self.extractor.band_variance(x)
         return population_variance(self._filter_valid(x, reuse=True))
 
     def _response(self, n_fft: int) -> torch.Tensor:
@@ -166,6 +156,19 @@ class BandFilterBank:
             )
         return buffers[key]
 
+    def window_timing(self, hop_s: float) -> WindowTiming:
+        """Where windows ``hop_s`` apart end on a stream at this bank's rate.
+
+        The one place a hop in seconds becomes samples for this bank's windows (see
+        :class:`~bci_valence.signal.timing.WindowTiming`).
+        """
+        return WindowTiming(
+            sfreq=float(self.settings.sfreq),
+            hop_s=float(hop_s),
+            window_samples=int(self.window_samples),
+            context_samples=int(self.context_samples),
+        )
+
     def windows_per_block(self, hop_samples: int, n_fft: int | None = None) -> int:
         """How many windows :meth:`continuous_de` filters with one FFT.
 
@@ -210,7 +213,7 @@ class BandFilterBank:
         segment = torch.as_tensor(data, device=self.device)[..., start : start + span]
         if segment.shape[-1] != span:
             raise ValueError(f"{n_windows} windows need {span} samples from {start}")
-        if self.settings.method == "fft":
+        if self._taps is None:  # nothing to filter once for all windows
             windows = segment.unfold(-1, self.n_input, hop_samples).transpose(0, 1)
             return variance_to_de(self.band_variance(windows))
         per_block = self.windows_per_block(hop_samples)
@@ -273,6 +276,7 @@ def de_sequence(
     batch_size: int | None = None,
     workers: int = 1,
     progress: bool = False,
+    timing: WindowTiming | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """DE of every complete window of a continuous recording.
 
@@ -283,7 +287,7 @@ def de_sequence(
     settings : FeatureSettings | None
         Feature settings (defaults: 250 Hz, 1-s windows, FIR).
     hop_s : float
-        Step between window starts (s).
+        Step between window starts (s); ignored when ``timing`` is given.
     batch_size : int | None
         Windows per :meth:`BandFilterBank.continuous_de` call (None: one cache-sized
         block on CPU, 1024 windows on other devices).
@@ -293,6 +297,9 @@ def de_sequence(
         not depend on it.
     progress : bool
         Show a progress bar.
+    timing : WindowTiming | None
+        Where windows start (default: ``hop_s`` at the settings' rate). A hop that is
+        not a whole number of samples gives the same windows as the online pipeline.
 
     Returns
     -------
@@ -307,35 +314,46 @@ def de_sequence(
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     bank = BandFilterBank(settings)
-    hop = max(1, int(round(hop_s * bank.settings.sfreq)))
+    timing = timing if timing is not None else bank.window_timing(hop_s)
+    if (timing.sfreq, timing.window_samples, timing.context_samples) != (
+        bank.settings.sfreq, bank.window_samples, bank.context_samples
+    ):
+        raise ValueError(f"timing {timing} does not match the feature settings {bank.settings}")
+    q, hop = timing.period  # every q-th window is exactly hop samples further on
     if batch_size is None:
         batch_size = bank.windows_per_block(hop) if bank.device.type == "cpu" else 1024
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     data = np.asarray(data)
-    if bank.device.type == "cpu" and bank.settings.method == "fir" and data.dtype in (np.float32, np.float64):
+    if bank.device.type == "cpu" and bank.extractor.taps is not None and data.dtype in (np.float32, np.float64):
         tensor = torch.from_numpy(np.ascontiguousarray(data))  # blocks convert as they go
     else:
         tensor = torch.as_tensor(np.ascontiguousarray(data, dtype=np.float32), device=bank.device)
-    n_times = tensor.shape[-1]
-    n_windows = max(0, (n_times - bank.n_input) // hop + 1)
+    n_windows = timing.n_windows(tensor.shape[-1])
+    starts = timing.starts(n_windows)
     out = np.empty((n_windows, data.shape[0], bank.n_bands), np.float32)
+    # one regular series per phase of the hop: windows phase, phase + q, ... lie hop apart
+    jobs = [
+        (phase, first, min(batch_size, len(range(phase, n_windows, q)) - first))
+        for phase in range(min(q, n_windows))
+        for first in range(0, len(range(phase, n_windows, q)), batch_size)
+    ]
 
-    def run(first: int) -> int:
-        count = min(batch_size, n_windows - first)
+    def run(job: tuple[int, int, int]) -> int:
+        phase, first, count = job
+        rows = slice(phase + first * q, phase + (first + count - 1) * q + 1, q)
         with torch.inference_mode():
-            de = bank.continuous_de(tensor, hop, start=first * hop, n_windows=count)
-            out[first : first + count] = de.cpu().numpy()
+            de = bank.continuous_de(tensor, hop, start=int(starts[phase]) + first * hop, n_windows=count)
+            out[rows] = de.cpu().numpy()
         return count
 
-    firsts = range(0, n_windows, batch_size)
     with tqdm(total=n_windows, disable=not progress, unit="window") as bar:
-        if workers == 1 or len(firsts) < 2:
-            for first in firsts:
-                bar.update(run(first))
+        if workers == 1 or len(jobs) < 2:
+            for job in jobs:
+                bar.update(run(job))
         else:
             with ThreadPoolExecutor(workers, thread_name_prefix="de_sequence") as pool:
-                for count in pool.map(run, firsts):
+                for count in pool.map(run, jobs):
                     bar.update(count)
-    window_start = np.arange(n_windows) * hop + bank.context_samples // 2
+    window_start = starts + bank.context_samples // 2
     return out, window_start

@@ -11,7 +11,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..checks import check_range
 from ..constants import FACED_BANDS, FACED_SFREQ
+from .features import DEFAULT_FEATURE, check_feature
 
 __all__ = ["CPU_BLOCK_FFT", "FeatureSettings", "design_band_filters", "fast_length"]
 
@@ -19,8 +21,6 @@ __all__ = ["CPU_BLOCK_FFT", "FeatureSettings", "design_band_filters", "fast_leng
 #: measured fastest per useful sample here, 2048 wastes more on context, 8192 falls
 #: out of cache.
 CPU_BLOCK_FFT = 4096
-
-
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,10 @@ class FeatureSettings:
         Length of one DE window (s); FACED uses 1 s.
     bands : dict
         Band name → (low, high) edges in Hz.
-    method : {"fir", "fft"}
-        ``"fir"`` follows the release's definition (band-pass, then variance);
-        ``"fft"`` sums the periodogram of the window over each band.
+    method : str
+        A registered feature method (:func:`~bci_valence.signal.features.feature_names`):
+        the built-in ``"fir"`` follows the release's definition (band-pass, then
+        variance), ``"fft"`` sums the periodogram of the window over each band.
     device : str
         ``"auto"``, ``"cpu"``, ``"cuda"``...
     """
@@ -45,14 +46,13 @@ class FeatureSettings:
     sfreq: float = FACED_SFREQ
     window_s: float = 1.0
     bands: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(FACED_BANDS))
-    method: str = "fir"
+    method: str = DEFAULT_FEATURE
     device: str = "auto"
 
     def __post_init__(self) -> None:
-        if self.method not in ("fir", "fft"):
-            raise ValueError(f"method must be 'fir' or 'fft', got {self.method!r}")
-        if self.sfreq <= 0 or self.window_s <= 0:
-            raise ValueError(f"sfreq and window_s must be positive, got {self.sfreq}, {self.window_s}")
+        check_feature(self.method, "method")
+        check_range(self.sfreq, "sfreq", 0, low_inclusive=False, unit="Hz")
+        check_range(self.window_s, "window_s", 0, low_inclusive=False, unit="s")
         nyquist = self.sfreq / 2.0
         for name, (low, high) in self.bands.items():
             if not 0 < low < high < nyquist:

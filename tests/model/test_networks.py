@@ -36,3 +36,30 @@ def test_stacked_ensemble_refuses_mixed_settings():
     members = [DEClassifier(ClassifierSettings(depth=1)), DEClassifier(ClassifierSettings(depth=2))]
     with pytest.raises(ValueError, match="share their settings"):
         StackedEnsemble(members)
+
+
+def test_default_shapes_are_faced_facts_from_the_constants():
+    from bci_valence.constants import EMOTION_CLASSES, FACED_BANDS, FACED_CHANNELS
+    from bci_valence.model.networks import LinearProjection
+
+    settings = ClassifierSettings()
+    assert (settings.n_channels, settings.n_bands, settings.n_classes) == (
+        len(FACED_CHANNELS), len(FACED_BANDS), len(EMOTION_CLASSES)
+    )
+    assert tuple(LinearProjection().weight.shape) == (len(FACED_CHANNELS), len(FACED_BANDS))
+    member = DEClassifier(ClassifierSettings(d_model=8, depth=1)).eval()
+    with torch.inference_mode():
+        logits = member(torch.zeros(2, settings.seq_len, len(FACED_CHANNELS), len(FACED_BANDS)))
+    assert tuple(logits.shape) == (2, len(EMOTION_CLASSES))
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"pooling": "max"}, r"pooling must be one of 'flatten', 'mean'; got 'max'"),
+    ({"kernel_size": 4}, r"kernel_size must be odd, got 4"),
+    ({"n_channels": 0}, r"n_channels must be >= 1, got 0"),
+    ({"depth": 1.5}, r"depth must be a whole number, got 1\.5"),
+    ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1\.0"),
+])  # fmt: skip
+def test_classifier_settings_refuse_bad_values_naming_them(change, message):
+    with pytest.raises(ValueError, match=message):
+        ClassifierSettings(**change)

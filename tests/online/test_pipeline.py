@@ -397,9 +397,11 @@ def test_a_unit_the_stream_states_wins_over_the_units_setting(caplog):
     """``units`` speaks only for a stream that states nothing: a stream in volts stays volts."""
     from bci_valence.constants import FACED_CHANNELS
     from bci_valence.online.processor import StreamProcessor
+    from bci_valence.signal.timing import WindowTiming
 
     settings = PipelineSettings(stream=StreamSettings(units="uV"))
-    stated = StreamProcessor("s", 250.0, FACED_CHANNELS, settings, FACED_CHANNELS, 250.0, 824, 250, unit="V")
-    silent = StreamProcessor("s", 250.0, FACED_CHANNELS, settings, FACED_CHANNELS, 250.0, 824, 250, unit="unknown")
+    timing = WindowTiming(250.0, settings.hop_s, 250, 824)
+    stated = StreamProcessor("s", 250.0, FACED_CHANNELS, settings, FACED_CHANNELS, timing, unit="V")
+    silent = StreamProcessor("s", 250.0, FACED_CHANNELS, settings, FACED_CHANNELS, timing, unit="unknown")
     assert stated.scale == 1e6 and silent.scale == 1.0
     assert "states its unit" in caplog.text

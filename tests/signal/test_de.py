@@ -212,3 +212,21 @@ def test_streaming_variance_batches_streams_independently():
         streaming.update([("a", np.zeros((2, 10), np.float32), 10, 0)])
     with pytest.raises(ValueError, match="FIR"):
         StreamingBandVariance(FeatureSettings(method="fft"))
+
+
+@pytest.mark.parametrize("hop_s", [0.25, 0.3, 1.0])
+def test_de_sequence_cuts_the_windows_its_timing_names(hop_s):
+    """The offline kernel receives the window timing: a hop that is not whole samples
+    (0.25 s at 250 Hz) gives the very windows the online processor cuts."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 2600)).astype(np.float32)
+    bank = BandFilterBank(FeatureSettings())
+    timing = bank.window_timing(hop_s)
+    de, start = de_sequence(x, timing=timing, batch_size=2, workers=2)
+    assert len(de) == timing.n_windows(x.shape[1]) > 2
+    assert np.array_equal(start, timing.starts(len(de)) + bank.context_samples // 2)
+    ref = np.stack([
+        bank.differential_entropy(torch.from_numpy(x[None, :, s : s + timing.n_input])).numpy()[0]
+        for s in timing.starts(len(de))
+    ])
+    np.testing.assert_allclose(de, ref, atol=4 * np.finfo(np.float32).eps * np.abs(ref).max())
