@@ -14,10 +14,55 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 from ..constants import HOP_RANGE_S, NOTCH_CHOICES
 from . import fail
+
+
+class _PipelineDefault(argparse.Action):
+    """``store``, defaulting to a :class:`~bci_valence.online.settings.PipelineSettings` field.
+
+    Each default is written once, in the settings dataclasses: ``setting`` reads it
+    from ``PipelineSettings()``, and ``{default}`` in the help shows it. It is read only
+    when this subcommand is parsed or its help shown, so building the parser for
+    another subcommand does not import the settings (nor scipy with them).
+    """
+
+    def __init__(
+        self, option_strings: list[str], dest: str, *, setting: Callable[[Any], Any], **kwargs: Any
+    ) -> None:
+        self._setting = setting
+        super().__init__(option_strings, dest, **kwargs)
+
+    @property
+    def default(self) -> Any:
+        """The option's value when it is not given: the settings' own default."""
+        if "default" not in self.__dict__:
+            from ..online.settings import PipelineSettings
+
+            self.__dict__["default"] = self._setting(PipelineSettings())
+        return self.__dict__["default"]
+
+    @default.setter
+    def default(self, value: Any) -> None:
+        if value is not None:  # None (argparse's, at construction) stands for the settings' default
+            self.__dict__["default"] = value
+
+    @property
+    def help(self) -> str:
+        """The help text with ``{default}`` filled in."""
+        return self._help.format(default=self.default)
+
+    @help.setter
+    def help(self, value: str) -> None:
+        self._help = value
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:  # fmt: skip
+        setattr(namespace, self.dest, values)
 
 
 def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
@@ -35,18 +80,21 @@ def add_pipeline_options(parser: argparse.ArgumentParser) -> None:
                    help="run on input that gives no usable window (a rate too low for the bands, "
                         "every window flagged, calibration never completed, a truncated file) "
                         "and exit 0, its rows flagged; without it such a run exits with 3")  # fmt: skip
-    g.add_argument("--min-channels", type=int, default=8, help="fewest placed channels (default 8)")
-    g.add_argument("--notch", type=float, default=50.0, choices=NOTCH_CHOICES,
-                   help="mains notch in Hz, 0 for none (default 50)")  # fmt: skip
-    g.add_argument("--hop", type=float, default=0.25,
-                   help=f"seconds between steps, {HOP_RANGE_S[0]:g} to {HOP_RANGE_S[1]:g} (default 0.25)")
-    g.add_argument("--calibration-s", type=float, default=60.0,
-                   help="calibration period in seconds (default 60; 0 adapts forever)")  # fmt: skip
+    g.add_argument("--min-channels", type=int, action=_PipelineDefault, setting=lambda p: p.stream.min_channels,
+                   help="fewest placed channels (default {default})")  # fmt: skip
+    g.add_argument("--notch", type=float, choices=NOTCH_CHOICES, action=_PipelineDefault,
+                   setting=lambda p: float(p.filter.notch_hz or 0.0),
+                   help="mains notch in Hz, 0 for none (default {default:g})")  # fmt: skip
+    g.add_argument("--hop", type=float, action=_PipelineDefault, setting=lambda p: p.hop_s,
+                   help=f"seconds between steps, {HOP_RANGE_S[0]:g} to {HOP_RANGE_S[1]:g} (default {{default:g}})")
+    g.add_argument("--calibration-s", type=float, action=_PipelineDefault, setting=lambda p: p.calibration.seconds,
+                   help="calibration period in seconds (default {default:g}; 0 adapts forever)")  # fmt: skip
     g.add_argument("--calibration", default=None, metavar="JSON",
                    help="saved calibration: loaded when it exists, else written when complete")  # fmt: skip
-    g.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda (default auto)")
-    g.add_argument("--units", default="auto", choices=("auto", "uV", "V"),
-                   help="units of the stream when it does not say (default auto)")  # fmt: skip
+    g.add_argument("--device", action=_PipelineDefault, setting=lambda p: p.compute.device,
+                   help="torch device: auto, cpu, cuda (default {default})")  # fmt: skip
+    g.add_argument("--units", choices=("auto", "uV", "V"), action=_PipelineDefault, setting=lambda p: p.stream.units,
+                   help="units of the stream when it does not say (default {default})")  # fmt: skip
     g.add_argument("--no-outlet", action="store_true", help="do not publish the LSL outlet")
     g.add_argument("--overwrite", action="store_true",
                    help="replace existing --out/--record/--segments-out/--group-out files "
@@ -194,34 +242,6 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
 
 
-def _status_table(pipe: Any, last: dict) -> Any:
-    from rich.table import Table
-
-    from ..signal.quality import flag_names
-
-    t = Table(box=None, pad_edge=False)
-    for col in ("stream", "state", "Hz (effective)", "jitter ms", "ch (real/interp)", "samples", "lost", "gaps",
-                "steps", "calib", "valence", "top class", "flags", "latency ms"):  # fmt: skip
-        t.add_column(col)
-    for st in pipe.status():
-        step = last.get(st.name)
-        top = ""
-        if step is not None and step.probabilities is not None:
-            k = int(step.probabilities.argmax())
-            top = f"{pipe.class_names[k]} {step.probabilities[k]:.2f}"
-        state = "[green]live[/green]" if st.connected else ("finished" if st.message == "finished" else "[red]lost, waiting[/red]")
-        t.add_row(
-            st.name, state, _rate_text(st), "" if st.timing is None else f"{st.timing.jitter_ms:.1f}",
-            f"{st.n_real}/{len(st.interpolated)}",
-            str(st.samples), str(st.lost_samples), str(st.gaps), str(st.steps),
-            f"{st.calibration_progress:.0%}",
-            "" if step is None else f"{step.valence:+.3f}", top,
-            "" if step is None else ",".join(flag_names(step.flags)),
-            "" if step is None else f"{step.latency_ms:.1f}",
-        )  # fmt: skip
-    return t
-
-
 def _short_run_note(pipe: Any, duration: float | None) -> str | None:
     """Said at the start when ``--duration`` cannot complete the calibration."""
     cal = float(pipe.settings.calibration.seconds)
@@ -237,40 +257,6 @@ def _short_run_note(pipe: Any, duration: float | None) -> str | None:
                 "or load a saved one with --calibration)"
             )
     return None
-
-
-def _rate_text(st: Any) -> str:
-    """The declared rate, and the effective one measured on this machine's clock."""
-    if st.timing is None:
-        return f"{st.sfreq or 0:g}"
-    return f"{st.sfreq or 0:g} ({st.timing.effective_rate:.2f})"
-
-
-def _status_lines(pipe: Any, last: dict) -> list[str]:
-    """The status table as plain lines, one per stream (for logs and pipes)."""
-    from ..signal.quality import flag_names
-
-    lines = []
-    for st in pipe.status():
-        step = last.get(st.name)
-        state = "live" if st.connected else ("finished" if st.message == "finished" else "lost, waiting")
-        parts = [
-            f"{st.name}: {state}", f"{st.sfreq or 0:g} Hz",
-            *([] if st.timing is None else [f"effective {st.timing.effective_rate:.2f} Hz",
-                                            f"jitter {st.timing.jitter_ms:.1f} ms"]),
-            f"channels {st.n_real} measured/{len(st.interpolated)} interpolated",
-            f"{st.samples} samples", f"{st.lost_samples} lost", f"{st.gaps} gaps", f"{st.steps} steps",
-            f"calibration {st.calibration_progress:.0%}",
-        ]  # fmt: skip
-        if step is not None:
-            parts.append(f"valence {step.valence:+.3f}")
-            if step.probabilities is not None:
-                k = int(step.probabilities.argmax())
-                parts.append(f"top {pipe.class_names[k]} {step.probabilities[k]:.2f}")
-            parts.append(f"flags {','.join(flag_names(step.flags)) or 'none'}")
-            parts.append(f"latency {step.latency_ms:.1f} ms")
-        lines.append(", ".join(parts))
-    return lines
 
 
 def run_session(
@@ -335,20 +321,15 @@ def run_session(
             return 130
 
 
-def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, names, allow_bad, console,
-                 segments=None) -> int:
-    import time
-
-    from rich.live import Live
-
+def _run_session(sources: list, settings: Any, bundle: Any, duration: float | None, outputs: Any, quiet: bool,
+                 realtime: bool, names: list[str] | None, allow_bad: bool, console: Any,
+                 segments: Any = None) -> int:  # fmt: skip
+    """:func:`run_session` inside its signal handling: build the pipeline, start it, run it, close it."""
     from ..model.bundle import BundleError
     from ..online.pipeline import Pipeline
     from ..online.segment_outputs import SegmentOutputs, SegmentOutputSettings
-    from ..online.session import SessionError, SessionOutputs, Terminated, shielded
+    from ..online.session import SessionOutputs
     from ..online.tuning import tune_process
-    from ..signal.montage import ChannelMappingError
-    from ..signal.quality import QualityFlag
-    from ..streams.spec import SourceError
 
     try:
         tune_process(settings)
@@ -361,128 +342,165 @@ def _run_session(sources, settings, bundle, duration, outputs, quiet, realtime, 
     ran = False
     code = 0
     try:
-        try:
-            pipe.start()
-        except ChannelMappingError as err:
-            return fail(f"stream refused: {err}")
-        except Exception as err:  # SourceError, board errors: name the source
-            known = isinstance(err, (SourceError, OSError, ValueError))
-            return fail(str(err) if known else f"{type(err).__name__}: {err}")
+        refused = _start(pipe, settings, duration, allow_bad, console)
+        if refused is None:
+            refused = _open_outputs(session, segment_outputs)
+        if refused is not None:
+            return refused
         names = list(pipe.stream_names)
-        for name in names:
-            rate = pipe.window_counts(name).rate_problem
-            if rate and not allow_bad:
-                return fail(f"stream {name!r} refused: {rate}; --allow-bad runs it anyway")
-        for st in pipe.status():
-            console.print(
-                f"[bold]{st.name}[/bold]: {st.sfreq:g} Hz, {st.n_channels} ch; "
-                f"{pipe.mapping(st.name).describe()}"
-                + (" [yellow]SIMULATED[/yellow]" if st.simulated else "")
-            )
-        console.print(f"device: {pipe.device}; hop {settings.hop_s} s; calibration {settings.calibration.seconds:g} s")
-        short = _short_run_note(pipe, duration)
-        if short:
-            console.print(f"[yellow]note[/yellow]: {short}")
-        try:
-            segment_outputs.open()
-            if segment_outputs.outlet is not None:  # a recording keeps the group trace too
-                session.also_record(segment_outputs.outlet.source_id, "the group trace as 'bci_valence_group'")
-            session.open()
-        except (FileExistsError, SessionError, OSError) as err:
-            return fail(str(err))
         ran = True
         if outputs.record is not None:
             console.print(f"recording to {outputs.record}")
-        last: dict = {}
-        t_start = time.monotonic()
-        t_table = t_start  # plain lines every 5 s and once at the end, never twice in a row
-        lost_reported: set[str] = set()
-        plain = not quiet and not console.is_terminal  # a log or a pipe: plain lines, not a table
-        live = None if quiet or plain else Live(_status_table(pipe, last), console=console, refresh_per_second=4)
-        if live is not None:
-            live.start()
-        try:
-            while True:
-                steps = pipe.poll()
-                if steps:
-                    session.write(steps)
-                    segment_outputs.write(steps)
-                    for s in steps:
-                        last[s.stream] = s
-                        if s.flags & QualityFlag.STALE and s.stream not in lost_reported:
-                            console.print(f"[red]stream {s.stream!r} lost[/red]: waiting for it to come back")
-                            lost_reported.add(s.stream)
-                for st in pipe.status():
-                    if st.name in lost_reported and st.connected:
-                        console.print(f"[green]stream {st.name!r} is back[/green]")
-                        lost_reported.discard(st.name)
-                now = time.monotonic()
-                failure = session.check(now)
-                if failure:
-                    print(f"error: {failure}", file=sys.stderr)
-                    code = 1
-                    break
-                if live is not None and now - t_table > 0.25:
-                    live.update(_status_table(pipe, last))
-                    t_table = now
-                elif plain and now - t_table > 5.0:
-                    for line in _status_lines(pipe, last):
-                        print(line, file=sys.stderr, flush=True)
-                    t_table = now
-                if duration is not None and now - t_start >= duration:
-                    break
-                if pipe.finished:
-                    break
-                if realtime and not steps:
-                    time.sleep(0.005)
-        except Terminated as err:
-            console.print(f"stopped ({err})")
-            code = 128 + err.signum
-        except KeyboardInterrupt:
-            console.print("stopped (Ctrl-C)")
-            code = 130
-        finally:
-            if live is not None:
-                live.update(_status_table(pipe, last))
-                live.stop()
-            elif plain:
-                for line in _status_lines(pipe, last):
-                    print(line, file=sys.stderr, flush=True)
+        code = _poll_until_done(pipe, session, segment_outputs, console, quiet, realtime, duration)
         total = sum(st.steps for st in pipe.status())
         console.print(f"{total} steps" + (f" written to {outputs.out}" if outputs.out else ""))
         if code == 0:
-            for name in names:
-                counts = pipe.window_counts(name)
-                note = counts.note()
-                if note is not None:
-                    console.print(f"[yellow]warning[/yellow]: {note}")
-                problem = counts.problem()
-                if problem is None:
-                    continue
-                if allow_bad:
-                    console.print(f"[yellow]warning[/yellow]: {problem} (--allow-bad: its rows are flagged)")
-                else:
-                    print(f"error: {problem}; --allow-bad accepts such a run", file=sys.stderr)
-                    code = 3
+            code = _usable_windows_code(pipe, names, allow_bad, console)
     finally:
-        with shielded():  # a second Ctrl-C must not cut the recording's footers
-            recorded = session.recording
-            clean = session.close()
-            pipe.stop()
-            try:
-                for line in segment_outputs.close(write=ran):
-                    console.print(line)
-            except (FileExistsError, OSError) as err:
-                print(f"error: {err}", file=sys.stderr)
-                code = code or 1
-        if clean:
-            console.print(f"recorded {recorded}")
-        elif clean is False:
-            why = "; ".join(session.recording_problems) or "it was not closed cleanly"
-            print(
-                f"error: the recording {recorded} is not what was recorded: {why}; "
-                f"replay reads what it holds with: replay {recorded} --allow-bad",
-                file=sys.stderr,
-            )
+        code = _close(pipe, session, segment_outputs, ran, code, console)
+    return code
+
+
+def _start(pipe: Any, settings: Any, duration: float | None, allow_bad: bool, console: Any) -> int | None:
+    """Start the sources and say what each stream is; the exit code when a stream is
+    refused (its labels, its source, a rate too low for the bands), else None."""
+    from ..signal.montage import ChannelMappingError
+    from ..streams.spec import SourceError
+
+    try:
+        pipe.start()
+    except ChannelMappingError as err:
+        return fail(f"stream refused: {err}")
+    except Exception as err:  # SourceError, board errors: name the source
+        known = isinstance(err, (SourceError, OSError, ValueError))
+        return fail(str(err) if known else f"{type(err).__name__}: {err}")
+    for name in pipe.stream_names:
+        rate = pipe.window_counts(name).rate_problem
+        if rate and not allow_bad:
+            return fail(f"stream {name!r} refused: {rate}; --allow-bad runs it anyway")
+    for st in pipe.status():
+        console.print(
+            f"[bold]{st.name}[/bold]: {st.sfreq:g} Hz, {st.n_channels} ch; "
+            f"{pipe.mapping(st.name).describe()}"
+            + (" [yellow]SIMULATED[/yellow]" if st.simulated else "")
+        )
+    console.print(f"device: {pipe.device}; hop {settings.hop_s} s; calibration {settings.calibration.seconds:g} s")
+    short = _short_run_note(pipe, duration)
+    if short:
+        console.print(f"[yellow]note[/yellow]: {short}")
+    return None
+
+
+def _open_outputs(session: Any, segment_outputs: Any) -> int | None:
+    """Open the CSV logs, outlets and recording; the exit code when one cannot be, else None."""
+    from ..online.session import SessionError
+
+    try:
+        segment_outputs.open()
+        if segment_outputs.outlet is not None:  # a recording keeps the group trace too
+            session.also_record(segment_outputs.outlet.source_id, "the group trace as 'bci_valence_group'")
+        session.open()
+    except (FileExistsError, SessionError, OSError) as err:
+        return fail(str(err))
+    return None
+
+
+def _poll_until_done(pipe: Any, session: Any, segment_outputs: Any, console: Any, quiet: bool, realtime: bool,
+                     duration: float | None) -> int:  # fmt: skip
+    """Poll the pipeline and write its steps until ``duration``, the sources' end, a
+    stream that cannot go on (1) or a signal (128 + its number; 130 Ctrl-C); the exit code."""
+    from ..online.session import Terminated
+    from ._status import StatusDisplay
+
+    display = StatusDisplay(pipe, console, quiet)
+    t_start = time.monotonic()
+    lost_reported: set[str] = set()
+    display.start()
+    try:
+        while True:
+            steps = pipe.poll()
+            if steps:
+                session.write(steps)
+                segment_outputs.write(steps)
+                display.add_steps(steps)
+            _report_lost_streams(pipe, steps, lost_reported, console)
+            now = time.monotonic()
+            failure = session.check(now)
+            if failure:
+                print(f"error: {failure}", file=sys.stderr)
+                return 1
+            display.refresh(now)
+            if (duration is not None and now - t_start >= duration) or pipe.finished:
+                return 0
+            if realtime and not steps:
+                time.sleep(0.005)
+    except Terminated as err:
+        console.print(f"stopped ({err})")
+        return 128 + err.signum
+    except KeyboardInterrupt:
+        console.print("stopped (Ctrl-C)")
+        return 130
+    finally:
+        display.stop()
+
+
+def _report_lost_streams(pipe: Any, steps: list, lost_reported: set[str], console: Any) -> None:
+    """Say once when a stream is lost (its STALE step) and once when it is back."""
+    from ..signal.quality import QualityFlag
+
+    for s in steps:
+        if s.flags & QualityFlag.STALE and s.stream not in lost_reported:
+            console.print(f"[red]stream {s.stream!r} lost[/red]: waiting for it to come back")
+            lost_reported.add(s.stream)
+    for st in pipe.status():
+        if st.name in lost_reported and st.connected:
+            console.print(f"[green]stream {st.name!r} is back[/green]")
+            lost_reported.discard(st.name)
+
+
+def _usable_windows_code(pipe: Any, names: list[str], allow_bad: bool, console: Any) -> int:
+    """Warn about streams whose windows were (partly) unusable; 3 when one gave no
+    usable window and ``allow_bad`` is off, else 0."""
+    code = 0
+    for name in names:
+        counts = pipe.window_counts(name)
+        note = counts.note()
+        if note is not None:
+            console.print(f"[yellow]warning[/yellow]: {note}")
+        problem = counts.problem()
+        if problem is None:
+            continue
+        if allow_bad:
+            console.print(f"[yellow]warning[/yellow]: {problem} (--allow-bad: its rows are flagged)")
+        else:
+            print(f"error: {problem}; --allow-bad accepts such a run", file=sys.stderr)
+            code = 3
+    return code
+
+
+def _close(pipe: Any, session: Any, segment_outputs: Any, ran: bool, code: int, console: Any) -> int:
+    """Close the outputs and stop the sources, shielded from a second Ctrl-C; ``code``,
+    or 1 when a summary could not be written or the recording is not what was recorded."""
+    from ..online.session import shielded
+
+    with shielded():  # a second Ctrl-C must not cut the recording's footers
+        recorded = session.recording
+        clean = session.close()
+        pipe.stop()
+        try:
+            for line in segment_outputs.close(write=ran):
+                console.print(line)
+        except (FileExistsError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
             code = code or 1
+    if clean:
+        console.print(f"recorded {recorded}")
+    elif clean is False:
+        why = "; ".join(session.recording_problems) or "it was not closed cleanly"
+        print(
+            f"error: the recording {recorded} is not what was recorded: {why}; "
+            f"replay reads what it holds with: replay {recorded} --allow-bad",
+            file=sys.stderr,
+        )
+        code = code or 1
     return code

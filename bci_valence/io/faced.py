@@ -5,19 +5,20 @@ features as pickled numpy arrays (``EEG_Features/DE/subXXX.pkl.pkl``, shape
 ``(28 clips, 32 channels, 30 s, 5 bands)``) and the ratings as a MATLAB struct array
 (``Data/subXXX/After_remarks.mat``). The pickles are read with a restricted unpickler
 that accepts nothing but a plain numpy array, so a tampered file cannot run code.
+
+This module loads whole subject sets (:func:`load_faced`) and says where the release
+is (:func:`default_faced_root`); the readers of each file live beside it
+(:mod:`~bci_valence.io.faced_de`, :mod:`~bci_valence.io.faced_ratings`, and the
+release's layout in :mod:`~bci_valence.io.faced_layout`) and their public names are
+re-exported here, the import path callers use.
 """
 
 from __future__ import annotations
 
-import csv
-import importlib
 import os
-import pickle
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -26,9 +27,24 @@ from ..constants import (
     CLIP_MEAN_VALENCE,
     CLIP_VALENCE_GROUP,
     EMOTION_CLASSES,
-    FACED_BANDS,
-    FACED_CHANNELS,
     N_CLIPS,
+)
+from .faced_de import DE_SHAPE, FACED_DE_CHANNELS, load_de
+from .faced_layout import (
+    FacedFormatError,
+    available_subjects,
+    de_path,
+    format_subjects,
+    parse_subjects,
+    ratings_path,
+)
+from .faced_ratings import (
+    RATING_ITEMS,
+    VALENCE_ITEM,
+    SubjectInfo,
+    class_mean_valence,
+    load_ratings,
+    load_recording_info,
 )
 
 __all__ = [
@@ -58,119 +74,6 @@ __all__ = [
     "ratings_path",
 ]
 
-#: Expected shape of one subject's DE array: (clip, channel, second, band).
-DE_SHAPE: tuple[int, int, int, int] = (N_CLIPS, len(FACED_CHANNELS), 30, len(FACED_BANDS))
-
-#: The 12 rating items of ``After_remark(k).score``, in file order (each 0-7).
-RATING_ITEMS: tuple[str, ...] = (
-    "joy",
-    "tenderness",
-    "inspiration",
-    "amusement",
-    "anger",
-    "disgust",
-    "fear",
-    "sadness",
-    "arousal",
-    "valence",
-    "familiarity",
-    "liking",
-)
-
-#: Index of the valence item in :data:`RATING_ITEMS`.
-VALENCE_ITEM = RATING_ITEMS.index("valence")
-
-#: Channel order of the DE features, spelled as the release writes them (upper case):
-#: the constants' FACED channels, not a second list.
-FACED_DE_CHANNELS: tuple[str, ...] = tuple(name.upper() for name in FACED_CHANNELS)
-
-_RATING_RANGE = (0.0, 7.0)
-
-
-class FacedFormatError(ValueError):
-    """A FACED file is malformed, of the wrong shape, or holds a refused object."""
-
-
-# ---------------------------------------------------------------------------
-# Subject specs and paths
-# ---------------------------------------------------------------------------
-
-_SUBJECT_RE = re.compile(r"^(?:sub)?(\d+)$", re.IGNORECASE)
-_RANGE_RE = re.compile(r"^(?:sub)?(\d+)\s*-\s*(?:sub)?(\d+)$", re.IGNORECASE)
-
-
-def parse_subjects(spec: str | Sequence[int]) -> list[int]:
-    """Parse a subject selection into a sorted list of unique 0-based indices.
-
-    Parameters
-    ----------
-    spec : str or sequence of int
-        Comma-separated items, each an index (``7``, ``sub007``) or an inclusive
-        range (``0-79``, ``sub000-sub079``); e.g. ``"0-3,7,10-12"``. A sequence of
-        non-negative integers is accepted as is.
-
-    Returns
-    -------
-    list of int
-        Sorted, without duplicates.
-
-    Raises
-    ------
-    ValueError
-        For an empty spec, a malformed item, a negative index or a reversed range.
-    """
-    if isinstance(spec, str):
-        items = [item.strip() for item in spec.split(",")]
-        if not any(items):
-            raise ValueError(f"empty subject spec {spec!r}: expected e.g. '0-79' or '0-3,7,sub010'")
-        subjects: set[int] = set()
-        for item in items:
-            if match := _SUBJECT_RE.match(item):
-                subjects.add(int(match.group(1)))
-            elif match := _RANGE_RE.match(item):
-                start, stop = int(match.group(1)), int(match.group(2))
-                if stop < start:
-                    raise ValueError(
-                        f"reversed subject range {item!r} in {spec!r}: expected start <= end"
-                    )
-                subjects.update(range(start, stop + 1))
-            else:
-                raise ValueError(
-                    f"malformed subject item {item!r} in {spec!r}: expected an index "
-                    "('7', 'sub007') or an inclusive range ('0-79')"
-                )
-        return sorted(subjects)
-    out: set[int] = set()
-    for value in spec:
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"subject {value!r} in {spec!r} is not an integer index")
-        if value < 0:
-            raise ValueError(f"subject index {value} in {spec!r} is negative")
-        out.add(int(value))
-    if not out:
-        raise ValueError("empty subject list: expected at least one subject index")
-    return sorted(out)
-
-
-def format_subjects(subjects: Iterable[int]) -> str:
-    """Compact spec for a list of subjects (inverse of :func:`parse_subjects`).
-
-    Examples
-    --------
-    >>> format_subjects([0, 1, 2, 5, 7, 8])
-    '0-2,5,7-8'
-    """
-    values = sorted(set(int(s) for s in subjects))
-    parts: list[str] = []
-    i = 0
-    while i < len(values):
-        j = i
-        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
-            j += 1
-        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
-        i = j + 1
-    return ",".join(parts)
-
 
 def default_faced_root() -> Path:
     """Where every command looks for the FACED release when it is given no root.
@@ -195,272 +98,6 @@ def default_faced_root() -> Path:
     cwd = Path.cwd()
     beside = cwd.parent / "shared" / "data" / "faced"
     return beside if beside.is_dir() else cwd / "faced"
-
-
-def de_path(root: str | Path, subject: int) -> Path:
-    """Path of one subject's DE pickle in a FACED root (``EEG_Features/DE/subXXX.pkl.pkl``)."""
-    return Path(root) / "EEG_Features" / "DE" / f"sub{subject:03d}.pkl.pkl"
-
-
-def ratings_path(root: str | Path, subject: int) -> Path:
-    """Path of one subject's ratings in a FACED root (``Data/subXXX/After_remarks.mat``)."""
-    return Path(root) / "Data" / f"sub{subject:03d}" / "After_remarks.mat"
-
-
-# ---------------------------------------------------------------------------
-# Restricted unpickling of the DE arrays
-# ---------------------------------------------------------------------------
-
-# (module, name) accepted in a pickle -> (module to import, attribute). Both the
-# numpy<2 (``numpy.core``) and numpy>=2 (``numpy._core``) spellings resolve to the
-# current location, so ``numpy.core``'s deprecation shim is never imported.
-_ALLOWED_GLOBALS: dict[tuple[str, str], tuple[str, str]] = {
-    ("numpy.core.multiarray", "_reconstruct"): ("multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"): ("multiarray", "_reconstruct"),
-    ("numpy.core.numeric", "_frombuffer"): ("numeric", "_frombuffer"),  # protocol 5
-    ("numpy._core.numeric", "_frombuffer"): ("numeric", "_frombuffer"),
-    ("numpy", "ndarray"): ("", "ndarray"),
-    ("numpy", "dtype"): ("", "dtype"),
-    ("_codecs", "encode"): ("_codecs", "encode"),  # bytes in protocol <= 2 pickles
-}
-
-
-def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
-    """``_codecs.encode`` as protocol-2 pickles use it for bytes (latin-1 text only)."""
-    if not isinstance(text, str) or encoding.replace("-", "").lower() not in ("latin1", "utf8"):
-        raise pickle.UnpicklingError(f"refused _codecs.encode({type(text).__name__}, {encoding!r})")
-    return text.encode(encoding)
-
-
-def _numpy_attr(submodule: str, name: str) -> Any:
-    if not submodule:
-        return getattr(np, name)
-    if submodule == "_codecs":
-        return _latin1_encode
-    for package in ("numpy._core", "numpy.core"):
-        try:
-            return getattr(importlib.import_module(f"{package}.{submodule}"), name)
-        except (ImportError, AttributeError):
-            continue
-    raise AttributeError(f"numpy has no {submodule}.{name}")  # pragma: no cover
-
-
-class _NumpyArrayUnpickler(pickle.Unpickler):
-    """Unpickler that resolves only the globals a plain numpy array pickle needs."""
-
-    def __init__(self, file: BinaryIO, path: Path) -> None:
-        super().__init__(file)
-        self._path = path
-
-    def find_class(self, module: str, name: str) -> Any:
-        target = _ALLOWED_GLOBALS.get((module, name))
-        if target is None:
-            raise FacedFormatError(
-                f"refused to unpickle {module}.{name} from {self._path}: "
-                "only numpy arrays are accepted"
-            )
-        return _numpy_attr(*target)
-
-    def persistent_load(self, pid: Any) -> Any:
-        raise FacedFormatError(
-            f"refused persistent id {pid!r} in {self._path}: only numpy arrays are accepted"
-        )
-
-
-def load_de(path: str | Path) -> np.ndarray:
-    """Load one subject's DE features with the restricted unpickler.
-
-    Parameters
-    ----------
-    path : str or Path
-        A FACED ``subXXX.pkl.pkl`` file.
-
-    Returns
-    -------
-    ndarray, float32, shape (28, 32, 30, 5)
-        (clip in clip order, channel in :data:`FACED_DE_CHANNELS` order, second, band).
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    FacedFormatError
-        If the pickle refers to anything but numpy's array reconstruction, is
-        truncated or corrupt, or is not a finite floating array of shape ``DE_SHAPE``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"FACED DE file not found: {path}")
-    try:
-        with path.open("rb") as fh:
-            obj = _NumpyArrayUnpickler(fh, path).load()
-    except FacedFormatError:
-        raise
-    except Exception as err:  # truncated/corrupt pickles raise many types
-        raise FacedFormatError(
-            f"cannot unpickle {path}: {type(err).__name__}: {err} "
-            f"(expected a pickled numpy array of shape {DE_SHAPE})"
-        ) from err
-    if not isinstance(obj, np.ndarray):
-        raise FacedFormatError(
-            f"{path} holds a {type(obj).__name__}, expected a numpy array of shape {DE_SHAPE}"
-        )
-    if obj.shape != DE_SHAPE or obj.dtype.kind != "f":
-        raise FacedFormatError(
-            f"{path} holds an array of shape {obj.shape} and dtype {obj.dtype}, "
-            f"expected a floating array of shape {DE_SHAPE} (clip, channel, second, band)"
-        )
-    if not np.isfinite(obj).all():
-        bad = int((~np.isfinite(obj)).sum())
-        raise FacedFormatError(f"{path} holds {bad} non-finite DE values, expected all finite")
-    return obj.astype(np.float32)
-
-
-# ---------------------------------------------------------------------------
-# Ratings and recording info
-# ---------------------------------------------------------------------------
-
-
-def load_ratings(path: str | Path) -> np.ndarray:
-    """Load one subject's self-report ratings, rows in clip order.
-
-    Parameters
-    ----------
-    path : str or Path
-        A FACED ``After_remarks.mat`` holding the struct array ``After_remark(28)``
-        with fields ``score`` (12 items, :data:`RATING_ITEMS` order) and ``vid``
-        (1-based clip index of that presentation).
-
-    Returns
-    -------
-    ndarray, float32, shape (28, 12)
-        Row ``c`` is the rating of clip ``c + 1``.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file does not exist.
-    FacedFormatError
-        If the file cannot be read, lacks the struct or its fields, or the vids are
-        not each of 1..28 exactly once, or scores are not 12 values in 0..7.
-    """
-    import scipy.io
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"FACED ratings file not found: {path}")
-    try:
-        mat = scipy.io.loadmat(path)
-    except Exception as err:
-        raise FacedFormatError(
-            f"cannot read {path} as a MATLAB file: {type(err).__name__}: {err}"
-        ) from err
-    remarks = mat.get("After_remark")
-    names = getattr(getattr(remarks, "dtype", None), "names", None)
-    if remarks is None or not names or "score" not in names or "vid" not in names:
-        raise FacedFormatError(
-            f"{path} has no struct array 'After_remark' with fields 'score' and 'vid' "
-            f"(found variables {sorted(k for k in mat if not k.startswith('__'))})"
-        )
-    rows = remarks.ravel()
-    if rows.size != N_CLIPS:
-        raise FacedFormatError(f"{path}: After_remark has {rows.size} entries, expected {N_CLIPS}")
-    ratings = np.full((N_CLIPS, len(RATING_ITEMS)), np.nan, dtype=np.float32)
-    seen: list[int] = []
-    for k, row in enumerate(rows):
-        score = np.asarray(row["score"], dtype=float).ravel()
-        vid = np.asarray(row["vid"]).ravel()
-        if score.size != len(RATING_ITEMS):
-            raise FacedFormatError(
-                f"{path}: After_remark({k + 1}).score has {score.size} values, "
-                f"expected {len(RATING_ITEMS)} ({', '.join(RATING_ITEMS)})"
-            )
-        if vid.size != 1 or not 1 <= int(vid[0]) <= N_CLIPS or vid[0] != int(vid[0]):
-            raise FacedFormatError(
-                f"{path}: After_remark({k + 1}).vid is {vid.tolist()}, expected one clip index 1..{N_CLIPS}"
-            )
-        lo, hi = _RATING_RANGE
-        if not (np.isfinite(score).all() and (score >= lo).all() and (score <= hi).all()):
-            raise FacedFormatError(
-                f"{path}: After_remark({k + 1}).score = {score.tolist()}, expected values in {lo:g}..{hi:g}"
-            )
-        clip = int(vid[0])
-        seen.append(clip)
-        ratings[clip - 1] = score
-    missing = sorted(set(range(1, N_CLIPS + 1)) - set(seen))
-    repeated = sorted({v for v in seen if seen.count(v) > 1})
-    if missing or repeated:
-        raise FacedFormatError(
-            f"{path}: vids must list each clip 1..{N_CLIPS} once; "
-            f"missing {missing}, repeated {repeated}"
-        )
-    return ratings
-
-
-@dataclass(frozen=True)
-class SubjectInfo:
-    """One row of ``Recording_info.csv``."""
-
-    subject: int
-    gender: str
-    age: int
-    cohort: int
-    sample_rate: float
-    unit: str
-
-
-def load_recording_info(root: str | Path) -> dict[int, SubjectInfo]:
-    """Parse ``Recording_info.csv`` of a FACED root.
-
-    Parameters
-    ----------
-    root : str or Path
-        The FACED root folder.
-
-    Returns
-    -------
-    dict of int to SubjectInfo
-        Keyed by 0-based subject index.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the CSV is absent.
-    FacedFormatError
-        If a column is missing or a value cannot be parsed.
-    """
-    path = Path(root) / "Recording_info.csv"
-    if not path.is_file():
-        raise FileNotFoundError(f"FACED recording info not found: {path}")
-    required = ("sub", "Gender", "Age", "Cohort", "Sample_rate", "Unit")
-    info: dict[int, SubjectInfo] = {}
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = [h.strip() for h in next(reader, [])]  # the release writes "Cohort "
-        absent = [c for c in required if c not in header]
-        if absent:
-            raise FacedFormatError(f"{path}: missing columns {absent}, found {header}")
-        col = {name: header.index(name) for name in required}
-        for line_no, raw in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in raw):
-                continue
-            try:
-                cells = {name: raw[i].strip() for name, i in col.items()}
-                match = _SUBJECT_RE.match(cells["sub"])
-                if match is None:
-                    raise ValueError(f"subject {cells['sub']!r}")
-                subject = int(match.group(1))
-                info[subject] = SubjectInfo(
-                    subject=subject,
-                    gender=cells["Gender"],
-                    age=int(cells["Age"]),
-                    cohort=int(cells["Cohort"]),
-                    sample_rate=float(cells["Sample_rate"]),
-                    unit=cells["Unit"],
-                )
-            except (ValueError, IndexError) as err:
-                raise FacedFormatError(f"{path}, line {line_no}: cannot parse {raw}: {err}") from err
-    return info
 
 
 # ---------------------------------------------------------------------------
@@ -510,16 +147,6 @@ class FacedData:
     def labels(self) -> np.ndarray:
         """Emotion label per clip, shape (28,) (same for every subject)."""
         return CLIP_LABELS
-
-
-def available_subjects(root: str | Path) -> list[int]:
-    """Subjects that have a DE file in ``root/EEG_Features/DE``."""
-    found = []
-    for path in (Path(root) / "EEG_Features" / "DE").glob("sub*.pkl.pkl"):
-        match = _SUBJECT_RE.match(path.name.removesuffix(".pkl.pkl"))
-        if match:
-            found.append(int(match.group(1)))
-    return sorted(found)
 
 
 def load_faced(
@@ -618,21 +245,3 @@ def clip_mean_ratings(data: FacedData | np.ndarray) -> np.ndarray:
         )
     return ratings.mean(axis=0)
 
-
-def class_mean_valence(clip_valence: np.ndarray) -> np.ndarray:
-    """Mean of a per-clip value within each emotion class.
-
-    Parameters
-    ----------
-    clip_valence : ndarray, shape (28,)
-        E.g. :data:`CLIP_MEAN_VALENCE` or ``clip_mean_ratings(data)[:, VALENCE_ITEM]``.
-
-    Returns
-    -------
-    ndarray, shape (9,)
-        In :data:`EMOTION_CLASSES` order.
-    """
-    values = np.asarray(clip_valence, dtype=float)
-    if values.shape != (N_CLIPS,):
-        raise ValueError(f"clip values of shape {values.shape}, expected ({N_CLIPS},)")
-    return np.array([values[CLIP_LABELS == k].mean() for k in range(len(EMOTION_CLASSES))])

@@ -264,14 +264,53 @@ class _Collect(logging.Handler):
 
 
 def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: bool = True) -> Recording:
-    import pyxdf
-
     from .xdf_scan import XdfScanError, scan_xdf
 
     try:  # sizes the headers declare, against the file's size, before pyxdf allocates from them
         scan_xdf(path, allow_truncated=True)
     except XdfScanError as err:
         raise RecordingError(str(err)) from None
+    streams, corruption = _load_xdf_streams(path, dejitter)
+    if not streams:
+        raise RecordingError(f"XDF file {str(path)!r} holds no streams (truncated or empty?)")
+    eeg = _choose_eeg_stream(path, streams, wanted)
+    info = eeg["info"]
+    if eeg.get("footer") is None or corruption:
+        cause = (
+            f"pyxdf reports: {corruption[0]}" if corruption else "its stream footer is missing"
+        )
+        if not allow_truncated:
+            raise RecordingError(
+                f"XDF file {str(path)!r} is truncated or damaged ({cause}); "
+                f"{_n_samples(eeg)} samples could be read: replay it with --allow-bad (or add "
+                "allow_truncated=1 to its source spec) to use them"
+            )
+        logger.warning("XDF file %r is truncated (%s); using what could be read", str(path), cause)
+    data, labels, types, unit = _xdf_eeg_data(path, eeg)
+    timestamps = np.asarray(eeg["time_stamps"], dtype=np.float64)
+    segments = [
+        (int(a), int(b) + 1)
+        for a, b in (info.get("segments") or [(0, len(timestamps) - 1)])
+        if int(b) >= int(a)
+    ] or [(0, len(timestamps))]
+    return Recording(
+        data=data,
+        sfreq=_srate(eeg),
+        ch_names=labels,
+        ch_types=types,
+        timestamps=timestamps,
+        markers=_xdf_markers(streams, eeg),
+        segments=segments,
+        source=path,
+        unit=unit,
+        stream_name=str(_first(info.get("name"), "") or ""),
+        simulated=_says_simulated(info),
+    )
+
+
+def _load_xdf_streams(path: Path, dejitter: bool) -> tuple[list[dict], list[str]]:
+    """pyxdf's streams, and its warnings about corrupt chunks (turned into our error message)."""
+    import pyxdf
 
     collect = _Collect()
     pyxdf_logger = logging.getLogger("pyxdf")
@@ -297,17 +336,23 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: b
     finally:
         pyxdf_logger.removeHandler(collect)
         pyxdf_logger.propagate = propagate
-    corruption = [m for m in collect.messages if "corrupt" in m.lower()]
-    if not streams:
-        raise RecordingError(f"XDF file {str(path)!r} holds no streams (truncated or empty?)")
+    return streams, [m for m in collect.messages if "corrupt" in m.lower()]
 
-    def srate(s: dict) -> float:
-        try:
-            return float(_first(s["info"].get("nominal_srate"), 0) or 0)
-        except (TypeError, ValueError):
-            return 0.0
 
-    numeric = [s for s in streams if _is_numeric(s["info"]) and srate(s) > 0 and _n_samples(s) > 0]
+def _srate(stream: dict) -> float:
+    """A stream's nominal rate (0 for an irregular or malformed one)."""
+    try:
+        return float(_first(stream["info"].get("nominal_srate"), 0) or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _choose_eeg_stream(path: Path, streams: list[dict], wanted: str | None) -> dict:
+    """The stream named or typed ``wanted``, else the ``EEG`` one, else the fastest numeric one.
+
+    Among several candidates the longest wins.
+    """
+    numeric = [s for s in streams if _is_numeric(s["info"]) and _srate(s) > 0 and _n_samples(s) > 0]
     if wanted is not None:
         chosen = [
             s
@@ -323,7 +368,7 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: b
     else:
         chosen = [s for s in numeric if str(_first(s["info"].get("type"), "")).lower() == "eeg"]
         if not chosen:
-            chosen = sorted(numeric, key=srate, reverse=True)[:1]
+            chosen = sorted(numeric, key=_srate, reverse=True)[:1]
     if not chosen:
         names = [
             f"{_first(s['info'].get('name'), '?')} ({_first(s['info'].get('type'), '?')}, "
@@ -334,19 +379,13 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: b
             f"XDF file {str(path)!r} has no regular-rate numeric (EEG) stream with samples; "
             f"streams: {names}"
         )
-    eeg = max(chosen, key=_n_samples)
+    return max(chosen, key=_n_samples)
+
+
+def _xdf_eeg_data(path: Path, eeg: dict) -> tuple[np.ndarray, list[str], list[str], str]:
+    """The EEG stream's samples (channels x times, in volts when its units say so), labels,
+    types and unit (``"V"`` or ``"unknown"``)."""
     info = eeg["info"]
-    if eeg.get("footer") is None or corruption:
-        cause = (
-            f"pyxdf reports: {corruption[0]}" if corruption else "its stream footer is missing"
-        )
-        if not allow_truncated:
-            raise RecordingError(
-                f"XDF file {str(path)!r} is truncated or damaged ({cause}); "
-                f"{_n_samples(eeg)} samples could be read: replay it with --allow-bad (or add "
-                "allow_truncated=1 to its source spec) to use them"
-            )
-        logger.warning("XDF file %r is truncated (%s); using what could be read", str(path), cause)
     series = np.asarray(eeg["time_series"])
     if series.ndim != 2:
         raise RecordingError(f"XDF file {str(path)!r}: EEG stream data has shape {series.shape}")
@@ -363,19 +402,17 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: b
     if scale is not None:
         data *= scale
         unit = "V"
-    timestamps = np.asarray(eeg["time_stamps"], dtype=np.float64)
-    segments = [
-        (int(a), int(b) + 1)
-        for a, b in (info.get("segments") or [(0, len(timestamps) - 1)])
-        if int(b) >= int(a)
-    ] or [(0, len(timestamps))]
+    return data, labels, types, unit
 
+
+def _xdf_markers(streams: list[dict], eeg: dict) -> list[tuple[float, str]]:
+    """(timestamp, label) of every string or irregular single-channel stream, sorted."""
     markers: list[tuple[float, str]] = []
     for s in streams:
         if s is eeg or _n_samples(s) == 0:
             continue
         sinfo = s["info"]
-        if _is_numeric(sinfo) and srate(s) > 0:
+        if _is_numeric(sinfo) and _srate(s) > 0:
             continue  # another regular stream (aux, accelerometer...): not markers
         if _is_numeric(sinfo) and int(_first(sinfo.get("channel_count"), 1) or 1) > 1:
             continue  # an irregular multichannel series (our valence outlet...): not markers
@@ -384,19 +421,7 @@ def _read_xdf(path: Path, wanted: str | None, allow_truncated: bool, dejitter: b
             label = "/".join(str(v) for v in vals)
             markers.append((float(ts), label))
     markers.sort(key=lambda m: m[0])
-    return Recording(
-        data=data,
-        sfreq=srate(eeg),
-        ch_names=labels,
-        ch_types=types,
-        timestamps=timestamps,
-        markers=markers,
-        segments=segments,
-        source=path,
-        unit=unit,
-        stream_name=str(_first(info.get("name"), "") or ""),
-        simulated=_says_simulated(info),
-    )
+    return markers
 
 
 def _says_simulated(info: dict) -> bool:

@@ -36,9 +36,8 @@ import logging
 import math
 import threading
 import time
-from collections import deque
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -48,44 +47,20 @@ from ..signal.quality import BAD_FLAGS, QualityFlag
 from ..signal.timing import StreamClock, WindowTiming
 from ..streams.base import Source
 
-log = logging.getLogger(__name__)
-from .markers import marker_to_class, normalize_markers
+from .markers import normalize_markers
 from .processor import MAX_HELD_FRACTION, StreamProcessor
 from .settings import PipelineSettings
 from .steps import DueWindow, StreamStatus, ValenceStep
+from .stream_state import StreamState, unique_names
 from .usability import WindowCounts
+
+if TYPE_CHECKING:
+    from ..signal.de import BandFilterBank
+    from ..signal.streaming_de import StreamingBandVariance
 
 __all__ = ["Pipeline", "QualityFlag"]
 
-
-# --------------------------------------------------------------------------- pipeline
-class _StreamState:
-    """Everything the pipeline holds for one source."""
-
-    def __init__(self, source: Source, name: str) -> None:
-        self.source = source
-        self.name = name
-        self.proc: StreamProcessor | None = None
-        self.cal_path: Path | None = None
-        self.standardizer = None
-        self.calibrated = False
-        self.good_windows = 0
-        self.de_history: deque[tuple[int, int, np.ndarray]] = deque()  # (segment, end, de)
-        self.z_history: deque[tuple[int, int, np.ndarray]] = deque()
-        self.connected = False
-        self.started = False
-        self.lost = False
-        self.last_data_wall: float | None = None
-        self.reconnects = 0
-        self.steps = 0
-        self.markers: list[tuple[float, str]] = []
-        self.message = ""
-        self.simulated = bool(source.simulated)
-        self.last_timestamp: float | None = None
-        self.windows = 0  # windows computed
-        self.usable = 0  # ... neither flagged bad nor calibrating
-        self.blank = 0  # ... without a valence (no signal behind them)
-        self.flag_counts: dict[str, int] = {}  # bad flag name -> windows carrying it
+log = logging.getLogger(__name__)
 
 
 class Pipeline:
@@ -113,10 +88,7 @@ class Pipeline:
         names: Sequence[str] | None = None,
     ) -> None:
         from ..device import resolve_device
-        from ..model.bundle import check_bundle_feature
-        from ..signal.de import BandFilterBank
-        from ..signal.filter_design import FeatureSettings
-        from ..signal.streaming_de import StreamingBandVariance
+        from .window_features import WindowFeatures  # torch: imported when a pipeline is made
 
         if not isinstance(sources, (list, tuple)):
             sources = [sources]
@@ -139,31 +111,12 @@ class Pipeline:
             va = int(cfg.valence_average)
         self.valence_average = max(1, int(va))
         self.has_classifier = bool(bundle.has_classifier)
-        self.bank = BandFilterBank(
-            FeatureSettings(
-                sfreq=self.target_sfreq,
-                window_s=float(cfg.window_s),
-                bands={k: tuple(v) for k, v in dict(cfg.bands).items()},
-                method=check_bundle_feature(cfg, self.settings.compute.feature_method),
-                device=str(self.device),
-            )
-        )
-        # On CPU the FIR DE of consecutive windows filters each new sample once
-        # (StreamingBandVariance); elsewhere whole windows go to the batched FFT.
-        self.streaming = (
-            StreamingBandVariance(self.bank.settings, len(self.target_channels))
-            if self.settings.compute.incremental_de
-            and self.device.type == "cpu"
-            and self.bank.extractor.incremental
-            else None
-        )
-        self._timing = self.bank.window_timing(self.settings.hop_s)
-        n_bands = self.bank.n_bands
-        self.feature_shape = (len(self.target_channels), n_bands)
+        self._features = WindowFeatures(cfg, self.settings.compute, self.device, self.settings.hop_s)
+        self.feature_shape = self._features.shape
         self._auto_names = names is None
         if names is None:
             names = [s.name or f"stream{i}" for i, s in enumerate(sources)]
-        self._streams = [_StreamState(s, n) for s, n in zip(sources, _unique(names))]
+        self._streams = [StreamState(s, n) for s, n in zip(sources, unique_names(names))]
         self._lock = threading.RLock()
         self._running = False
         self._chunk_listeners: list = []
@@ -199,12 +152,12 @@ class Pipeline:
                     raise
             if self._auto_names:  # sources know their real names once started
                 names = [st.source.name or st.name for st in self._streams]
-                for st, name in zip(self._streams, _unique(names)):
+                for st, name in zip(self._streams, unique_names(names)):
                     st.name = name
                     if st.proc is not None:
                         st.proc.name = name
 
-    def _try_start(self, st: _StreamState) -> None:
+    def _try_start(self, st: StreamState) -> None:
         """Start one source and build its processor; errors propagate (and name it)."""
         if not st.started:
             try:
@@ -224,7 +177,7 @@ class Pipeline:
         st.connected = bool(st.source.connected)
         st.last_data_wall = time.perf_counter()
 
-    def _build_processor(self, st: _StreamState) -> None:
+    def _build_processor(self, st: StreamState) -> None:
         from ..signal.normalization import RunningStandardizer
 
         src = st.source
@@ -236,15 +189,15 @@ class Pipeline:
         # the source's own relabelling (its spec's channels=), else the global one
         relabel = src.channels or self.settings.stream.channels
         names = relabel.apply(own, types) if relabel is not None else own
-        if st.proc is not None and self.streaming is not None:
-            self.streaming.forget(st.proc)
+        if st.proc is not None:
+            self._features.forget(st.proc)
         st.proc = StreamProcessor(
             st.name,
             sfreq,
             names,
             self.settings,
             self.target_channels,
-            self.timing,
+            self.window_timing,
             unit=getattr(src, "unit", None),
             ch_types=types,
             top_hz=max(high for _, high in self.bank.settings.bands.values()),
@@ -287,7 +240,7 @@ class Pipeline:
     def poll(self) -> list[ValenceStep]:
         """Read everything available, process it, return the new steps (non-blocking)."""
         with self._lock:
-            pending: list[tuple[_StreamState, DueWindow]] = []
+            pending: list[tuple[StreamState, DueWindow]] = []
             stale_steps: list[ValenceStep] = []
             now = time.perf_counter()
             for st in self._streams:
@@ -314,7 +267,7 @@ class Pipeline:
             steps = self._compute(pending)
             return stale_steps + steps
 
-    def _read_stream(self, st: _StreamState, pending: list) -> bool:
+    def _read_stream(self, st: StreamState, pending: list) -> bool:
         """Read one stream: at least one ``read()``, more while its share of
         ``max_batch`` is not pending yet (every stream is read on every poll)."""
         got = False
@@ -357,7 +310,7 @@ class Pipeline:
             del st.markers[:-1000]
         return got
 
-    def _stale_step(self, st: _StreamState) -> ValenceStep:
+    def _stale_step(self, st: StreamState) -> ValenceStep:
         flags = QualityFlag.STALE | QualityFlag.GAP
         if st.simulated:
             flags |= QualityFlag.SIMULATED
@@ -373,84 +326,42 @@ class Pipeline:
             true_label=None,
         )
 
-    def _progress(self, st: _StreamState) -> float:
+    def _progress(self, st: StreamState) -> float:
         if st.calibrated:
             return 1.0
         if self.settings.calibration.seconds <= 0:
             return 1.0
-        return min(1.0, st.good_windows / self.timing.windows_in(self.settings.calibration.seconds))
+        return min(1.0, st.good_windows / self.window_timing.windows_in(self.settings.calibration.seconds))
 
-    def _compute(self, pending: list[tuple[_StreamState, DueWindow]]) -> list[ValenceStep]:
+    def _compute(self, pending: list[tuple[StreamState, DueWindow]]) -> list[ValenceStep]:
         steps: list[ValenceStep] = []
         size = max(1, self.settings.compute.max_batch)
         for i in range(0, len(pending), size):
             steps.extend(self._compute_batch(pending[i : i + size]))
         return steps
 
-    def _compute_batch(self, pending: list[tuple[_StreamState, DueWindow]]) -> list[ValenceStep]:
+    def _compute_batch(self, pending: list[tuple[StreamState, DueWindow]]) -> list[ValenceStep]:
         if not pending:
             return []
-
-        if self.streaming is not None:
-            de = self._streaming_de(pending)
-        else:
-            de = self._differential_entropy(np.stack([w.data for _, w in pending]))
+        de = self._features.compute([(st.proc, win) for st, win in pending])
         n = len(pending)
-        de_z = np.empty_like(de)
+        de_z, vz = np.empty_like(de), np.empty_like(de)
         flags = np.zeros(n, dtype=np.int64)
         progress = np.zeros(n)
-        seq_rows: list[int] = []
-        seqs: list[np.ndarray] = []
-        vz = np.empty_like(de)
         blank = np.zeros(n, dtype=bool)
+        sequences: dict[int, np.ndarray] = {}
         for i, (st, win) in enumerate(pending):
-            f = win.flags
-            if not np.isfinite(de[i]).all():
-                f |= QualityFlag.NONFINITE
-            std = st.standardizer
-            adapt = self.settings.calibration.seconds <= 0
-            if not st.calibrated and not (f & BAD_FLAGS):
-                std.update(de[i])
-                st.good_windows += 1
-                if not adapt and self._progress(st) >= 1.0:
-                    st.calibrated = True
-                    self._save_calibration(st)
-            if not st.calibrated and not adapt:
-                f |= QualityFlag.CALIBRATING
-            if st.simulated:
-                f |= QualityFlag.SIMULATED
-            z = std.transform(de[i])
-            # No valence where no signal is behind the window: much of its input was
-            # non-finite (held at the last finite value only for the filters' sake), no
-            # window was ever fit for the statistics, or no feature is finite.
-            blank[i] = win.held_fraction > MAX_HELD_FRACTION or std.count == 0 or not np.isfinite(z).any()
-            z = np.full_like(z, np.nan) if blank[i] else np.where(np.isfinite(z), z, 0.0)
-            de_z[i] = z
-            flags[i] = int(f)
+            flags[i], blank[i], de_z[i], vz[i] = self._standardize(st, win, de[i])
             progress[i] = self._progress(st)
-            self._count(st, f, blank[i])
-            st.de_history.append((win.segment, win.end, np.full_like(de[i], np.nan) if blank[i] else de[i]))
-            if not blank[i]:
-                st.z_history.append((win.segment, win.end, z))
-            horizon = int(math.ceil(self.timing.windows_in(self.sequence_len * self.sequence_spacing + 2)))
-            while len(st.de_history) > horizon:
-                st.de_history.popleft()
-            while len(st.z_history) > max(self.valence_average, 1):
-                st.z_history.popleft()
-            recent = [zz for seg, _, zz in st.z_history if seg == win.segment]
-            vz[i] = 0.0 if blank[i] or not recent else np.mean(recent[-self.valence_average :], axis=0)
             seq = self._sequence(st, win) if self.has_classifier and not blank[i] else None
             if seq is not None and np.isfinite(seq).all():
-                seq_rows.append(i)
-                seqs.append(std.transform(seq))
+                sequences[i] = st.standardizer.transform(seq)
         valence = np.asarray(self.bundle.project(vz.astype(np.float32)), dtype=np.float64).reshape(n)
         valence[blank] = np.nan
         probs: dict[int, np.ndarray] = {}
-        if seqs:
-            seq_arr = np.nan_to_num(np.stack(seqs)).astype(np.float32)
-            p = np.asarray(self.bundle.predict_proba(seq_arr), dtype=np.float64)
-            for row, i in enumerate(seq_rows):
-                probs[i] = p[row]
+        if sequences:
+            p = self.bundle.predict_proba(np.nan_to_num(np.stack(list(sequences.values()))).astype(np.float32))
+            probs = dict(zip(sequences, np.asarray(p, dtype=np.float64)))
         done = time.perf_counter()
         steps = []
         for i, (st, win) in enumerate(pending):
@@ -465,14 +376,52 @@ class Pipeline:
                     flags=int(flags[i]),
                     calibration_progress=float(progress[i]),
                     latency_ms=(done - win.arrival) * 1e3,
-                    true_label=self._label_at(st, win.timestamp),
-                    timing=self.timing,
+                    true_label=st.label_at(win.timestamp, self.class_names),
+                    window_timing=self.window_timing,
                 )
             )
         return steps
 
+    def _standardize(self, st: StreamState, win: DueWindow, de: np.ndarray) -> tuple[int, bool, np.ndarray, np.ndarray]:
+        """Calibrate on and z-score one window's DE; returns its flags, whether it has
+        no signal behind it (blank), its z-scored DE and the averaged z the valence
+        projects."""
+        f = win.flags
+        if not np.isfinite(de).all():
+            f |= QualityFlag.NONFINITE
+        std = st.standardizer
+        adapt = self.settings.calibration.seconds <= 0
+        if not st.calibrated and not (f & BAD_FLAGS):
+            std.update(de)
+            st.good_windows += 1
+            if not adapt and self._progress(st) >= 1.0:
+                st.calibrated = True
+                self._save_calibration(st)
+        if not st.calibrated and not adapt:
+            f |= QualityFlag.CALIBRATING
+        if st.simulated:
+            f |= QualityFlag.SIMULATED
+        z = std.transform(de)
+        # No valence where no signal is behind the window: much of its input was
+        # non-finite (held at the last finite value only for the filters' sake), no
+        # window was ever fit for the statistics, or no feature is finite.
+        blank = win.held_fraction > MAX_HELD_FRACTION or std.count == 0 or not np.isfinite(z).any()
+        z = np.full_like(z, np.nan) if blank else np.where(np.isfinite(z), z, 0.0)
+        self._count(st, f, blank)
+        st.de_history.append((win.segment, win.end, np.full_like(de, np.nan) if blank else de))
+        if not blank:
+            st.z_history.append((win.segment, win.end, z))
+        horizon = int(math.ceil(self.window_timing.windows_in(self.sequence_len * self.sequence_spacing + 2)))
+        while len(st.de_history) > horizon:
+            st.de_history.popleft()
+        while len(st.z_history) > max(self.valence_average, 1):
+            st.z_history.popleft()
+        recent = [zz for seg, _, zz in st.z_history if seg == win.segment]
+        vz = np.zeros_like(z) if blank or not recent else np.mean(recent[-self.valence_average :], axis=0)
+        return int(f), bool(blank), z, vz
+
     @staticmethod
-    def _count(st: _StreamState, flags: int, blank: bool) -> None:
+    def _count(st: StreamState, flags: int, blank: bool) -> None:
         """Tally one window in the stream's counters (see :meth:`window_counts`)."""
         st.windows += 1
         st.blank += int(blank)
@@ -483,90 +432,14 @@ class Pipeline:
             if flag.value and bad & flag and flag.name:
                 st.flag_counts[flag.name] = st.flag_counts.get(flag.name, 0) + 1
 
-    def _differential_entropy(self, batch: np.ndarray) -> np.ndarray:
-        """DE of a batch of windows ``(b, 32, n_input)`` -> ``(b, 32, n_bands)`` float64.
+    def _sequence(self, st: StreamState, win: DueWindow) -> np.ndarray | None:
+        """Raw DE of the ``sequence_len`` windows spaced ``sequence_spacing`` s ending at ``win``."""
+        return st.sequence(
+            win.segment, win.end, self.sequence_len, self.sequence_spacing * self.target_sfreq,
+            tolerance=max(1.0, float(self.window_timing.hop_samples) / 2.0),
+        )
 
-        On CUDA the whole batch is one device call. On CPU it is cut into sub-batches
-        of ``cpu_sub_batch`` windows, which keeps the FFT working set in cache (a large
-        batch is several times slower per window).
-        """
-        import torch
-
-        x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
-        step = len(x) if self.device.type != "cpu" else max(1, self.settings.compute.cpu_sub_batch)
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(x), step):
-                xs = x[i : i + step].to(self.device)
-                out.append(self.bank.differential_entropy(xs).cpu())
-        return torch.cat(out).numpy().astype(np.float64)
-
-    def _streaming_de(self, pending: list[tuple[_StreamState, DueWindow]]) -> np.ndarray:
-        """DE of the pending windows through :class:`StreamingBandVariance`.
-
-        A stream's windows are handed over oldest first, one per call (several may be
-        pending after a pause); the kept samples belong to the processor that made them.
-        """
-        import torch
-
-        from ..signal.de import variance_to_de
-
-        variance = np.empty((len(pending), *self.feature_shape))
-        seen: dict[int, int] = {}
-        rounds: list[list[int]] = []
-        for i, (st, _) in enumerate(pending):
-            r = seen.get(id(st), 0)
-            seen[id(st)] = r + 1
-            if r == len(rounds):
-                rounds.append([])
-            rounds[r].append(i)
-        for rows in rounds:
-            windows = [
-                (pending[i][0].proc, pending[i][1].data, pending[i][1].end,
-                 (pending[i][1].segment, pending[i][1].montage))
-                for i in rows
-            ]
-            variance[rows] = self.streaming.update(windows)
-        return variance_to_de(torch.from_numpy(variance)).numpy()
-
-    def _sequence(self, st: _StreamState, win: DueWindow) -> np.ndarray | None:
-        """Raw DE of the ``sequence_len`` windows spaced ``sequence_spacing`` s ending at ``win``.
-
-        With a hop that divides the spacing (0.25 s and 1 s) every wanted window exists;
-        otherwise the nearest one within half a hop stands in.
-        """
-        spacing = self.sequence_spacing * self.target_sfreq
-        tol = max(1.0, float(self.timing.hop_samples) / 2.0)
-        by_end = {end: de for seg, end, de in st.de_history if seg == win.segment}
-        ends: np.ndarray | None = None
-        out = []
-        for j in range(self.sequence_len - 1, -1, -1):
-            target = win.end - j * spacing
-            de = by_end.get(int(target)) if target == int(target) else None
-            if de is None:
-                if ends is None:
-                    ends = np.fromiter(by_end.keys(), dtype=np.int64, count=len(by_end))
-                if ends.size == 0:
-                    return None
-                k = int(ends[np.argmin(np.abs(ends - target))])
-                if abs(k - target) > tol:
-                    return None
-                de = by_end[k]
-            out.append(de)
-        return np.stack(out)
-
-    def _label_at(self, st: _StreamState, ts: float) -> str | None:
-        label = None
-        for mts, mlabel in st.markers:
-            if mts <= ts:
-                label = mlabel
-            else:
-                break
-        if label is None:
-            return None
-        return marker_to_class(label, self.class_names)
-
-    def _save_calibration(self, st: _StreamState) -> None:
+    def _save_calibration(self, st: StreamState) -> None:
         path = st.cal_path
         if path is None:
             return
@@ -601,7 +474,7 @@ class Pipeline:
             data, times = st.proc.latest(seconds)
             return data, times, self.target_channels
 
-    def _stream(self, stream: int | str) -> _StreamState:
+    def _stream(self, stream: int | str) -> StreamState:
         if isinstance(stream, int):
             return self._streams[stream]
         for st in self._streams:
@@ -610,10 +483,20 @@ class Pipeline:
         raise KeyError(f"no stream named {stream!r}; streams: {[s.name for s in self._streams]}")
 
     @property
-    def timing(self) -> WindowTiming:
+    def window_timing(self) -> WindowTiming:
         """Where every stream's windows end: the model's rate, the hop in samples (exact,
         a fraction when it is not whole), the window and the filter context."""
-        return self._timing
+        return self._features.timing
+
+    @property
+    def bank(self) -> BandFilterBank:
+        """The feature's filter bank (its window, context and bands)."""
+        return self._features.bank
+
+    @property
+    def streaming(self) -> StreamingBandVariance | None:
+        """The incremental FIR path, or None where whole windows go to the bank."""
+        return self._features.streaming
 
     @property
     def stream_names(self) -> tuple[str, ...]:
@@ -668,7 +551,7 @@ class Pipeline:
                 flagged=dict(st.flag_counts),
                 samples=int(proc.raw.pushed) if proc is not None else 0,
                 sfreq=proc.sfreq if proc is not None else None,
-                window_s=(self.timing.n_input / self.timing.sfreq) if proc is not None else None,
+                window_s=(self.window_timing.n_input / self.window_timing.sfreq) if proc is not None else None,
                 calibration_progress=self._progress(st),
                 calibration_s=float(self.settings.calibration.seconds),
                 calibrated=st.calibrated or self.settings.calibration.seconds <= 0,

@@ -387,7 +387,7 @@ class StreamProcessor:
             held_fraction=held / max(1, r_full1 - r_full0),
             montage=self._mapping_keys.setdefault(bad, len(self._mapping_keys)),
             index=self._win_count,
-            timing=self._timing,
+            window_timing=self._timing,
         )
 
     # ------------------------------------------------------------------ display

@@ -397,7 +397,7 @@ class SegmentOutputs:
         the valence average, and the lag from a step's timestamp to the centre of the
         signal behind it."""
         pipe = self.pipeline
-        timing = pipe.timing
+        timing = pipe.window_timing
         hop = timing.effective_hop_s
         average = int(getattr(pipe, "valence_average", 1))
         return SegmentSettings(
@@ -422,7 +422,7 @@ class SegmentOutputs:
             The group CSV cannot be created; nothing stays open.
         """
         names = list(self.pipeline.stream_names)
-        hop = self.pipeline.timing.effective_hop_s
+        hop = self.pipeline.window_timing.effective_hop_s
         try:
             if self.settings.segments_out is not None:
                 self.tracker = SegmentTracker(self.segment_settings(), self.settings.read_schedule())

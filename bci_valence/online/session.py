@@ -97,7 +97,7 @@ def describe_session(pipeline: Any) -> dict[str, Any]:
             "created": getattr(config, "created", ""),
         },
         "settings": asdict(pipeline.settings),
-        "window_timing": pipeline.timing.to_dict(),
+        "window_timing": pipeline.window_timing.to_dict(),
         "provenance": provenance(),
     }
 

@@ -45,7 +45,7 @@ class ValenceStep:
         Processing latency: from the arrival of the newest sample to this step.
     true_label : str | None
         The class named by the last marker, when the stream has markers.
-    timing : WindowTiming | None
+    window_timing : WindowTiming | None
         The stream's window timing: the effective hop between steps, the window and
         its filter context (None for a STALE marker step).
     """
@@ -59,7 +59,7 @@ class ValenceStep:
     calibration_progress: float
     latency_ms: float
     true_label: str | None = None
-    timing: WindowTiming | None = None
+    window_timing: WindowTiming | None = None
 
     @property
     def quality(self) -> QualityFlag:
@@ -124,8 +124,8 @@ class DueWindow:
         valence.
     index : int
         The window's number in its segment (window ``index`` ends at
-        ``timing.window_end(index)`` samples after the segment's start).
-    timing : WindowTiming | None
+        ``window_timing.window_end(index)`` samples after the segment's start).
+    window_timing : WindowTiming | None
         The stream's window timing (rate, hop in samples, window, context).
     """
 
@@ -138,4 +138,4 @@ class DueWindow:
     held_fraction: float = 0.0
     montage: int = 0
     index: int = 0
-    timing: WindowTiming | None = None
+    window_timing: WindowTiming | None = None

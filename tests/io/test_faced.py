@@ -295,3 +295,12 @@ def test_cli_refuses_malicious_root(tmp_path: Path, isolated_cli, capsys) -> Non
     assert not sentinel.exists()
     assert cli.main(["faced", str(tmp_path / "nowhere")]) != 0
     assert cli.main(["faced", str(root), "--subjects", "3-1"]) != 0
+
+
+def test_the_readers_beside_faced_are_reexported_from_it():
+    """``bci_valence.io.faced`` stays the import path of the DE, ratings and layout readers."""
+    from bci_valence.io import faced_de, faced_layout, faced_ratings
+
+    for module in (faced_de, faced_layout, faced_ratings):
+        for name in module.__all__:
+            assert name in faced.__all__ and getattr(faced, name) is getattr(module, name)

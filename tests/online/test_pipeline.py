@@ -323,7 +323,7 @@ def test_pipeline_de_equals_feature_bank():
     feed = ArraySource(_recording(0.04))
     pipe = Pipeline([feed], LinearBundle(), PipelineSettings(compute=ComputeSettings(device="cpu", cpu_sub_batch=3)))
     x = np.random.default_rng(0).standard_normal((7, 32, pipe.bank.n_input)).astype(np.float32) * 20
-    ours = pipe._differential_entropy(x)
+    ours = pipe._features.whole_windows(x)
     ref = pipe.bank.differential_entropy(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ours, ref, atol=2e-5, rtol=0)
 

@@ -342,3 +342,11 @@ def test_segments_csv_refuses_an_existing_file_and_describes_itself(tmp_path):
     with pytest.raises(FileExistsError, match="description"):
         write_segments_csv(tmp_path / "t.csv", [])
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_the_statistics_are_reexported_from_segments():
+    """``bci_valence.online.segments`` stays the import path of the summaries and their settings."""
+    from bci_valence.online import segment_stats, segments
+
+    for name in segment_stats.__all__:
+        assert name in segments.__all__ and getattr(segments, name) is getattr(segment_stats, name)
