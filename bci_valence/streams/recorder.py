@@ -333,8 +333,10 @@ class XdfRecorder:
             while True:
                 lines = self._read_output()
                 missing = [ln for ln in lines if "matched no stream" in ln]
-                found = sum(ln.startswith("Found ") for ln in lines)
-                started = sum(ln.startswith("Started data collection") for ln in lines)
+                # its threads write side by side: a line may hold the end of another
+                text = "\n".join(lines)
+                found = text.count("Found ")
+                started = text.count("Started data collection")
                 if missing or proc.poll() is not None:
                     self._abort()
                     why = missing[0] if missing else f"LabRecorderCLI exited with code {proc.returncode}"
