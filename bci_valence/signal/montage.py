@@ -271,83 +271,116 @@ def map_channels(
             f"{len(ch_types)} channel types given for {len(source)} channels ({', '.join(source)})"
         )
     types = [str(t or "").strip().lower() for t in ch_types] if ch_types is not None else [""] * len(source)
-    # A1, A2 are mastoids in 10-20 but grid cells in a BioSemi file: decide per file.
-    biosemi = (
-        sum(bool(_BIOSEMI.match(n.strip())) and normalize_channel_name(n) is None for n in source)
-        >= 2
+    placement = _place_channels(source, target, types)
+    if len(placement.picks) < min_channels:
+        raise _too_few_channels(placement, target, min_channels)
+    real = tuple(name for name in target if name in placement.picks)
+    missing = tuple(name for name in target if name not in placement.picks)
+    return MontageMapping(
+        source_names=source,
+        target_names=target,
+        matrix=_mapping_matrix(placement, source, target, real, missing),
+        real=real,
+        interpolated=missing,
+        unplaced=tuple(placement.unplaced),
+        non_eeg=tuple(placement.non_eeg),
+        duplicates=tuple(placement.duplicates),
     )
+
+
+@dataclass
+class _Placement:
+    """Where each of a stream's channels went (see :func:`_place_channels`)."""
+
+    biosemi: bool
+    picks: dict[str, int] = field(default_factory=dict)  # target name → source index
+    extra_real: dict[str, int] = field(default_factory=dict)  # placeable, outside the target
+    unplaced: list[str] = field(default_factory=list)
+    non_eeg: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+def _place_channels(source: tuple[str, ...], target: tuple[str, ...], types: list[str]) -> _Placement:
+    """Sort each source channel: a target channel, another electrode, non-EEG, unplaced or a duplicate."""
+    # A1, A2 are mastoids in 10-20 but grid cells in a BioSemi file: decide per file.
+    biosemi = sum(bool(_BIOSEMI.match(n.strip())) and normalize_channel_name(n) is None for n in source) >= 2
+    out = _Placement(biosemi=biosemi)
     target_index = {name.upper(): i for i, name in enumerate(target)}
-    picks: dict[str, int] = {}  # target name → source index
-    extra_real: dict[str, int] = {}  # placeable source channels outside the target
-    unplaced: list[str] = []
-    non_eeg: list[str] = []
-    duplicates: list[str] = []
     for index, label in enumerate(source):
         if types[index] in NON_EEG_TYPES or is_trigger(label):
-            non_eeg.append(label or f"<unnamed #{index}>")
+            out.non_eeg.append(label or f"<unnamed #{index}>")
             continue
         name = None if biosemi and _BIOSEMI.match(label.strip()) else normalize_channel_name(label)
         if name is None:
-            (non_eeg if is_non_eeg(label) else unplaced).append(label or f"<unnamed #{index}>")
+            (out.non_eeg if is_non_eeg(label) else out.unplaced).append(label or f"<unnamed #{index}>")
             continue
         key = target[target_index[name.upper()]] if name.upper() in target_index else name
-        if key in picks or key in extra_real:
-            duplicates.append(label)
+        if key in out.picks or key in out.extra_real:
+            out.duplicates.append(label)
         elif name.upper() in target_index:
-            picks[key] = index
+            out.picks[key] = index
         else:
-            extra_real[key] = index
+            out.extra_real[key] = index
+    return out
 
-    if len(picks) < min_channels:
-        found = [name for name in target if name in picks]
-        placed = f" ({', '.join(found)})" if found else ""
-        details = []
-        if unplaced:
-            hint = " (BioSemi grid labels)" if biosemi else ""
-            details.append(f"could not place: {', '.join(unplaced)}{hint}")
-        if non_eeg:
-            details.append(f"non-EEG left out: {', '.join(non_eeg)}")
-        if not found and not unplaced:
-            details.append("no 10-20 labels")
-        if found and not unplaced:
-            advice = (
-                f"The stream's 10-20 labels are all placed: it has fewer EEG channels than "
-                f"min_channels={min_channels} (--min-channels); lower it to run on "
-                f"{len(found)} channel(s), the other model channels being interpolated."
-            )
-        else:
-            advice = (
-                "Relabel the stream with --channels Fp1,Fp2,... or an MNE montage name such "
-                f"as biosemi16, or lower min_channels={min_channels} (--min-channels)."
-            )
-        raise ChannelMappingError(
-            f"only {len(picks)} of the model's {len(target)} channels found in the stream"
-            f"{placed}, at least min_channels={min_channels} needed"
-            + (f"; {'; '.join(details)}" if details else "")
-            + f". {advice}"
+
+def _too_few_channels(placement: _Placement, target: tuple[str, ...], min_channels: int) -> ChannelMappingError:
+    """The error for a stream with fewer than ``min_channels`` placed: what was found, and what to do."""
+    found = [name for name in target if name in placement.picks]
+    placed = f" ({', '.join(found)})" if found else ""
+    details = []
+    if placement.unplaced:
+        hint = " (BioSemi grid labels)" if placement.biosemi else ""
+        details.append(f"could not place: {', '.join(placement.unplaced)}{hint}")
+    if placement.non_eeg:
+        details.append(f"non-EEG left out: {', '.join(placement.non_eeg)}")
+    if not found and not placement.unplaced:
+        details.append("no 10-20 labels")
+    if found and not placement.unplaced:
+        advice = (
+            f"The stream's 10-20 labels are all placed: it has fewer EEG channels than "
+            f"min_channels={min_channels} (--min-channels); lower it to run on "
+            f"{len(found)} channel(s), the other model channels being interpolated."
         )
+    else:
+        advice = (
+            "Relabel the stream with --channels Fp1,Fp2,... (or its source spec's channels= "
+            f"option) or an MNE montage name such as biosemi16, or lower min_channels={min_channels} "
+            "(--min-channels)."
+        )
+    return ChannelMappingError(
+        f"only {len(placement.picks)} of the model's {len(target)} channels found in the stream"
+        f"{placed}, at least min_channels={min_channels} needed"
+        + (f"; {'; '.join(details)}" if details else "")
+        + f". {advice}"
+    )
 
-    real = tuple(name for name in target if name in picks)
-    missing = tuple(name for name in target if name not in picks)
+
+def _mapping_matrix(
+    placement: _Placement,
+    source: tuple[str, ...],
+    target: tuple[str, ...],
+    real: tuple[str, ...],
+    missing: tuple[str, ...],
+) -> np.ndarray:
+    """``target = matrix @ source``: ones for measured channels, spline weights for missing ones."""
     matrix = np.zeros((len(target), len(source)))
-    for name, index in picks.items():
+    for name, index in placement.picks.items():
         matrix[target.index(name), index] = 1.0
     if missing:
-        good = {**{name: picks[name] for name in real}, **extra_real}
+        good = {**{name: placement.picks[name] for name in real}, **placement.extra_real}
         weights = _interpolation_matrix(list(good), list(missing))
         columns = list(good.values())
         for row, name in enumerate(missing):
             matrix[target.index(name), columns] = weights[row]
-    return MontageMapping(
-        source_names=source,
-        target_names=target,
-        matrix=matrix,
-        real=real,
-        interpolated=missing,
-        unplaced=tuple(unplaced),
-        non_eeg=tuple(non_eeg),
-        duplicates=tuple(duplicates),
-    )
+    return matrix
+
+
+#: Where a relabelling came from, named in its errors: the command line's option, a
+#: source spec's option, the app's field.
+ORIGIN_CLI = "--channels"
+ORIGIN_SPEC = "the source spec's channels= option"
+ORIGIN_APP = "the app's channel box"
 
 
 @dataclass(frozen=True)
@@ -355,7 +388,9 @@ class ChannelSpec:
     """A relabelling of a stream's channels, parsed once where it enters.
 
     Made by :meth:`parse` from ``--channels``, a source spec's ``channels=`` option or
-    the app's field, and carried as this object; its errors name where it came from.
+    the app's channel box, and carried as this object from there on (the source spec,
+    the :class:`~bci_valence.streams.base.Source`, the pipeline's settings); its errors
+    name where it came from.
 
     Attributes
     ----------
@@ -364,16 +399,18 @@ class ChannelSpec:
     labels : tuple of str
         The labels it names, in order.
     origin : str
-        Where it came from, for messages (``"--channels"``, ``"channels= of lsl:name=A"``).
+        Where it came from, for messages (:data:`ORIGIN_CLI`, :data:`ORIGIN_SPEC` with
+        the source it relabels, :data:`ORIGIN_APP`). Not compared: two relabellings
+        naming the same labels are equal wherever they were typed.
     """
 
     text: str
     labels: tuple[str, ...]
-    origin: str = "--channels"
+    origin: str = field(default=ORIGIN_CLI, compare=False)
 
     @classmethod
-    def parse(cls, text: str | ChannelSpec, origin: str = "--channels") -> ChannelSpec:
-        """Check ``text`` and make the spec.
+    def parse(cls, text: str | ChannelSpec, origin: str = ORIGIN_CLI) -> ChannelSpec:
+        """Check ``text`` and make the spec (a ChannelSpec is returned unchanged).
 
         Raises
         ------
@@ -391,14 +428,59 @@ class ChannelSpec:
         return None if "," in self.text or tuple([self.text]) == self.labels else self.text
 
     def apply(self, ch_names: Sequence[str], ch_types: Sequence[str] | None = None) -> list[str]:
-        """The stream's labels after this relabelling (see :func:`relabel_channels`)."""
-        return relabel_channels(self, ch_names, ch_types)
+        """The stream's labels after this relabelling.
+
+        Trigger/status channels (:func:`is_trigger`: BioSemi's ``Status``, a ``stim``
+        channel) are left out before relabelling and keep their own label, so
+        ``biosemi16`` relabels a 17-channel BDF (16 EEG + Status). Labels for every
+        channel, trigger included, are accepted too.
+
+        Parameters
+        ----------
+        ch_names : sequence of str
+            The stream's own labels (``""`` where it has none).
+        ch_types : sequence of str | None
+            The stream's channel types, when known.
+
+        Returns
+        -------
+        list of str
+            One label per stream channel.
+
+        Raises
+        ------
+        ChannelMappingError
+            A count that matches neither the stream's channels nor its channels without
+            the trigger ones; the message names :attr:`origin`.
+        """
+        labels = list(self.labels)
+        names = [str(n or "") for n in ch_names]
+        types = list(ch_types) if ch_types is not None and len(ch_types) == len(names) else [None] * len(names)
+        if len(labels) == len(names):
+            return labels
+        triggers = [i for i, (n, t) in enumerate(zip(names, types)) if is_trigger(n, t)]
+        keep = [i for i in range(len(names)) if i not in set(triggers)]
+        if triggers and len(labels) == len(keep):
+            out = list(names)
+            for i, label in zip(keep, labels):
+                out[i] = label
+            return out
+        source = f"montage {self.text!r} ({self.origin})" if self.montage else self.origin
+        without = (
+            f" ({len(keep)} without the trigger channel(s) "
+            f"{', '.join(names[i] or f'#{i}' for i in triggers)})"
+            if triggers
+            else ""
+        )
+        raise ChannelMappingError(
+            f"{source} gives {len(labels)} labels but the stream has {len(names)} channels{without}"
+        )
 
     def __str__(self) -> str:
         return self.text
 
 
-def channel_spec_labels(spec: str, origin: str = "--channels") -> list[str]:
+def channel_spec_labels(spec: str, origin: str = ORIGIN_CLI) -> list[str]:
     """The labels a ``--channels`` value names.
 
     Parameters
@@ -451,18 +533,13 @@ def channel_spec_labels(spec: str, origin: str = "--channels") -> list[str]:
 def relabel_channels(
     spec: str | ChannelSpec, ch_names: Sequence[str], ch_types: Sequence[str] | None = None
 ) -> list[str]:
-    """The stream's labels after a ``--channels`` relabelling.
-
-    Trigger/status channels (:func:`is_trigger`: BioSemi's ``Status``, a ``stim``
-    channel) are left out before relabelling and keep their own label, so
-    ``biosemi16`` relabels a 17-channel BDF (16 EEG + Status). Labels for every
-    channel, trigger included, are accepted too.
+    """The stream's labels after a relabelling: :meth:`ChannelSpec.apply`.
 
     Parameters
     ----------
     spec : str | ChannelSpec
-        ``"Fp1,Fp2,..."`` or an MNE montage name (see :func:`channel_spec_labels`; a
-        string is taken as ``--channels``).
+        A parsed relabelling, or the text of ``--channels`` (parsed here, for the
+        commands that take the option and use it at once).
     ch_names : sequence of str
         The stream's own labels (``""`` where it has none).
     ch_types : sequence of str | None
@@ -479,32 +556,10 @@ def relabel_channels(
         Duplicate labels, or a count that matches neither the stream's channels nor
         its channels without the trigger ones.
     """
-    spec = ChannelSpec.parse(spec)
-    labels = list(spec.labels)
-    names = [str(n or "") for n in ch_names]
-    types = list(ch_types) if ch_types is not None and len(ch_types) == len(names) else [None] * len(names)
-    if len(labels) == len(names):
-        return labels
-    triggers = [i for i, (n, t) in enumerate(zip(names, types)) if is_trigger(n, t)]
-    keep = [i for i in range(len(names)) if i not in set(triggers)]
-    if triggers and len(labels) == len(keep):
-        out = list(names)
-        for i, label in zip(keep, labels):
-            out[i] = label
-        return out
-    source = f"montage {spec.text!r} ({spec.origin})" if spec.montage else spec.origin
-    without = (
-        f" ({len(keep)} without the trigger channel(s) "
-        f"{', '.join(names[i] or f'#{i}' for i in triggers)})"
-        if triggers
-        else ""
-    )
-    raise ChannelMappingError(
-        f"{source} gives {len(labels)} labels but the stream has {len(names)} channels{without}"
-    )
+    return ChannelSpec.parse(spec, ORIGIN_CLI).apply(ch_names, ch_types)
 
 
-def resolve_channel_labels(spec: str, n_channels: int) -> list[str]:
+def resolve_channel_labels(spec: str | ChannelSpec, n_channels: int) -> list[str]:
     """Channel labels from a ``--channels`` value for a stream of ``n_channels``.
 
     See :func:`relabel_channels`, which also leaves trigger channels out.

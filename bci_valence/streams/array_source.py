@@ -10,7 +10,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 from .base import Chunk, Source
-from .spec import SourceError
+from .errors import SourceError
 
 if TYPE_CHECKING:
     from ..io.recordings import Recording

@@ -80,8 +80,8 @@ class Source(ABC):
     simulated : bool
         True for the simulated headset (its stream info says ``simulated=true``).
     channels : ChannelSpec | None
-        Relabelling of this source (the spec's ``channels=`` option, see :meth:`relabel`);
-        None keeps the stream's own labels.
+        Relabelling of this source (its spec's ``channels=`` option or the app's channel
+        box, see :meth:`relabel`); None keeps the stream's own labels.
     failure : str | None
         Why the source cannot go on (a stream that came back with another sampling
         rate or channel count); None while it can.
@@ -100,24 +100,23 @@ class Source(ABC):
         self.ch_names = []
         self.ch_types = []
 
-    def relabel(self, channels: ChannelSpec | str | None, origin: str = "channels=") -> None:
-        """Use ``channels`` (``"Fp1,Fp2,..."`` or a montage name) instead of the stream's labels.
+    def relabel(self, channels: ChannelSpec | None) -> None:
+        """Use ``channels`` instead of the stream's own labels (None keeps them).
 
-        The labels are checked at once (duplicates refused, the message naming
-        ``origin``) and kept as a :class:`~bci_valence.signal.montage.ChannelSpec`; the
-        pipeline applies it to the stream's channels once it has started.
+        The relabelling arrives parsed (a :class:`~bci_valence.signal.montage.ChannelSpec`
+        made where it was typed: the spec's ``channels=``, ``--channels``, the app's
+        channel box), so its errors still name that place; the pipeline applies it to
+        the stream's channels once the source has started.
 
         Raises
         ------
-        bci_valence.signal.montage.ChannelMappingError
-            A label given twice, or none.
+        TypeError
+            ``channels`` is text: parse it where it enters
+            (:meth:`ChannelSpec.parse <bci_valence.signal.montage.ChannelSpec.parse>`).
         """
-        if isinstance(channels, ChannelSpec):
-            self.channels = channels
-        elif channels is not None and str(channels).strip():
-            self.channels = ChannelSpec.parse(str(channels), origin)
-        else:
-            self.channels = None
+        if channels is not None and not isinstance(channels, ChannelSpec):
+            raise TypeError(f"relabel takes a parsed ChannelSpec or None, got {type(channels).__name__}")
+        self.channels = channels
 
     @abstractmethod
     def start(self) -> None:

@@ -12,7 +12,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 from .base import Chunk, Source
-from .spec import SourceError, SourceSpecError
+from .errors import SourceError, SourceSpecError
 
 __all__ = ["BrainFlowSource", "lost_from_counter"]
 

@@ -20,6 +20,12 @@ Spec syntax (command line and API alike), ``KIND:BODY?KEY=VALUE&KEY=VALUE``::
 A bare path (``rec.xdf``, ``rec.edf``) is accepted as ``xdf:``/``file:``, and a kind on
 its own (``sim``) as that kind with an empty body (``sim:``).
 
+The kinds above are the built-in ones (:mod:`.builtin_kinds`); every kind, theirs and a
+third-party package's, is a :class:`~.kinds.SourceKind` registered in the
+``bci_valence.sources`` entry-point group (:mod:`.kinds`). This parser reads the syntax
+and the options every kind shares (``channels=``, parsed once into a
+:class:`~bci_valence.signal.montage.ChannelSpec`) and leaves the rest to the kind.
+
 Every source yields :class:`Chunk` objects of float64 samples. ``Source.unit`` says
 ``"V"`` when the values are volts (the stream or file stated a voltage unit) and
 ``"unknown"`` when they are the stream's own values (e.g. an LSL stream without
@@ -30,65 +36,38 @@ Every source yields :class:`Chunk` objects of float64 samples. ``Source.unit`` s
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-import numpy as np
+from ..signal.montage import ORIGIN_SPEC, ChannelMappingError, ChannelSpec
+from .errors import SourceError, SourceSpecError
+from .kinds import SourceKind, source_kinds
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["COMMON_OPTIONS", "SOURCE_KINDS", "SourceError", "SourceSpec", "SourceSpecError", "parse_source_spec"]
+__all__ = [
+    "COMMON_OPTIONS",
+    "FALSE_VALUES",
+    "TRUE_VALUES",
+    "SourceError",
+    "SourceSpec",
+    "SourceSpecError",
+    "parse_source_spec",
+    "syntax_help",
+]
 
-
-# --------------------------------------------------------------------------- specs
-#: Source kinds and the option keys each accepts.
-SOURCE_KINDS: dict[str, tuple[str, ...]] = {
-    "lsl": ("name", "type", "source_id", "timeout", "markers"),
-    "brainflow": (
-        "board",
-        "board_id",
-        "serial_port",
-        "mac_address",
-        "ip_address",
-        "ip_address_aux",
-        "ip_address_anc",
-        "ip_port",
-        "ip_port_aux",
-        "ip_port_anc",
-        "ip_protocol",
-        "other_info",
-        "timeout",
-        "serial_number",
-        "file",
-        "file_aux",
-        "file_anc",
-        "master_board",
-    ),
-    "xdf": ("speed", "loop", "stream", "chunk", "timeout", "allow_truncated", "dejitter"),
-    "file": ("speed", "loop", "chunk", "timeout", "allow_truncated"),
-    "sim": ("script", "rate", "seed", "contrast", "noise", "name", "timeout"),
-}
-#: Options every kind accepts (not passed on to the device or player).
+#: Options every kind accepts (read here, not passed on to the kind's source).
 COMMON_OPTIONS: tuple[str, ...] = ("channels",)
-for _kind in SOURCE_KINDS:
-    SOURCE_KINDS[_kind] = SOURCE_KINDS[_kind] + COMMON_OPTIONS
-
-_SYNTAX = (
-    "expected KIND:BODY?KEY=VALUE&..., e.g. 'lsl:name=MyEEG', 'lsl:type=EEG', "
-    "'brainflow:synthetic', 'brainflow:cyton?serial_port=/dev/ttyUSB0', "
-    "'xdf:rec.xdf?speed=2&loop=1', 'file:rec.set?speed=max', 'sim:script=joy:20,anger:20'"
-)
 #: Spellings of a yes / no option value (``loop=1``, ``markers=off``...).
 TRUE_VALUES = ("1", "true", "yes", "on")
 FALSE_VALUES = ("0", "false", "no", "off")
 
 
-class SourceSpecError(ValueError):
-    """A source spec that cannot be parsed; the message names it and the expected form."""
-
-
-class SourceError(RuntimeError):
-    """A source that cannot be opened or read (stream not found, board not answering...)."""
+def syntax_help() -> str:
+    """The spec syntax and an example of every registered kind, in one line for errors."""
+    examples = ", ".join(kind.example or f"{name}:" for name, kind in source_kinds().items())
+    return f"expected KIND:BODY?KEY=VALUE&..., e.g. {examples}"
 
 
 @dataclass(frozen=True)
@@ -98,20 +77,25 @@ class SourceSpec:
     Attributes
     ----------
     kind : str
-        ``"lsl"``, ``"brainflow"``, ``"xdf"``, ``"file"`` or ``"sim"``.
+        The kind's name (``"lsl"``, ``"brainflow"``, ``"xdf"``, ``"file"``, ``"sim"`` or
+        a plugin's).
     target : str
-        The file path (xdf/file), the board name or id (brainflow), else ``""``.
+        The file path (xdf/file), the board name (brainflow), else ``""``.
     options : tuple of (str, str)
-        The ``KEY=VALUE`` options, in the order given.
+        The kind's ``KEY=VALUE`` options, in the order given (``channels=`` is
+        :attr:`channels`).
+    channels : ChannelSpec | None
+        The ``channels=`` relabelling, parsed; None keeps the stream's own labels.
     """
 
     kind: str
     target: str = ""
     options: tuple[tuple[str, str], ...] = ()
+    channels: ChannelSpec | None = None
 
     @property
     def params(self) -> dict[str, str]:
-        """Options as a dict."""
+        """The kind's options as a dict."""
         return dict(self.options)
 
     def get(self, key: str, default: str | None = None) -> str | None:
@@ -126,7 +110,17 @@ class SourceSpec:
         try:
             return float(value)
         except ValueError:
-            raise SourceSpecError(f"source {self}: {key}={value!r} is not a number") from None
+            raise SourceSpecError(f"{key}={value!r} is not a number") from None
+
+    def get_int(self, key: str, default: int | None = None) -> int | None:
+        """Option ``key`` as an integer (:class:`SourceSpecError` when not one)."""
+        value = self.get(key)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise SourceSpecError(f"{key}={value!r} must be an integer") from None
 
     def get_bool(self, key: str, default: bool = False) -> bool:
         """Option ``key`` as a bool (1/0, true/false, yes/no, on/off)."""
@@ -137,7 +131,7 @@ class SourceSpec:
             return True
         if value.lower() in FALSE_VALUES:
             return False
-        raise SourceSpecError(f"source {self}: {key}={value!r} is not a boolean (expected 1 or 0)")
+        raise SourceSpecError(f"{key}={value!r} is not a boolean (expected 1 or 0)")
 
     @property
     def speed(self) -> float | None:
@@ -147,15 +141,21 @@ class SourceSpec:
             return None
         return self.get_float("speed", 1.0)
 
+    def with_channels(self, channels: ChannelSpec | None) -> SourceSpec:
+        """This spec with another relabelling (the app's channel box, parsed there)."""
+        return replace(self, channels=channels)
+
     def __str__(self) -> str:
-        body = self.target
-        query = "&".join(f"{k}={v}" for k, v in self.options)
+        options = list(self.options)
+        if self.channels is not None:
+            options.append(("channels", self.channels.text))
+        query = "&".join(f"{k}={v}" for k, v in options)
         if query:
-            return f"{self.kind}:{body}?{query}" if body else f"{self.kind}:{query}"
-        return f"{self.kind}:{body}"
+            return f"{self.kind}:{self.target}?{query}" if self.target else f"{self.kind}:{query}"
+        return f"{self.kind}:{self.target}"
 
 
-def parse_source_spec(spec: str | SourceSpec) -> SourceSpec:
+def parse_source_spec(spec: str | SourceSpec, kinds: Mapping[str, SourceKind] | None = None) -> SourceSpec:
     """Parse a source spec string (see the module docstring for the syntax).
 
     Parameters
@@ -163,135 +163,111 @@ def parse_source_spec(spec: str | SourceSpec) -> SourceSpec:
     spec : str or SourceSpec
         E.g. ``"lsl:type=EEG"``, ``"xdf:rec.xdf?speed=4"``. A SourceSpec is returned
         unchanged.
+    kinds : mapping of str to SourceKind, optional
+        The kinds to read (default: every registered one, :func:`~.kinds.source_kinds`).
 
     Returns
     -------
     SourceSpec
+        With its ``channels=`` option parsed into :attr:`SourceSpec.channels`.
 
     Raises
     ------
     SourceSpecError
-        Unknown kind or option, missing path/board/stream criterion, bad value.
+        Unknown kind or option, missing path/board/stream criterion, bad value; the
+        message names the spec.
     """
     if isinstance(spec, SourceSpec):
         return spec
     if not isinstance(spec, str) or not spec.strip():
-        raise SourceSpecError(f"empty source spec {spec!r}: {_SYNTAX}")
+        raise SourceSpecError(f"empty source spec {spec!r}: {syntax_help()}")
+    kinds = source_kinds() if kinds is None else kinds
     text = spec.strip()
-    kind, sep, rest = text.partition(":")
-    kind = kind.lower()
-    head, qmark, tail = text.partition("?")
-    if not sep and head.lower() in SOURCE_KINDS:
-        # a kind on its own ("sim", "sim?rate=500") is the kind with an empty body
-        kind, sep, rest = head.lower(), ":", qmark + tail
-    if not sep or kind not in SOURCE_KINDS:
-        # a bare recording path
-        lowered = text.lower().split("?", 1)[0]
-        if lowered.endswith((".xdf", ".xdfz", ".xdf.gz")):
-            kind, rest = "xdf", text
-        elif "." in Path(lowered).name and (Path(text.split("?", 1)[0]).exists() or not sep):
-            kind, rest = "file", text
-        else:
-            raise SourceSpecError(
-                f"unknown source kind {kind!r} in {spec!r}: expected one of "
-                f"{', '.join(SOURCE_KINDS)}; {_SYNTAX}"
-            )
+    name, rest = _split_kind(text, kinds)
+    kind = kinds[name]
     body, _, query = rest.partition("?")
-    options: list[tuple[str, str]] = []
-    target = ""
+    target, options = _read_body(kind, name, body, text)
+    options += _read_pairs(query, text)
+    _check_keys(kind, name, options, text)
+    base = SourceSpec(name, target, tuple(o for o in options if o[0] not in COMMON_OPTIONS))
+    result = base.with_channels(_read_channels(options, base))
+    if kind.check is not None:
+        try:
+            kind.check(result)
+        except SourceSpecError as err:
+            raise SourceSpecError(f"source {text!r}: {err}") from None
+    return result
 
-    def add_pairs(text_pairs: str) -> None:
-        for pair in filter(None, text_pairs.split("&")):
-            key, eq, value = pair.partition("=")
-            key = key.strip().lower()
-            if not eq or not key:
-                raise SourceSpecError(
-                    f"source {spec!r}: option {pair!r} is not KEY=VALUE; {_SYNTAX}"
-                )
-            options.append((key, value.strip()))
 
-    if kind in ("xdf", "file"):
-        target = body.strip()
-        if not target:
-            raise SourceSpecError(f"source {spec!r}: the {kind}: spec needs a file path; {_SYNTAX}")
-    elif kind == "lsl":
-        if body and "=" not in body:
-            options.append(("name", body.strip()))
-        else:
-            add_pairs(body)
-    elif kind == "brainflow":
-        if body and "=" not in body:
-            target = body.strip()
-        else:
-            add_pairs(body)
-    else:  # sim
-        add_pairs(body)
-    add_pairs(query)
+def _split_kind(text: str, kinds: Mapping[str, SourceKind]) -> tuple[str, str]:
+    """The kind's name and the text after its colon (a bare path gets the kind its suffix names)."""
+    name, sep, rest = text.partition(":")
+    name = name.lower()
+    head, qmark, tail = text.partition("?")
+    if not sep and head.lower() in kinds:
+        # a kind on its own ("sim", "sim?rate=500") is the kind with an empty body
+        return head.lower(), qmark + tail
+    if sep and name in kinds:
+        return name, rest
+    path = text.split("?", 1)[0]
+    lowered = path.lower()
+    for kind_name, kind in kinds.items():
+        if any(s != "*" and lowered.endswith(s) for s in kind.suffixes):
+            return kind_name, text
+    if "." in Path(lowered).name and (Path(path).exists() or not sep):
+        for kind_name, kind in kinds.items():
+            if "*" in kind.suffixes:
+                return kind_name, text
+    raise SourceSpecError(f"unknown source kind {name!r} in {text!r}: expected one of {', '.join(kinds)}")
 
-    allowed = SOURCE_KINDS[kind]
-    for key, value in options:
+
+def _read_body(kind: SourceKind, name: str, body: str, text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The target and options the text between the colon and ``?`` gives, as the kind reads it."""
+    body = body.strip()
+    if kind.body == "path":
+        if not body:
+            raise SourceSpecError(f"source {text!r}: the {name}: spec needs a file path (e.g. {kind.example})")
+        return body, []
+    if body and "=" not in body:
+        if kind.body == "target":
+            return body, []
+        if kind.bare_option:
+            return "", [(kind.bare_option, body)]
+    return "", _read_pairs(body, text)
+
+
+def _read_pairs(text_pairs: str, text: str) -> list[tuple[str, str]]:
+    """``KEY=VALUE&KEY=VALUE`` as pairs, keys in lower case."""
+    options = []
+    for pair in filter(None, text_pairs.split("&")):
+        key, eq, value = pair.partition("=")
+        key = key.strip().lower()
+        if not eq or not key:
+            raise SourceSpecError(f"source {text!r}: option {pair!r} is not KEY=VALUE; {syntax_help()}")
+        options.append((key, value.strip()))
+    return options
+
+
+def _check_keys(kind: SourceKind, name: str, options: list[tuple[str, str]], text: str) -> None:
+    """Every key is the kind's or a common one, and none is given twice."""
+    allowed = (*kind.options, *COMMON_OPTIONS)
+    for key, _ in options:
         if key not in allowed:
             raise SourceSpecError(
-                f"source {spec!r}: unknown option {key!r} for {kind}: (allowed: {', '.join(allowed)})"
+                f"source {text!r}: unknown option {key!r} for {name}: (allowed: {', '.join(allowed)})"
             )
     keys = [k for k, _ in options]
     dup = {k for k in keys if keys.count(k) > 1}
     if dup:
-        raise SourceSpecError(f"source {spec!r}: option(s) {sorted(dup)} given twice")
-    params = dict(options)
-    if kind == "lsl" and not any(params.get(k) for k in ("name", "type", "source_id")):
-        raise SourceSpecError(
-            f"source {spec!r}: an lsl: spec needs name=, type= or source_id= "
-            "(run 'bci-valence streams' to list the streams on the network)"
-        )
-    if kind == "brainflow":
-        board = target or params.get("board") or params.get("board_id")
-        if not board:
-            raise SourceSpecError(
-                f"source {spec!r}: a brainflow: spec needs a board name or board_id "
-                "(e.g. 'brainflow:synthetic', 'brainflow:board_id=0&serial_port=COM3')"
-            )
-        if target and ("board" in params or "board_id" in params):
-            raise SourceSpecError(f"source {spec!r}: board given twice")
-        for key in ("ip_port", "ip_port_aux", "ip_port_anc", "ip_protocol", "timeout", "master_board"):
-            if key in params:
-                try:
-                    int(params[key])
-                except ValueError:
-                    raise SourceSpecError(
-                        f"source {spec!r}: {key}={params[key]!r} must be an integer"
-                    ) from None
-    result = SourceSpec(kind=kind, target=target, options=tuple(options))
-    if kind in ("xdf", "file"):
-        speed = result.speed
-        if speed is not None and not (speed > 0 and np.isfinite(speed)):
-            raise SourceSpecError(f"source {spec!r}: speed must be > 0 or 'max', got {speed}")
-        result.get_bool("loop")
-        if "chunk" in params:
-            chunk = result.get_float("chunk")
-            if chunk is None or chunk < 1 or chunk != int(chunk):
-                raise SourceSpecError(f"source {spec!r}: chunk must be a positive integer (samples)")
-    for key in ("timeout", "rate", "contrast", "noise", "seed"):
-        if key in params and kind != "brainflow":
-            value = result.get_float(key)
-            if key not in ("seed", "noise") and value is not None and value <= 0:
-                raise SourceSpecError(f"source {spec!r}: {key} must be > 0, got {value}")
-            if key == "noise" and value is not None and value < 0:
-                raise SourceSpecError(f"source {spec!r}: {key} must be >= 0, got {value}")
-    if kind == "lsl":
-        result.get_bool("markers", True)
-    if "channels" in params:
-        from ..signal.montage import ChannelMappingError, channel_spec_labels
+        raise SourceSpecError(f"source {text!r}: option(s) {sorted(dup)} given twice")
 
-        try:
-            channel_spec_labels(params["channels"])
-        except ChannelMappingError as err:
-            raise SourceSpecError(f"source {spec!r}: channels: {err}") from None
-    if kind == "sim" and "script" in params:
-        from .simulator import parse_script  # validates class names and durations
 
-        try:
-            parse_script(params["script"])
-        except ValueError as err:
-            raise SourceSpecError(f"source {spec!r}: {err}") from None
-    return result
+def _read_channels(options: list[tuple[str, str]], base: SourceSpec) -> ChannelSpec | None:
+    """The ``channels=`` option, parsed once here; its errors name the source it relabels."""
+    value = dict(options).get("channels", "").strip()
+    if not value:
+        return None
+    try:
+        return ChannelSpec.parse(value, origin=f"{ORIGIN_SPEC} of {base}")
+    except ChannelMappingError as err:
+        raise SourceSpecError(str(err)) from None

@@ -1,4 +1,4 @@
-"""Source, bundle and settings controls: builds the source spec the pipeline opens."""
+"""Source, bundle and settings controls: builds the parsed source specs the pipeline opens."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from .. import qt_compat  # noqa: F401  (before any widget)
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from bci_valence.constants import HOP_RANGE_S  # noqa: E402
+from bci_valence.signal.montage import ORIGIN_APP, ChannelSpec  # noqa: E402
+from bci_valence.streams.spec import SourceSpec, parse_source_spec  # noqa: E402
 from ..settings import DEVICE_CHOICES, GuiSettings  # noqa: E402
 
 KIND_SIM, KIND_LSL, KIND_BRAINFLOW, KIND_FILE, KIND_CUSTOM = range(5)
@@ -77,8 +79,17 @@ class SourcePanel(QtWidgets.QWidget):
         super().__init__(parent)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self._source_box(settings))
+        layout.addWidget(self._settings_box(settings))
+        layout.addWidget(self._session_box())
+        layout.addWidget(self._messages_box(), 1)
+        self._wire()
+        self._discovering = False
+        self.set_spec(settings.last_source or "sim:")
 
-        # ---------------------------------------------------------------- source
+    # ------------------------------------------------------------------ building
+    def _source_box(self, settings: GuiSettings) -> QtWidgets.QGroupBox:
+        """The source's kind, its page, the channel box, the model and the spec line."""
         box = QtWidgets.QGroupBox("Source")
         form = QtWidgets.QVBoxLayout(box)
         self.kind = QtWidgets.QComboBox()
@@ -86,7 +97,42 @@ class SourcePanel(QtWidgets.QWidget):
         form.addWidget(self.kind)
         self.pages = QtWidgets.QStackedWidget()
         form.addWidget(self.pages)
+        self._add_stream_pages()
+        self._add_file_pages(settings)
 
+        # relabelling, for every kind of source (the spec's channels= option)
+        channels_row = QtWidgets.QHBoxLayout()
+        self.channels = QtWidgets.QLineEdit()
+        self.channels.setPlaceholderText("stream's own labels")
+        self.channels.setToolTip(
+            "Relabel this source's channels: 'Fp1,Fp2,...' in stream order, or an MNE montage "
+            "name such as biosemi16. Trigger channels (Status) keep their own label."
+        )
+        channels_row.addWidget(QtWidgets.QLabel("channels"))
+        channels_row.addWidget(self.channels)
+        form.addLayout(channels_row)
+
+        bundle_row = QtWidgets.QHBoxLayout()
+        self.bundle_path = QtWidgets.QLineEdit(settings.bundle_path)
+        self.bundle_path.setPlaceholderText("shipped default bundle")
+        self.bundle_browse = QtWidgets.QPushButton("…")
+        self.bundle_browse.setFixedWidth(28)
+        bundle_row.addWidget(QtWidgets.QLabel("model"))
+        bundle_row.addWidget(self.bundle_path)
+        bundle_row.addWidget(self.bundle_browse)
+        form.addLayout(bundle_row)
+        self.spec_label = QtWidgets.QLabel()
+        self.spec_label.setWordWrap(True)
+        self.spec_label.setStyleSheet("color: #555;")
+        self.spec_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        # a long spec (a list of sources) wraps at its spaces and is cut there, never widening
+        # the panel past its scroll area; the tooltip holds it whole
+        self.spec_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        form.addWidget(self.spec_label)
+        return box
+
+    def _add_stream_pages(self) -> None:
+        """The simulated headset's, the LSL stream's and the BrainFlow board's pages."""
         sim = QtWidgets.QLabel("SIMULATED 32-channel FACED headset\n(scripted emotions, real time)")
         sim.setWordWrap(True)
         self.pages.addWidget(sim)
@@ -119,6 +165,8 @@ class SourcePanel(QtWidgets.QWidget):
             bf_l.addRow(name.replace("_", " "), edit)
         self.pages.addWidget(bf)
 
+    def _add_file_pages(self, settings: GuiSettings) -> None:
+        """The recording's page and the Spec page (any spec, several sources)."""
         rec = QtWidgets.QWidget()
         rec_l = QtWidgets.QGridLayout(rec)
         rec_l.setContentsMargins(0, 0, 0, 0)
@@ -149,38 +197,8 @@ class SourcePanel(QtWidgets.QWidget):
         self.custom_spec.setPlaceholderText("e.g. lsl:type=EEG, sim:script=joy:20 (several people: spec; spec)")
         self.pages.addWidget(self.custom_spec)
 
-        # relabelling, for every kind of source (the spec's channels= option)
-        channels_row = QtWidgets.QHBoxLayout()
-        self.channels = QtWidgets.QLineEdit()
-        self.channels.setPlaceholderText("stream's own labels")
-        self.channels.setToolTip(
-            "Relabel this source's channels: 'Fp1,Fp2,...' in stream order, or an MNE montage "
-            "name such as biosemi16. Trigger channels (Status) keep their own label."
-        )
-        channels_row.addWidget(QtWidgets.QLabel("channels"))
-        channels_row.addWidget(self.channels)
-        form.addLayout(channels_row)
-
-        bundle_row = QtWidgets.QHBoxLayout()
-        self.bundle_path = QtWidgets.QLineEdit(settings.bundle_path)
-        self.bundle_path.setPlaceholderText("shipped default bundle")
-        self.bundle_browse = QtWidgets.QPushButton("…")
-        self.bundle_browse.setFixedWidth(28)
-        bundle_row.addWidget(QtWidgets.QLabel("model"))
-        bundle_row.addWidget(self.bundle_path)
-        bundle_row.addWidget(self.bundle_browse)
-        form.addLayout(bundle_row)
-        self.spec_label = QtWidgets.QLabel()
-        self.spec_label.setWordWrap(True)
-        self.spec_label.setStyleSheet("color: #555;")
-        self.spec_label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        # a long spec (a list of sources) wraps at its spaces and is cut there, never widening
-        # the panel past its scroll area; the tooltip holds it whole
-        self.spec_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
-        form.addWidget(self.spec_label)
-        layout.addWidget(box)
-
-        # ---------------------------------------------------------------- settings
+    def _settings_box(self, settings: GuiSettings) -> QtWidgets.QGroupBox:
+        """Hop, notch, calibration and device."""
         sbox = QtWidgets.QGroupBox("Settings")
         sform = QtWidgets.QFormLayout(sbox)
         self.hop = QtWidgets.QDoubleSpinBox()
@@ -203,9 +221,10 @@ class SourcePanel(QtWidgets.QWidget):
         sform.addRow("notch", self.notch)
         sform.addRow("calibration", self.calibration)
         sform.addRow("device", self.device)
-        layout.addWidget(sbox)
+        return sbox
 
-        # ---------------------------------------------------------------- session
+    def _session_box(self) -> QtWidgets.QGroupBox:
+        """Start, stop, calibration progress, recording and export."""
         cbox = QtWidgets.QGroupBox("Session")
         clay = QtWidgets.QGridLayout(cbox)
         self.start_button = QtWidgets.QPushButton("Start")
@@ -225,18 +244,20 @@ class SourcePanel(QtWidgets.QWidget):
         clay.addWidget(self.calibration_bar, 1, 0, 1, 2)
         clay.addWidget(self.record_button, 2, 0)
         clay.addWidget(self.export_button, 2, 1)
-        layout.addWidget(cbox)
+        return cbox
 
-        # ---------------------------------------------------------------- messages
+    def _messages_box(self) -> QtWidgets.QGroupBox:
+        """The message log."""
         mbox = QtWidgets.QGroupBox("Messages")
         mlay = QtWidgets.QVBoxLayout(mbox)
         self.messages = QtWidgets.QPlainTextEdit()
         self.messages.setReadOnly(True)
         self.messages.setMaximumBlockCount(500)
         mlay.addWidget(self.messages)
-        layout.addWidget(mbox, 1)
+        return mbox
 
-        # ---------------------------------------------------------------- wiring
+    def _wire(self) -> None:
+        """Connect the controls: any change redraws the spec line."""
         self.kind.currentIndexChanged.connect(self._show_page)
         self.kind.currentIndexChanged.connect(self._update_spec_label)
         for edit in (self.lsl_name, self.file_path, self.custom_spec, self.channels, *self.board_params.values()):
@@ -254,12 +275,15 @@ class SourcePanel(QtWidgets.QWidget):
         self.stop_button.clicked.connect(self.stopRequested)
         self.record_button.toggled.connect(self.recordRequested)
         self.export_button.clicked.connect(self.exportRequested)
-        self._discovering = False
-        self.set_spec(settings.last_source or "sim:")
+
 
     # ------------------------------------------------------------------ spec
     def spec(self) -> str:
-        """The source spec for the current choices (with ``channels=`` when relabelled)."""
+        """The source spec for the current choices, as text (with ``channels=`` when relabelled).
+
+        The text is what the window shows and saves; the pipeline gets
+        :meth:`source_specs`, whose relabelling is the channel box's own parsed object.
+        """
         base = self._base_spec()
         labels = self.channels.text().strip()
         if not base or not labels or self.kind.currentIndex() == KIND_CUSTOM:
@@ -270,6 +294,41 @@ class SourcePanel(QtWidgets.QWidget):
         if base.endswith(":"):  # sim: (an empty body)
             return f"{base}{option}"
         return f"{base}?{option}"
+
+    def channel_spec(self) -> ChannelSpec | None:
+        """The channel box, parsed once here (None when empty); its errors name the box.
+
+        Raises
+        ------
+        bci_valence.signal.montage.ChannelMappingError
+            A label given twice, an empty one.
+        """
+        text = self.channels.text().strip()
+        if not text or self.kind.currentIndex() == KIND_CUSTOM:
+            return None
+        return ChannelSpec.parse(text, origin=ORIGIN_APP)
+
+    def source_specs(self) -> tuple[SourceSpec, ...]:
+        """The parsed source specs to open, one per person.
+
+        A page's spec carries the channel box as a :class:`ChannelSpec` object, never
+        written into the text and read back; the Spec page's text is parsed as typed
+        (its ``channels=`` options included).
+
+        Raises
+        ------
+        ValueError
+            A bad spec (:class:`~bci_valence.streams.errors.SourceSpecError`) or a bad
+            relabelling (:class:`~bci_valence.signal.montage.ChannelMappingError`).
+        """
+        from .source_list import split_specs
+
+        base = self._base_spec()
+        if self.kind.currentIndex() == KIND_CUSTOM:
+            return tuple(parse_source_spec(part) for part in split_specs(base))
+        if not base:
+            return ()
+        return (parse_source_spec(base).with_channels(self.channel_spec()),)
 
     def _base_spec(self) -> str:
         """The spec of the chosen source, without the relabelling."""
@@ -313,17 +372,14 @@ class SourcePanel(QtWidgets.QWidget):
             self._update_spec_label()
             return
         try:
-            from bci_valence.streams.spec import SourceSpec, parse_source_spec
-
             parsed = parse_source_spec(spec)
         except Exception:  # noqa: BLE001 - keep it as a custom spec
             parsed = None
         self.channels.setText("")
-        if parsed is not None and parsed.get("channels"):
-            # the relabelling has its own field; the rest picks the page
-            self.channels.setText(parsed.get("channels") or "")
-            parsed = SourceSpec(parsed.kind, parsed.target, tuple(o for o in parsed.options if o[0] != "channels"))
-            spec = str(parsed)
+        if parsed is not None and parsed.channels is not None:
+            # the relabelling has its own box; the rest picks the page
+            self.channels.setText(parsed.channels.text)
+            parsed = parsed.with_channels(None)
         if parsed is None:
             self.channels.setText("")
             self.custom_spec.setText(original)
@@ -378,17 +434,11 @@ class SourcePanel(QtWidgets.QWidget):
         self.spec_label.setToolTip(spec)
 
     def spec_problem(self) -> str:
-        """What is wrong with the current spec (a bad relabelling, a bad option), or ``""``."""
-        spec = self.spec()
-        if not spec:
+        """What is wrong with the current choices (a bad relabelling, a bad option), or ``""``."""
+        if not self.spec():
             return ""
-        from bci_valence.streams.spec import parse_source_spec
-
-        from .source_list import split_specs
-
         try:
-            for part in split_specs(spec):  # several sources: one person each
-                parse_source_spec(part)
+            self.source_specs()
         except ValueError as err:
             return str(err)
         return ""

@@ -1,9 +1,10 @@
-"""The source panel relabels a stream: a channels field that becomes the spec's channels= option."""
+"""The source panel relabels a stream: a channel box parsed there, carried as an object."""
 
 from __future__ import annotations
 
 import pytest
 
+from bci_valence.signal.montage import ORIGIN_APP, ORIGIN_SPEC
 from bci_valence.streams.spec import parse_source_spec
 
 
@@ -24,9 +25,12 @@ def test_channels_option_round_trips_through_its_field(qtbot, spec: str, page_sp
     qtbot.addWidget(panel)
     panel.set_spec(spec)
     assert panel.kind.currentIndex() != KIND_CUSTOM  # the page of its kind, not a raw spec
-    labels = parse_source_spec(spec).get("channels")
-    assert panel.channels.text() == labels
+    labels = parse_source_spec(spec).channels
+    assert panel.channels.text() == labels.text
     assert parse_source_spec(panel.spec()) == parse_source_spec(spec)
+    (opened,) = panel.source_specs()
+    assert opened == parse_source_spec(spec)
+    assert opened.channels.origin == ORIGIN_APP  # the box's own object, not read back from text
     panel.channels.setText("")
     assert panel.spec() == page_spec
 
@@ -39,7 +43,7 @@ def test_a_bad_relabelling_is_shown_before_starting(qtbot) -> None:
     qtbot.addWidget(panel)
     panel.set_spec("lsl:name=X")
     panel.channels.setText("Fp1,Fp2,Fp1")
-    assert "'Fp1' twice" in panel.spec_problem()
+    assert panel.spec_problem().startswith("the app's channel box 'Fp1,Fp2,Fp1' gives the label 'Fp1' twice")
     assert "'Fp1' twice" in panel.spec_label.text()
     panel.channels.setText("Fp1,Fp2,Cz")
     assert panel.spec_problem() == "" and panel.spec() == "lsl:name=X?channels=Fp1,Fp2,Cz"
@@ -69,3 +73,18 @@ def test_a_spec_only_the_spec_page_shows_keeps_its_relabelling(qtbot):
     panel.set_spec(spec)
     assert panel.kind.currentIndex() == KIND_CUSTOM
     assert panel.spec() == spec
+
+
+def test_the_spec_page_keeps_each_sources_own_relabelling(qtbot) -> None:
+    from gui.settings import GuiSettings
+    from gui.widgets.source_panel import KIND_CUSTOM, SourcePanel
+
+    panel = SourcePanel(GuiSettings())
+    qtbot.addWidget(panel)
+    panel.set_spec("sim:seed=1&channels=biosemi32; lsl:name=B?channels=Fp1,Fp2")
+    assert panel.kind.currentIndex() == KIND_CUSTOM
+    first, second = panel.source_specs()
+    assert first.channels.montage == "biosemi32" and second.channels.labels == ("Fp1", "Fp2")
+    assert second.channels.origin == f"{ORIGIN_SPEC} of lsl:name=B"
+    panel.custom_spec.setText("sim:; lsl:name=B?channels=Fp1,Fp1")
+    assert "lsl:name=B 'Fp1,Fp1' gives the label 'Fp1' twice" in panel.spec_problem()
