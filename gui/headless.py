@@ -215,75 +215,139 @@ class HeadlessDemoResult:
 
 def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> HeadlessDemoResult:
     """Run the pipeline for ``duration_s`` seconds and write the CSV and PNG (the trace,
-    the group's with several sources, and the segments of the sources' markers)."""
-    from tqdm import tqdm
+    the group's with several sources, and the segments of the sources' markers).
 
-    from bci_valence.online.group import GroupSettings, group_trace
-    from bci_valence.online.pipeline import Pipeline
-    from bci_valence.online.reliability import ValenceReliability
-    from bci_valence.online.segment_outputs import SegmentOutputs, SegmentOutputSettings
-    from bci_valence.online.segments import SegmentTracker
-    from bci_valence.online.settings import CalibrationSettings, PipelineSettings
-    from bci_valence.online.tuning import tune_process
-    from bci_valence.streams.factory import open_source
+    Parameters
+    ----------
+    settings : HeadlessDemoSettings
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    HeadlessDemoResult
+    """
     from bci_valence.streams.outlets import CsvLog
-
-    from .widgets.segment_rows import segment_rows
 
     out = Path(settings.out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
-    csv_path = out / "valence.csv"
-    png_path = out / "valence.png"
+    csv_path, png_path = out / "valence.csv", out / "valence.png"
     specs = split_specs(settings.source)
     if not specs:
         raise ValueError("no source spec given")
     contrasts = simulated_contrasts(specs)
+    pipe, sources = _open_demo_pipeline(specs, settings)
+    segments = _DemoSegments(pipe)
+    with CsvLog(csv_path, pipe.class_names, overwrite=True) as csv_log:  # the demo folder is its own
+        start_pipeline(pipe, sources)
+        segments.start()
+        try:
+            steps = _poll_demo(pipe, settings.duration_s, csv_log, segments, progress, len(specs))
+        finally:
+            pipe.stop()
+    _write_demo_figure(pipe, steps, segments, png_path, _demo_title(settings.source, contrasts, pipe.stream_names))
+    lat = [s.latency_ms for s in steps if math.isfinite(s.latency_ms) and math.isfinite(s.valence)]
+    return HeadlessDemoResult(csv_path, png_path, len(steps), float(np.mean(lat)) if lat else float("nan"),
+                              people=len(pipe.stream_names))  # fmt: skip
+
+
+def _open_demo_pipeline(specs: Sequence[str], settings: HeadlessDemoSettings) -> tuple[Any, list[Any]]:
+    """The demo's sources and its pipeline on them (not started)."""
+    from bci_valence.online.pipeline import Pipeline
+    from bci_valence.online.settings import CalibrationSettings, PipelineSettings
+    from bci_valence.online.tuning import tune_process
+    from bci_valence.streams.factory import open_source
+
     sources = [open_source(spec) for spec in specs]
     pipe_settings = PipelineSettings(calibration=CalibrationSettings(seconds=settings.calibration_s))
     tune_process(pipe_settings)
-    pipe = Pipeline(sources, settings.bundle or None, pipe_settings)
-    steps = []
-    tracker: SegmentTracker | None = None  # the segments of the sources' markers, as the app keeps them
+    return Pipeline(sources, settings.bundle or None, pipe_settings), sources
 
-    def on_chunk(name: str, data: Any, timestamps: Any) -> None:
-        if tracker is not None:
-            tracker.add_samples(name, timestamps)
 
-    def on_markers(name: str, markers: Sequence[tuple[float, str]]) -> None:
-        if tracker is not None:
-            tracker.add_markers(name, markers)
+class _DemoSegments:
+    """The segments of the sources' markers, as the app keeps them, once the pipeline runs."""
 
-    pipe.add_chunk_listener(on_chunk)
-    pipe.add_marker_listener(on_markers)
-    with CsvLog(csv_path, pipe.class_names, overwrite=True) as csv_log:  # the demo folder is its own
-        start_pipeline(pipe, sources)
-        # the summaries' settings as ``bci-valence run --segments-out`` derives them
-        tracker = SegmentTracker(SegmentOutputs(pipe, SegmentOutputSettings(outlet=False)).segment_settings())
-        try:
-            t0 = time.perf_counter()
-            who = f"{len(specs)} people" if len(specs) > 1 else "simulated headset"
-            bar = tqdm(total=int(round(settings.duration_s)), unit="s", desc=f"demo ({who})", disable=not progress)
-            done = 0
-            while (elapsed := time.perf_counter() - t0) < settings.duration_s:
-                new = pipe.poll()
-                if new:
-                    csv_log.write(new)
-                    steps.extend(new)
-                    tracker.add_steps(new)
-                if int(elapsed) > done:
-                    bar.update(int(elapsed) - done)
-                    done = int(elapsed)
-                    last = next((s for s in reversed(steps) if math.isfinite(s.valence)), None)
-                    if last is not None:
-                        bar.set_postfix(valence=f"{last.valence:+.2f}", cal=f"{last.calibration_progress:.0%}")
-                finished = getattr(pipe, "finished", False)
-                if finished() if callable(finished) else finished:
-                    break
-                time.sleep(0.05)
-            bar.update(max(0, int(round(settings.duration_s)) - done))
-            bar.close()
-        finally:
-            pipe.stop()
+    def __init__(self, pipe: Any) -> None:
+        self.pipe = pipe
+        self.tracker: Any = None
+        pipe.add_chunk_listener(self.on_chunk)
+        pipe.add_marker_listener(self.on_markers)
+
+    def start(self) -> None:
+        """Track with the summaries' settings as ``bci-valence run --segments-out`` derives them."""
+        from bci_valence.online.segment_outputs import SegmentOutputs, SegmentOutputSettings
+        from bci_valence.online.segments import SegmentTracker
+
+        self.tracker = SegmentTracker(SegmentOutputs(self.pipe, SegmentOutputSettings(outlet=False)).segment_settings())
+
+    def on_chunk(self, name: str, data: Any, timestamps: Any) -> None:
+        if self.tracker is not None:
+            self.tracker.add_samples(name, timestamps)
+
+    def on_markers(self, name: str, markers: Sequence[tuple[float, str]]) -> None:
+        if self.tracker is not None:
+            self.tracker.add_markers(name, markers)
+
+    def add_steps(self, steps: Sequence[Any]) -> None:
+        if self.tracker is not None:
+            self.tracker.add_steps(steps)
+
+    def rows(self) -> list[Any]:
+        """The segment panel's bars, by onset."""
+        from .widgets.segment_rows import segment_rows
+
+        tracker = self.tracker
+        if tracker is None:
+            return []
+        ends = {n: e for n in self.pipe.stream_names if (e := tracker.end(n)) is not None}
+        return segment_rows(tracker.summaries(), ends)
+
+
+def _poll_demo(pipe: Any, duration_s: float, csv_log: Any, segments: _DemoSegments, progress: bool,
+               people: int) -> list[Any]:
+    """Poll ``pipe`` for ``duration_s`` seconds (or until its recording ends), writing every step."""
+    from tqdm import tqdm
+
+    steps: list[Any] = []
+    t0 = time.perf_counter()
+    who = f"{people} people" if people > 1 else "simulated headset"
+    bar = tqdm(total=int(round(duration_s)), unit="s", desc=f"demo ({who})", disable=not progress)
+    done = 0
+    while (elapsed := time.perf_counter() - t0) < duration_s:
+        new = pipe.poll()
+        if new:
+            csv_log.write(new)
+            steps.extend(new)
+            segments.add_steps(new)
+        if int(elapsed) > done:
+            bar.update(int(elapsed) - done)
+            done = int(elapsed)
+            last = next((s for s in reversed(steps) if math.isfinite(s.valence)), None)
+            if last is not None:
+                bar.set_postfix(valence=f"{last.valence:+.2f}", cal=f"{last.calibration_progress:.0%}")
+        finished = getattr(pipe, "finished", False)
+        if finished() if callable(finished) else finished:
+            break
+        time.sleep(0.05)
+    bar.update(max(0, int(round(duration_s)) - done))
+    bar.close()
+    return steps
+
+
+def _demo_title(source: str, contrasts: Sequence[float], names: Sequence[str]) -> str:
+    """The figure's title: what is simulated, or the source."""
+    simulated = effect_size_text(contrasts)
+    if not simulated:
+        return f"bci-valence · {source}"
+    who = f"{len(names)} simulated people" if len(names) > 1 else "one simulated person"
+    return f"bci-valence demo · SIMULATED · {who} · {simulated}"
+
+
+def _write_demo_figure(pipe: Any, steps: list[Any], segments: _DemoSegments, path: Path, title: str) -> None:
+    """The demo's PNG: the trace (the group's with several people), its lag and the segments."""
+    from bci_valence.online.group import GroupSettings, group_trace
+    from bci_valence.online.reliability import ValenceReliability
+
     coords = dict(getattr(pipe.bundle.config, "class_coordinates", {}) or {})
     caption = lag_caption(pipe.valence_average, pipe.settings.hop_s, pipe.bank.window_samples / pipe.target_sfreq,
                           pipe.bank.context_samples / pipe.target_sfreq,
@@ -293,19 +357,8 @@ def run_headless_demo(settings: HeadlessDemoSettings, progress: bool = True) -> 
     if len(names) > 1:
         by_stream = {name: [s for s in steps if s.stream == name] for name in names}
         group = group_trace(by_stream, GroupSettings(hop_s=float(pipe.settings.hop_s)))
-    ends = {n: e for n in names if (e := tracker.end(n)) is not None}
-    segments = segment_rows(tracker.summaries(), ends)
-    simulated = effect_size_text(contrasts)
-    if simulated:
-        who = f"{len(names)} simulated people" if len(names) > 1 else "one simulated person"
-        title = f"bci-valence demo · SIMULATED · {who} · {simulated}"
-    else:
-        title = f"bci-valence · {settings.source}"
-    plot_valence(steps, png_path, coords, title=title, reliability=ValenceReliability.from_bundle(pipe.bundle),
-                 caption=caption, group=group, segments=segments)  # fmt: skip
-    lat = [s.latency_ms for s in steps if math.isfinite(s.latency_ms) and math.isfinite(s.valence)]
-    return HeadlessDemoResult(csv_path, png_path, len(steps), float(np.mean(lat)) if lat else float("nan"),
-                              people=len(names))  # fmt: skip
+    plot_valence(steps, path, coords, title=title, reliability=ValenceReliability.from_bundle(pipe.bundle),
+                 caption=caption, group=group, segments=segments.rows())  # fmt: skip
 
 
 def plot_valence(steps: list, path: Path, class_coordinates: dict | None = None, title: str = "",
@@ -356,76 +409,102 @@ def valence_figure(steps: list, class_coordinates: dict | None = None, title: st
     else:
         fig, ax = plt.subplots(figsize=(10, 4), dpi=110)
         seg_ax = None
-    t0 = None
     if steps and group:
-        names = list(dict.fromkeys(s.stream for s in steps))
-        stamps = np.array([s.timestamp for s in steps], float)
-        t0 = float(np.nanmin(stamps)) if np.isfinite(stamps).any() else 0.0
-        for k, name in enumerate(names):
-            mine = [s for s in steps if s.stream == name]
-            t = np.array([s.timestamp for s in mine], float) - t0
-            ax.plot(t, _smoothed(np.array([s.valence for s in mine], float)), color="#7896d2", lw=0.7, alpha=0.8,
-                    label=f"each person ({len(names)}), smoothed" if k == 0 else None)  # fmt: skip
-        gt = np.array([r.time for r in group], float) - t0
-        mean = np.array([r.mean for r in group], float)
-        ax.fill_between(gt, [r.ci_low for r in group], [r.ci_high for r in group], color="#c84600", alpha=0.2, lw=0,
-                        label="95% interval across people")  # fmt: skip
-        ax.plot(gt, mean, color="#c84600", lw=2.4, label=f"group mean (n up to {max(r.n_streams for r in group)})")
-        first = [s for s in steps if s.stream == names[0]]
-        t = np.array([s.timestamp for s in first], float) - t0
-        true = np.array([coords.get(s.true_label, np.nan) if s.true_label else np.nan for s in first], float)
-        if np.isfinite(true).any():
-            ax.step(t, true, where="post", color="#009640", lw=1.8, ls="--", label="true valence (markers)")
-        cal = np.array([s.calibration_progress for s in first], float)
-        if (cal < 1.0).any():
-            ax.axvspan(t[0], t[cal < 1.0][-1], color="#f0a040", alpha=0.15, label="calibration")
-        ax.axhline(0.0, color="#999", lw=0.8, ls=":")
-        lo, hi = np.nanpercentile(np.concatenate([mean, true]), [0, 100]) if np.isfinite(mean).any() else (-1, 1)
-        ax.set_ylim(min(-1.0, lo - 0.3), max(1.0, hi + 0.3))  # the interval of a few people may be wide
+        _group_axes(ax, steps, group, coords)
     elif steps:
-        t = np.array([s.timestamp for s in steps], float)
-        t0 = float(t[np.isfinite(t)][0]) if np.isfinite(t).any() else None
-        t = t - t0 if t0 is not None else t
-        v = np.array([s.valence for s in steps], float)
-        smooth = _smoothed(v)
-        true = np.array([coords.get(s.true_label, np.nan) if s.true_label else np.nan for s in steps], float)
-        cal = np.array([s.calibration_progress for s in steps], float)
-        ax.plot(t, v, color="#7896d2", lw=0.8, label="valence")
-        ax.plot(t, smooth, color="#143caa", lw=2.2, label="smoothed")
-        noise = getattr(reliability, "noise_sd", None)
-        if noise:
-            ax.fill_between(t, smooth - noise, smooth + noise, color="#143caa", alpha=0.15, lw=0,
-                            label=f"±{noise:.2f}: noise on new content")
-        if np.isfinite(true).any():
-            ax.step(t, true, where="post", color="#009640", lw=1.8, ls="--", label="true valence (markers)")
-        calibrating = cal < 1.0
-        if calibrating.any():
-            end = t[calibrating][-1]
-            ax.axvspan(t[0], end, color="#f0a040", alpha=0.15, label="calibration")
-        ax.axhline(0.0, color="#999", lw=0.8, ls=":")
+        _one_person_axes(ax, steps, coords, getattr(reliability, "noise_sd", None))
     else:
         ax.text(0.5, 0.5, "no steps", transform=ax.transAxes, ha="center")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("valence")
     ax.set_title(title)
-    import textwrap
-
-    lines = 0  # caption lines at the foot of the figure, the lowest first
-    line_h = 0.14 / fig.get_figheight()  # one caption line, as a fraction of the figure
-    if caption:
-        wrapped = textwrap.wrap(caption, 170)
-        fig.text(0.01, 0.01, "\n".join(wrapped), fontsize=7.5, color="#444", ha="left", va="bottom")
-        lines += len(wrapped)
-    if reliability is not None:
-        fig.text(0.01, 0.01 + line_h * lines, reliability.summary(), fontsize=7.5, color="#444", ha="left",
-                 va="bottom")
-        lines += 1
+    lines, line_h = _captions(fig, caption, reliability)
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     if seg_ax is not None:
         _segment_axes(seg_ax, segments, coords)
     fig.tight_layout(rect=(0, min(0.3, line_h * lines + 0.01) if lines else 0, 1, 1))
     return fig
+
+
+def _true_valence(steps: Sequence[Any], coords: dict) -> np.ndarray:
+    """Each step's true valence (its marker's class coordinate; NaN without one)."""
+    return np.array([coords.get(s.true_label, np.nan) if s.true_label else np.nan for s in steps], float)
+
+
+def _truth_and_calibration(ax, t: np.ndarray, steps: Sequence[Any], coords: dict) -> np.ndarray:
+    """Draw the true valence, the calibration span and the zero line; returns the true valence."""
+    true = _true_valence(steps, coords)
+    if np.isfinite(true).any():
+        ax.step(t, true, where="post", color="#009640", lw=1.8, ls="--", label="true valence (markers)")
+    calibrating = np.array([s.calibration_progress for s in steps], float) < 1.0
+    if calibrating.any():
+        ax.axvspan(t[0], t[calibrating][-1], color="#f0a040", alpha=0.15, label="calibration")
+    ax.axhline(0.0, color="#999", lw=0.8, ls=":")
+    return true
+
+
+def _group_axes(ax, steps: Sequence[Any], group: Sequence[Any], coords: dict) -> None:
+    """Each person's smoothed valence thinly, the group's mean thickly with its 95%
+    interval across people, and the first person's true valence."""
+    names = list(dict.fromkeys(s.stream for s in steps))
+    stamps = np.array([s.timestamp for s in steps], float)
+    t0 = float(np.nanmin(stamps)) if np.isfinite(stamps).any() else 0.0
+    for k, name in enumerate(names):
+        mine = [s for s in steps if s.stream == name]
+        t = np.array([s.timestamp for s in mine], float) - t0
+        ax.plot(t, _smoothed(np.array([s.valence for s in mine], float)), color="#7896d2", lw=0.7, alpha=0.8,
+                label=f"each person ({len(names)}), smoothed" if k == 0 else None)  # fmt: skip
+    gt = np.array([r.time for r in group], float) - t0
+    mean = np.array([r.mean for r in group], float)
+    ax.fill_between(gt, [r.ci_low for r in group], [r.ci_high for r in group], color="#c84600", alpha=0.2, lw=0,
+                    label="95% interval across people")  # fmt: skip
+    ax.plot(gt, mean, color="#c84600", lw=2.4, label=f"group mean (n up to {max(r.n_streams for r in group)})")
+    first = [s for s in steps if s.stream == names[0]]
+    true = _truth_and_calibration(ax, np.array([s.timestamp for s in first], float) - t0, first, coords)
+    lo, hi = np.nanpercentile(np.concatenate([mean, true]), [0, 100]) if np.isfinite(mean).any() else (-1, 1)
+    ax.set_ylim(min(-1.0, lo - 0.3), max(1.0, hi + 0.3))  # the interval of a few people may be wide
+
+
+def _one_person_axes(ax, steps: Sequence[Any], coords: dict, noise: float | None) -> None:
+    """Each step, the smoothed curve with its noise band (``noise``: its SD on new
+    content), and the true valence."""
+    t = np.array([s.timestamp for s in steps], float)
+    t0 = float(t[np.isfinite(t)][0]) if np.isfinite(t).any() else None
+    t = t - t0 if t0 is not None else t
+    v = np.array([s.valence for s in steps], float)
+    smooth = _smoothed(v)
+    ax.plot(t, v, color="#7896d2", lw=0.8, label="valence")
+    ax.plot(t, smooth, color="#143caa", lw=2.2, label="smoothed")
+    if noise:
+        ax.fill_between(t, smooth - noise, smooth + noise, color="#143caa", alpha=0.15, lw=0,
+                        label=f"±{noise:.2f}: noise on new content")  # fmt: skip
+    _truth_and_calibration(ax, t, steps, coords)
+
+
+def _captions(fig, caption: str | None, reliability: Any) -> tuple[int, float]:
+    """Write ``caption`` and the reliability line at the figure's foot, the lowest first.
+
+    Returns
+    -------
+    lines : int
+        Caption lines written.
+    line_h : float
+        One line's height as a fraction of the figure.
+    """
+    import textwrap
+
+    lines = 0
+    line_h = 0.14 / fig.get_figheight()
+    if caption:
+        wrapped = textwrap.wrap(caption, 170)
+        fig.text(0.01, 0.01, "\n".join(wrapped), fontsize=7.5, color="#444", ha="left", va="bottom")
+        lines += len(wrapped)
+    if reliability is not None:
+        fig.text(0.01, 0.01 + line_h * lines, reliability.summary(), fontsize=7.5, color="#444", ha="left",
+                 va="bottom")  # fmt: skip
+        lines += 1
+    return lines, line_h
 
 
 def _segment_axes(ax, rows: Sequence[Any], coords: dict) -> None:

@@ -18,6 +18,10 @@ app's own marks (:class:`SessionSegments`), and, with two people or more, the gr
 trace (:class:`~bci_valence.online.group.GroupTracker`) on the ``bci_valence_group``
 outlet. A press of *Mark* (:meth:`PipelineWorker.mark`) is a sample on the app's
 ``bci_valence_marks`` outlet (:class:`MarkOutlet`), which a recording keeps.
+
+What a session is (:class:`SessionRequest`, :class:`SessionInfo`, :class:`RawSnapshot`)
+lives in :mod:`gui.session`, the marks and segments in :mod:`gui.marks`; both are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -27,217 +31,23 @@ import math
 import time
 import traceback
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from PySide6 import QtCore  # noqa: E402
 
-from bci_valence.constants import FACED_SFREQ
-from bci_valence.signal.quality import QualityThresholds
-
 from . import qt_compat  # noqa: F401  (before any widget)
 from .headless import simulated_contrasts, start_pipeline
+from .marks import MARK_CLOCK_TOLERANCE_S, MARKS_OUTLET_NAME, MARKS_OUTLET_TYPE, MarkOutlet, SessionSegments
+from .session import RawSnapshot, SessionInfo, SessionRequest, describe_error, flagged_channels
 from .widgets.source_list import split_specs
 
+__all__ = [
+    "MARKS_OUTLET_NAME", "MARKS_OUTLET_TYPE", "MARK_CLOCK_TOLERANCE_S", "MarkOutlet", "PipelineWorker",
+    "RawSnapshot", "SessionInfo", "SessionRequest", "SessionSegments", "describe_error", "flagged_channels",
+]  # fmt: skip
+
 log = logging.getLogger(__name__)
-
-#: The app's marker stream: one string sample per press of *Mark*.
-MARKS_OUTLET_NAME = "bci_valence_marks"
-MARKS_OUTLET_TYPE = "Markers"
-
-#: A press of *Mark* is stamped with the LSL clock when the streams' timestamps are
-#: within this many seconds of it; otherwise (a file replayed on its own clock) with
-#: the newest sample read.
-MARK_CLOCK_TOLERANCE_S = 10.0
-
-
-class MarkOutlet:
-    """The app's marker stream on LSL (``bci_valence_marks``, type ``Markers``, one
-    irregular string channel), so that a recording keeps every press of *Mark*.
-
-    Parameters
-    ----------
-    source_id : str
-        Unique to the session.
-    name : str
-        LSL stream name.
-    """
-
-    def __init__(self, source_id: str, name: str = MARKS_OUTLET_NAME) -> None:
-        from mne_lsl.lsl import StreamInfo, StreamOutlet
-
-        self.source_id = str(source_id)
-        self.name = name
-        info = StreamInfo(name, MARKS_OUTLET_TYPE, 1, 0.0, "string", self.source_id)
-        node = info.desc.append_child("about")
-        node.append_child_value("marks", "a press of Mark in the bci-valence app: a plain label starts a segment "
-                                         "that runs until the next one (or a bare 'end')")  # fmt: skip
-        self._outlet: Any = StreamOutlet(info, chunk_size=1, max_buffered=360)
-
-    def push(self, label: str, timestamp: float) -> None:
-        """Push one mark stamped ``timestamp`` (LSL seconds)."""
-        if self._outlet is None:
-            raise ValueError(f"the marker outlet {self.name!r} is closed")
-        self._outlet.push_sample([str(label)], timestamp=float(timestamp))
-
-    def close(self) -> None:
-        """Destroy the outlet (idempotent)."""
-        self._outlet = None
-
-
-class SessionSegments:
-    """The segments of a session, live: those of the sources' markers and those of the
-    app's marks, each in its own :class:`~bci_valence.online.segments.SegmentTracker`.
-
-    Marks are kept apart from the sources' markers so that each follows the marker
-    conventions on its own: a mark runs until the next mark, whatever the stimulus
-    markers do (a simulator re-sends its label every few seconds, which would end it).
-    Every mark applies to every person.
-
-    Parameters
-    ----------
-    settings : SegmentSettings
-        The summaries' settings (the pipeline's hop, window and lag).
-    streams : sequence of str
-        The people's streams.
-    """
-
-    def __init__(self, settings: Any, streams: Sequence[str]) -> None:
-        from bci_valence.online.segments import SegmentTracker
-
-        self.streams = tuple(streams)
-        self.markers = SegmentTracker(settings)
-        self.marks = SegmentTracker(settings)
-
-    def add_samples(self, stream: str, timestamps: Any) -> None:
-        """Note a chunk's sample times (the segments' ends follow the newest)."""
-        self.markers.add_samples(stream, timestamps)
-        self.marks.add_samples(stream, timestamps)
-
-    def add_markers(self, stream: str, markers: Sequence[tuple[float, str]]) -> None:
-        """Keep a batch of the source's markers."""
-        self.markers.add_markers(stream, markers)
-
-    def add_mark(self, timestamp: float, label: str) -> None:
-        """Keep one mark, for every person."""
-        for name in self.streams:
-            self.marks.add_markers(name, [(float(timestamp), str(label))])
-
-    def add_steps(self, steps: Sequence[Any]) -> None:
-        """Keep the windows among ``steps``."""
-        self.markers.add_steps(steps)
-        self.marks.add_steps(steps)
-
-    def newest(self) -> float | None:
-        """The newest sample of any stream, or None before the first."""
-        ends = [e for e in (self.markers.end(n) for n in self.streams) if e is not None]
-        return max(ends) if ends else None
-
-    def rows(self) -> list[Any]:
-        """The segment panel's bars (:class:`~gui.widgets.segment_panel.SegmentRow`), by onset."""
-        from .widgets.segment_rows import segment_rows
-
-        ends = {n: e for n in self.streams if (e := self.markers.end(n)) is not None}
-        rows = segment_rows(self.markers.summaries(), ends, kind="marker")
-        rows += segment_rows(self.marks.summaries(), ends, kind="mark")
-        return sorted(rows, key=lambda r: r.summary.onset)
-
-
-@dataclass(frozen=True)
-class SessionRequest:
-    """What to start: source specs, a bundle and the pipeline settings.
-
-    Attributes
-    ----------
-    spec : str
-        Source spec (``sim:``, ``lsl:name=X``, ``xdf:FILE?speed=2`` ...), or several
-        separated by ``;`` (one person each: :func:`split_specs`).
-    bundle_path : str
-        Model bundle path; empty for the shipped default.
-    settings : Any
-        A :class:`bci_valence.pipeline.PipelineSettings`.
-    raw_seconds : float
-        Seconds of signal sent with each raw snapshot.
-    """
-
-    spec: str
-    bundle_path: str = ""
-    settings: Any = None
-    raw_seconds: float = 10.0
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """Sent once a session has started: what the widgets need to label themselves."""
-
-    spec: str
-    stream_names: tuple[str, ...]
-    class_names: tuple[str, ...]
-    class_coordinates: dict[str, float]
-    channels: tuple[str, ...]
-    band_names: tuple[str, ...]
-    projection_weights: np.ndarray | None
-    device: str
-    simulated: bool
-    bundle: str
-    extra: dict[str, Any] = field(default_factory=dict)
-    #: What the valence is worth on new content
-    #: (:class:`bci_valence.online.reliability.ValenceReliability` from the bundle's figures).
-    reliability: Any = None
-    #: The simulator's ``contrast`` of each simulated source (1 = FACED's effect sizes).
-    contrasts: tuple[float, ...] = ()
-    #: The ``source_id`` of the app's marker outlet (empty when it could not be opened).
-    marks_source_id: str = ""
-
-
-@dataclass(frozen=True)
-class RawSnapshot:
-    """The latest mapped EEG of the first stream and per-channel display states."""
-
-    data: np.ndarray
-    times: np.ndarray
-    names: tuple[str, ...]
-    flagged: tuple[str, ...]
-
-
-def describe_error(err: BaseException, spec: str = "") -> str:
-    """A one-paragraph, human-readable message for an exception from a session."""
-    name = type(err).__name__
-    text = str(err).strip() or name
-    where = f" ({spec})" if spec else ""
-    if isinstance(err, FileNotFoundError):
-        return f"File not found{where}: {text}"
-    if name in ("RecordingError",):
-        return f"Cannot read the recording{where}: {text}"
-    if name in ("SourceSpecError",):
-        return f"Invalid source{where}: {text}"
-    if name in ("SourceError", "TimeoutError"):
-        return f"Cannot open the source{where}: {text}"
-    if name in ("ChannelMappingError",):
-        return f"Bad channels{where}: {text}"
-    if name in ("BundleError",):
-        return f"Cannot load the model bundle: {text}"
-    return f"{name}{where}: {text}"
-
-
-def flagged_channels(data: np.ndarray, names: tuple[str, ...], interpolated: tuple[str, ...],
-                     thresholds: QualityThresholds | None = None, sfreq: float = FACED_SFREQ) -> tuple[str, ...]:
-    """Recorded channels whose last second looks bad (non-finite, flat or beyond the
-    artefact amplitude of ``thresholds``, the pipeline's own): for display only, the
-    pipeline flags whole windows itself."""
-    thresholds = thresholds or QualityThresholds()
-    flat_uv, artefact_uv = thresholds.flat_uv, thresholds.artefact_uv
-    if data.ndim != 2 or data.shape[1] < 2:
-        return ()
-    last = data[:, -int(min(data.shape[1], max(sfreq, 2))):]
-    with np.errstate(invalid="ignore"):
-        finite = np.isfinite(last).all(axis=1)
-        ptp = np.nanmax(last, axis=1) - np.nanmin(last, axis=1)
-        peak = np.nanmax(np.abs(last), axis=1)
-    bad = (~finite) | (ptp < flat_uv) | (peak > artefact_uv)
-    skip = set(interpolated)
-    return tuple(n for n, b in zip(names, bad) if b and n not in skip)
 
 
 class PipelineWorker(QtCore.QObject):

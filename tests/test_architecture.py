@@ -47,6 +47,8 @@ def test_contract_holds():
         ("bci_valence/model/bundle.py", "import gui", "never imports them"),
         ("bci_valence/constants.py", "from bci_valence.signal import montage", "layers"),
         ("gui/qt_compat.py", "import gui.app", "cycles"),  # gui.app imports gui.qt_compat
+        ("offline/stats.py", "import offline.vaxis", "offline's layers"),
+        ("offline/vaxis/storage.py", "import offline.training", "offline's layers"),  # siblings kept independent
     ],
 )
 def test_planted_import_breaks_the_contract(tmp_path, module, planted, broken):

@@ -9,11 +9,13 @@ import numpy as np
 from .. import qt_compat  # noqa: F401  (before any widget)
 import pyqtgraph as pg  # noqa: E402
 
-#: Channel state → pen colour.
+from ..channel_states import FLAGGED, GOOD, INTERPOLATED  # noqa: E402
+
+#: Channel state (:mod:`gui.channel_states`) → pen colour.
 QUALITY_COLOURS = {
-    "good": (30, 30, 30),
-    "interpolated": (150, 150, 150),
-    "flagged": (210, 20, 20),
+    GOOD: (30, 30, 30),
+    INTERPOLATED: (150, 150, 150),
+    FLAGGED: (210, 20, 20),
 }
 
 #: Most points drawn per channel (min/max decimation above that).
@@ -91,7 +93,7 @@ class RawTraces(pg.PlotWidget):
         self.dirty = True
 
     def set_channel_states(self, states: dict[str, str]) -> None:
-        """``{channel: 'good' | 'interpolated' | 'flagged'}`` (others are good)."""
+        """``{channel: state}``, a state of :data:`gui.channel_states.CHANNEL_STATES` (others are good)."""
         if states != self.states:
             self.states = dict(states)
             self.dirty = True
@@ -134,7 +136,7 @@ class RawTraces(pg.PlotWidget):
         rows = np.clip(rows / self.scale_uv, -1.5, 1.5) - np.arange(len(rows))[:, None]
         for state, curve in self.curves.items():
             idx = [i for i, name in enumerate(self.names[: len(rows)])
-                   if self.states.get(name, "good") == state]
+                   if self.states.get(name, GOOD) == state]
             if not idx:
                 curve.setData([], [])
                 continue

@@ -10,6 +10,7 @@ from .. import qt_compat  # noqa: F401  (before any widget)
 import pyqtgraph as pg  # noqa: E402
 from PySide6 import QtCore  # noqa: E402
 
+from ..channel_states import FLAGGED, INTERPOLATED
 from ..topo_geometry import TopoGrid, head_outline, interpolation_grid, symmetric_limit
 
 #: Diverging colour map used by every map (blue = below calibration, red = above).
@@ -155,7 +156,7 @@ class TopomapPanel(pg.GraphicsLayoutWidget):
             colour = _DOT_FLAGGED if flag[i] else _DOT_NORMAL
             brushes.append(_NO_BRUSH if interp[i] else colour)
             pens.append(_PEN_FLAGGED if flag[i] else _PEN_NORMAL)
-            states.append(", ".join(w for w, on in (("interpolated", interp[i]), ("flagged", flag[i])) if on))
+            states.append(", ".join(w for w, on in ((INTERPOLATED, interp[i]), (FLAGGED, flag[i])) if on))
         for head in (*self.maps, self.contribution_map):
             head.set_states(brushes, pens, states)
 

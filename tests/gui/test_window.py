@@ -116,6 +116,31 @@ def test_settings_persist_between_windows(qtbot, settings_file):
     second.close()
 
 
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("device", ["cpu", "auto"])
+def test_device_label_follows_the_device_rule(qtbot, settings_file, device):
+    """The status bar names the device bci_valence.device resolves the setting to."""
+    from types import SimpleNamespace
+
+    from bci_valence.device import resolve_device
+    from gui.app import make_window
+
+    first = make_window(settings_file=settings_file)
+    qtbot.addWidget(first)
+    first.panel.device.setCurrentText(device)
+    first.close()
+    win = make_window(settings_file=settings_file)
+    qtbot.addWidget(win)
+    assert win.settings.pipeline.compute.device == device
+    expected = resolve_device(device).type.upper()
+    assert win.status_labels["device"].text() == f"device {expected}"
+    status = SimpleNamespace(name="sim", connected=True, sfreq=250.0, lost_samples=0, gaps=0, n_real=32,
+                             device=resolve_device(device), interpolated=(), steps=1, message="", timing=None)
+    win._on_status([status])  # a running pipeline's device, as the worker reports it
+    assert win.status_labels["device"].text() == f"device {str(resolve_device(device)).upper()}"
+    win.close()
+
+
 @pytest.mark.timeout(120)
 def test_screenshot_cli_writes_a_png(tmp_path, bundle_path):
     png = tmp_path / "shot.png"
