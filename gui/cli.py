@@ -19,8 +19,9 @@ def add_gui_parser(subparsers) -> argparse.ArgumentParser:
         description="Open the desktop app. With --source the session starts at once; with "
         "--screenshot the window is saved as a PNG after --after seconds and the app exits.",
     )
-    p.add_argument("--source", metavar="SPEC", help="source spec to start at once: sim:, lsl:name=X, "
-                   "brainflow:synthetic, xdf:FILE?speed=2, file:FILE.set ...")
+    from bci_valence.streams.kinds import describe_kinds  # the registered kinds, plugins included
+
+    p.add_argument("--source", metavar="SPEC", help=f"source spec to start at once: {describe_kinds()}")
     p.add_argument("--bundle", metavar="PATH", help="model bundle folder (default: the shipped one)")
     p.add_argument("--calibration", type=float, metavar="S", help="calibration length in seconds")
     p.add_argument("--screenshot", metavar="FILE.png", help="save a screenshot of the running window and exit")

@@ -349,14 +349,15 @@ def _write_demo_figure(pipe: Any, steps: list[Any], segments: _DemoSegments, pat
     from bci_valence.online.reliability import ValenceReliability
 
     coords = dict(getattr(pipe.bundle.config, "class_coordinates", {}) or {})
-    caption = lag_caption(pipe.valence_average, pipe.settings.hop_s, pipe.bank.window_samples / pipe.target_sfreq,
-                          pipe.bank.context_samples / pipe.target_sfreq,
+    timing = pipe.window_timing
+    caption = lag_caption(pipe.valence_average, timing.effective_hop_s, timing.window_s,
+                          timing.context_samples / timing.sfreq,
                           pipe.sequence_len * pipe.sequence_spacing if pipe.has_classifier else None)
     names = list(pipe.stream_names)
     group = None
     if len(names) > 1:
         by_stream = {name: [s for s in steps if s.stream == name] for name in names}
-        group = group_trace(by_stream, GroupSettings(hop_s=float(pipe.settings.hop_s)))
+        group = group_trace(by_stream, GroupSettings(hop_s=pipe.window_timing.effective_hop_s))
     plot_valence(steps, path, coords, title=title, reliability=ValenceReliability.from_bundle(pipe.bundle),
                  caption=caption, group=group, segments=segments.rows())  # fmt: skip
 

@@ -328,6 +328,11 @@ class MainWindow(QtWidgets.QMainWindow):
         except Exception as err:  # noqa: BLE001
             self.show_error(f"Invalid settings: {err}")
             return
+        try:
+            sources = self.panel.source_specs()  # parsed once, the channel box as an object
+        except ValueError as err:
+            self.show_error(str(err))
+            return
         self.save_settings()
         self.banner.hide()
         self.last_error = ""
@@ -346,7 +351,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.status_labels["state"].setText("starting…")
         self.panel.log(f"starting {short_spec(spec)}")
         self.requestStart.emit(SessionRequest(spec=spec, bundle_path=self.settings.bundle_path,
-                                              settings=settings, raw_seconds=12.0))
+                                              settings=settings, raw_seconds=12.0, sources=sources))
 
     @QtCore.Slot()
     def stop_session(self) -> None:

@@ -29,12 +29,17 @@ class SessionRequest:
         A :class:`bci_valence.pipeline.PipelineSettings`.
     raw_seconds : float
         Seconds of signal sent with each raw snapshot.
+    sources : tuple of SourceSpec
+        The specs already parsed where they were entered (the app's channel box
+        carried as a :class:`~bci_valence.signal.montage.ChannelSpec`); empty: parse
+        ``spec``.
     """
 
     spec: str
     bundle_path: str = ""
     settings: Any = None
     raw_seconds: float = 10.0
+    sources: tuple = ()
 
 
 @dataclass(frozen=True)

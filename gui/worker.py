@@ -136,7 +136,7 @@ class PipelineWorker(QtCore.QObject):
         self.message.emit(f"opening {request.spec} ..." if len(specs) == 1 else
                           f"opening {len(specs)} sources (one person each) ...")  # fmt: skip
         contrasts = simulated_contrasts(specs)
-        sources = [open_source(spec) for spec in specs]
+        sources = [open_source(spec) for spec in (request.sources or specs)]
         bundle = ModelBundle.load(request.bundle_path or None)
         tune_process(settings)
         pipeline = Pipeline(sources, bundle, settings)
@@ -193,7 +193,7 @@ class PipelineWorker(QtCore.QObject):
         if len(names) >= 2:
             from bci_valence.streams.group_outlet import GROUP_OUTLET_NAME, GroupOutlet
 
-            self.group_tracker = GroupTracker(names, GroupSettings(hop_s=float(pipeline.settings.hop_s)))
+            self.group_tracker = GroupTracker(names, GroupSettings(hop_s=pipeline.window_timing.effective_hop_s))
             try:
                 self.group_outlet = GroupOutlet(f"{prefix}-group", about={
                     "valence_mean": "mean valence over the people whose latest window is usable and recent",

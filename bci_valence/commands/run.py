@@ -187,14 +187,15 @@ def settings_from_args(args: argparse.Namespace):
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register the ``run`` subcommand."""
+    from ..streams.kinds import describe_kinds  # the registered kinds, plugins included
+
     parser = subparsers.add_parser(
         "run",
         help="live valence and emotion probabilities from EEG streams",
         description=(
             "Decode valence and 9-class emotion probabilities from one or more EEG "
             "streams in real time. Outputs: the 'bci_valence' LSL outlet, --out CSV, "
-            "--record XDF (raw + outlet via LabRecorder). Source specs: lsl:name=X, "
-            "lsl:type=EEG, brainflow:synthetic, xdf:FILE?speed=1, file:FILE, sim:."
+            f"--record XDF (raw + outlet via LabRecorder). Source specs: {describe_kinds()}."
         ),
     )
     parser.add_argument("--source", action="append", required=True, metavar="SPEC",

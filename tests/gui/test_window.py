@@ -206,3 +206,18 @@ def test_replay_shorter_than_the_calibration_says_why(window, qtbot, xdf_file):
     assert "calibration never completed" in window.banner.text() and window.banner.level == "warning"
     assert window.last_error == ""
     assert "calibration never completed" in window.panel.messages.toPlainText()
+
+
+@pytest.mark.timeout(60)
+def test_the_channel_box_reaches_the_pipeline_as_an_object_named_in_errors(window, qtbot):
+    """The app hands the pipeline the parsed relabelling: a count that does not fit the
+    stream is refused naming the app's channel box, not a spec option."""
+    from bci_valence.constants import FACED_CHANNELS
+
+    window.panel.channels.setText(",".join(FACED_CHANNELS[:31]))  # the simulator has 32
+    specs = window.panel.source_specs()
+    assert specs[0].channels is not None and "channel box" in specs[0].channels.origin
+    window.start_session()
+    qtbot.waitUntil(lambda: window.last_error != "", timeout=30000)
+    assert "the app's channel box gives 31 labels" in window.last_error
+    qtbot.waitUntil(lambda: not window.running, timeout=15000)
