@@ -53,7 +53,7 @@ def test_the_toy_kind_is_unknown_until_its_package_is_installed() -> None:
 
 def test_an_installed_plugin_kind_runs_the_pipeline(plugin_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "toy.csv"
-    proc = _run(plugin_path, "run", "--source", "toy:rate=250&seed=1", "--duration", "6", "--calibration-s", "2",
+    proc = _run(plugin_path, "run", "--source", "toy:rate=250&seed=1", "--duration", "9", "--calibration-s", "2",
                 "--out", str(out), "--no-outlet", "--quiet", "--device", "cpu")  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = read_csv_log(out)
