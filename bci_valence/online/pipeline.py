@@ -407,7 +407,7 @@ class Pipeline:
         # window was ever fit for the statistics, or no feature is finite.
         blank = win.held_fraction > MAX_HELD_FRACTION or std.count == 0 or not np.isfinite(z).any()
         z = np.full_like(z, np.nan) if blank else np.where(np.isfinite(z), z, 0.0)
-        self._count(st, f, blank)
+        st.tally(f, blank)
         st.de_history.append((win.segment, win.end, np.full_like(de, np.nan) if blank else de))
         if not blank:
             st.z_history.append((win.segment, win.end, z))
@@ -419,18 +419,6 @@ class Pipeline:
         recent = [zz for seg, _, zz in st.z_history if seg == win.segment]
         vz = np.zeros_like(z) if blank or not recent else np.mean(recent[-self.valence_average :], axis=0)
         return int(f), bool(blank), z, vz
-
-    @staticmethod
-    def _count(st: StreamState, flags: int, blank: bool) -> None:
-        """Tally one window in the stream's counters (see :meth:`window_counts`)."""
-        st.windows += 1
-        st.blank += int(blank)
-        bad = QualityFlag(int(flags)) & (BAD_FLAGS | QualityFlag.CALIBRATING)
-        if not bad:
-            st.usable += 1
-        for flag in QualityFlag:
-            if flag.value and bad & flag and flag.name:
-                st.flag_counts[flag.name] = st.flag_counts.get(flag.name, 0) + 1
 
     def _sequence(self, st: StreamState, win: DueWindow) -> np.ndarray | None:
         """Raw DE of the ``sequence_len`` windows spaced ``sequence_spacing`` s ending at ``win``."""
@@ -566,36 +554,7 @@ class Pipeline:
     def status(self) -> list[StreamStatus]:
         """One :class:`StreamStatus` per stream."""
         with self._lock:
-            out = []
-            for st in self._streams:
-                p = st.proc
-                m = p.mapping if p is not None else None
-                out.append(
-                    StreamStatus(
-                        name=st.name,
-                        connected=bool(st.connected and not st.lost and p is not None),
-                        sfreq=p.sfreq if p is not None else None,
-                        n_channels=len(m.source_names) if m is not None else 0,
-                        n_real=m.n_real if m is not None else 0,
-                        real=m.real if m is not None else (),
-                        interpolated=m.interpolated if m is not None else (),
-                        non_eeg=m.non_eeg if m is not None else (),
-                        unplaced=m.unplaced if m is not None else (),
-                        lost_samples=p.clock.missing_samples if p is not None else 0,
-                        gaps=p.clock.n_gaps if p is not None else 0,
-                        timing=p.timing if p is not None else None,
-                        reconnects=st.reconnects,
-                        samples=p.raw.pushed if p is not None else 0,
-                        steps=st.steps,
-                        calibration_progress=self._progress(st),
-                        calibrated=st.calibrated,
-                        simulated=st.simulated,
-                        device=str(self.device),
-                        last_timestamp=st.last_timestamp,
-                        message=st.message,
-                    )
-                )
-            return out
+            return [st.status(self._progress(st), str(self.device)) for st in self._streams]
 
     @property
     def finished(self) -> bool:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..signal.quality import BAD_FLAGS, QualityFlag
 from ..streams.base import Source
 from .markers import marker_to_class
 from .processor import StreamProcessor
+from .steps import StreamStatus
 
 __all__ = ["StreamState", "unique_names"]
 
@@ -42,6 +44,45 @@ class StreamState:
         self.usable = 0  # ... neither flagged bad nor calibrating
         self.blank = 0  # ... without a valence (no signal behind them)
         self.flag_counts: dict[str, int] = {}  # bad flag name -> windows carrying it
+
+    def tally(self, flags: int, blank: bool) -> None:
+        """Count one window: usable, blank, or flagged and why."""
+        self.windows += 1
+        self.blank += int(blank)
+        bad = QualityFlag(int(flags)) & (BAD_FLAGS | QualityFlag.CALIBRATING)
+        if not bad:
+            self.usable += 1
+        for flag in QualityFlag:
+            if flag.value and bad & flag and flag.name:
+                self.flag_counts[flag.name] = self.flag_counts.get(flag.name, 0) + 1
+
+    def status(self, calibration_progress: float, device: str) -> StreamStatus:
+        """The stream's :class:`StreamStatus` now."""
+        p = self.proc
+        m = p.mapping if p is not None else None
+        return StreamStatus(
+            name=self.name,
+            connected=bool(self.connected and not self.lost and p is not None),
+            sfreq=p.sfreq if p is not None else None,
+            n_channels=len(m.source_names) if m is not None else 0,
+            n_real=m.n_real if m is not None else 0,
+            real=m.real if m is not None else (),
+            interpolated=m.interpolated if m is not None else (),
+            non_eeg=m.non_eeg if m is not None else (),
+            unplaced=m.unplaced if m is not None else (),
+            lost_samples=p.clock.missing_samples if p is not None else 0,
+            gaps=p.clock.n_gaps if p is not None else 0,
+            timing=p.timing if p is not None else None,
+            reconnects=self.reconnects,
+            samples=p.raw.pushed if p is not None else 0,
+            steps=self.steps,
+            calibration_progress=calibration_progress,
+            calibrated=self.calibrated,
+            simulated=self.simulated,
+            device=device,
+            last_timestamp=self.last_timestamp,
+            message=self.message,
+        )
 
     def sequence(self, segment: int, end: int, length: int, spacing: float, tolerance: float) -> np.ndarray | None:
         """Raw DE of the ``length`` windows ``spacing`` samples apart ending at ``end``.

@@ -269,6 +269,16 @@ def variance_to_de(variance: torch.Tensor) -> torch.Tensor:
     return 0.5 * (torch.log(variance) + _LOG_2PIE)
 
 
+def _phase_jobs(period: int, n_windows: int, batch_size: int) -> list[tuple[int, int, int]]:
+    """``(phase, first, count)`` batches: one regular series per phase of a hop of
+    ``p/period`` samples (windows ``phase``, ``phase + period``, … lie ``p`` apart)."""
+    jobs = []
+    for phase in range(min(period, n_windows)):
+        n = len(range(phase, n_windows, period))
+        jobs.extend((phase, first, min(batch_size, n - first)) for first in range(0, n, batch_size))
+    return jobs
+
+
 def de_sequence(
     data: np.ndarray,
     settings: FeatureSettings | None = None,
@@ -298,8 +308,7 @@ def de_sequence(
     progress : bool
         Show a progress bar.
     timing : WindowTiming | None
-        Where windows start (default: ``hop_s`` at the settings' rate). A hop that is
-        not a whole number of samples gives the same windows as the online pipeline.
+        Where windows start (default: ``hop_s`` at the settings' rate), as online.
 
     Returns
     -------
@@ -315,9 +324,7 @@ def de_sequence(
         raise ValueError(f"workers must be at least 1, got {workers}")
     bank = BandFilterBank(settings)
     timing = timing if timing is not None else bank.window_timing(hop_s)
-    if (timing.sfreq, timing.window_samples, timing.context_samples) != (
-        bank.settings.sfreq, bank.window_samples, bank.context_samples
-    ):
+    if (timing.sfreq, timing.window_samples, timing.context_samples) != (bank.settings.sfreq, bank.window_samples, bank.context_samples):  # fmt: skip
         raise ValueError(f"timing {timing} does not match the feature settings {bank.settings}")
     q, hop = timing.period  # every q-th window is exactly hop samples further on
     if batch_size is None:
@@ -332,12 +339,7 @@ def de_sequence(
     n_windows = timing.n_windows(tensor.shape[-1])
     starts = timing.starts(n_windows)
     out = np.empty((n_windows, data.shape[0], bank.n_bands), np.float32)
-    # one regular series per phase of the hop: windows phase, phase + q, ... lie hop apart
-    jobs = [
-        (phase, first, min(batch_size, len(range(phase, n_windows, q)) - first))
-        for phase in range(min(q, n_windows))
-        for first in range(0, len(range(phase, n_windows, q)), batch_size)
-    ]
+    jobs = _phase_jobs(q, n_windows, batch_size)
 
     def run(job: tuple[int, int, int]) -> int:
         phase, first, count = job
