@@ -32,6 +32,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="axis_command", metavar="SUBCOMMAND")
     parser.set_defaults(func=lambda args: (parser.print_help(), 1)[1])
 
+    _add_build(sub)
+    _add_validate(sub)
+    _add_compare(sub)
+    return parser
+
+
+def _add_build(sub: Any) -> None:
+    """Add ``axis build``: encode the stories and write an axis folder."""
     b = sub.add_parser(
         "build",
         help="build an axis folder (axis.json + axis.safetensors)",
@@ -77,6 +85,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     b.add_argument("--no-progress", action="store_true", help="no progress bars")
     b.set_defaults(func=_build)
 
+
+def _add_validate(sub: Any) -> None:
+    """Add ``axis validate``: check an axis against FACED ratings and the VADER lexicon."""
     v = sub.add_parser(
         "validate",
         help="validate an axis against FACED ratings and the VADER lexicon",
@@ -105,6 +116,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     v.add_argument("--no-progress", action="store_true")
     v.set_defaults(func=_validate)
 
+
+def _add_compare(sub: Any) -> None:
+    """Add ``axis compare``: correlate class coordinates across axes."""
     c = sub.add_parser(
         "compare",
         help="correlate class coordinates across axes",
@@ -113,7 +127,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     c.add_argument("dirs", type=Path, nargs="+", help="two or more axis folders")
     c.set_defaults(func=_compare)
-    return parser
 
 
 def _quiet_progress(progress: bool) -> None:

@@ -146,6 +146,90 @@ def _topomap_figure(weights: np.ndarray, channels: Sequence[str], bands: Sequenc
     return None
 
 
+_METRIC_KEYS = ("bacc", "kappa", "weighted_f1", "accuracy", "clip_r_axis", "clip_r_ratings",
+                "clip_r_release_valence", "sample_r", "second_r", "ensemble_clip_r_axis",
+                "ensemble_clip_r_ratings", "ensemble_sample_r")
+
+
+def _summary_lines(bundle: Any, res: dict[str, Any], subjects: Sequence[int]) -> list[str]:
+    """The report's title, in-sample warning, bundle description and metrics table."""
+    from bci_valence.io.faced import format_subjects
+
+    cfg = bundle.config
+    warn = []
+    if res.get("in_sample_subjects"):
+        warn = [f"> **In-sample:** the bundle was trained on sub {res['in_sample_subjects']} of "
+                "the evaluated subjects; these figures do not measure generalization.", ""]
+    lines = [
+        "# bci-valence model report",
+        "",
+        *warn,
+        f"- bundle: `{bundle.path}` (created {cfg.created or '?'})",
+        f"- trained on FACED sub {cfg.training.get('train_subjects', '?')}; "
+        f"evaluated here on sub {format_subjects(subjects)} ({res['n_samples']} windows of 10 s)",
+        f"- V-axis: {cfg.axis.get('model', '?')} ({cfg.axis.get('method', '?')}, layer "
+        f"{cfg.axis.get('layer', '?')})",
+        f"- ensemble: {cfg.n_members} member(s); stages {', '.join(cfg.training.get('stages', []))}",
+        "",
+        "## Metrics",
+        "",
+        "| metric | value |",
+        "|---|---:|",
+    ]
+    for key in _METRIC_KEYS:
+        if key in res:
+            lines.append(f"| {key} | {res[key]:.4f} |")
+    lines.append("")
+    return lines
+
+
+def _figure_sections(bundle: Any, res: dict[str, Any], det: dict[str, Any], out: Path) -> list[str]:
+    """Draw the confusion matrix (with a classifier), per-clip projection and topomaps into
+    ``out``; return their report sections."""
+    cfg = bundle.config
+    labels = det["clip_labels"]
+    lines: list[str] = []
+    if bundle.has_classifier and det["proba"] is not None:
+        _confusion_figure(det["y"], det["proba"], cfg.class_names, out / "confusion.png")
+        lines += ["## Confusion matrix", "", "![confusion matrix](confusion.png)", ""]
+    _clip_figure(det["clip_projection"], bundle.class_coordinates[labels], det["clip_rated_valence"], labels,
+                 cfg.class_names, res["clip_r_axis"], res["clip_r_ratings"], out / "clip_projection.png")
+    lines += [
+        "## Per-clip projection",
+        "",
+        "Mean projection of each clip (over the evaluated subjects and the clip's 30 s) "
+        "against its class's V-axis coordinate (left) and the same subjects' mean rated "
+        "valence of the clip (right). Numbers are FACED clip indices (1-28).",
+        "",
+        "![per-clip projection](clip_projection.png)",
+        "",
+    ]
+    _topomap_figure(bundle.projection_weights, cfg.channels, cfg.band_names, out / "topomaps.png")
+    lines += [
+        "## Projection weights",
+        "",
+        "Weight of each channel x band in the linear EEG -> V-axis map (inputs are "
+        "per-subject z-scored DE, so weights are comparable across channels and bands).",
+        "",
+        "![topomaps](topomaps.png)",
+        "",
+    ]
+    return lines
+
+
+def _ablation_lines(ablation: Sequence[dict[str, Any]] | None) -> list[str]:
+    """The training-time ablation table from the bundle's metrics (nothing without one)."""
+    if not ablation:
+        return []
+    lines = ["## Training-time ablation (validation)", "",
+             "| stage | members | BACC | kappa | weighted F1 |", "|---|---:|---:|---:|---:|"]
+    for r in ablation:
+        lines.append(f"| {r['stage']} | {r['n_members']} | {r['bacc']:.4f} | {r['kappa']:.4f} | "
+                     f"{r['weighted_f1']:.4f} |")
+    lines.append("")
+    return lines
+
+
 def write_report(
     out: str | Path,
     bundle_path: str | Path | None = None,
@@ -178,8 +262,8 @@ def write_report(
     matplotlib.use("Agg")
     import torch
 
+    from bci_valence.io.faced import default_faced_root, parse_subjects
     from bci_valence.model.bundle import ModelBundle
-    from bci_valence.io.faced import default_faced_root, format_subjects, parse_subjects
 
     from .training import evaluate_bundle
 
@@ -194,67 +278,9 @@ def write_report(
         subjects = parse_subjects(cfg.training.get("validation_subjects") or "80-99")
     res = evaluate_bundle(bundle, faced_root, subjects, progress=progress, return_details=True)
     det = res.pop("details")
-    labels = det["clip_labels"]
-    coords = bundle.class_coordinates
-
-    warn = []
-    if res.get("in_sample_subjects"):
-        warn = [f"> **In-sample:** the bundle was trained on sub {res['in_sample_subjects']} of "
-                "the evaluated subjects; these figures do not measure generalization.", ""]
-    lines = [
-        "# bci-valence model report",
-        "",
-        *warn,
-        f"- bundle: `{bundle.path}` (created {cfg.created or '?'})",
-        f"- trained on FACED sub {cfg.training.get('train_subjects', '?')}; "
-        f"evaluated here on sub {format_subjects(subjects)} ({res['n_samples']} windows of 10 s)",
-        f"- V-axis: {cfg.axis.get('model', '?')} ({cfg.axis.get('method', '?')}, layer "
-        f"{cfg.axis.get('layer', '?')})",
-        f"- ensemble: {cfg.n_members} member(s); stages {', '.join(cfg.training.get('stages', []))}",
-        "",
-        "## Metrics",
-        "",
-        "| metric | value |",
-        "|---|---:|",
-    ]
-    for key in ("bacc", "kappa", "weighted_f1", "accuracy", "clip_r_axis", "clip_r_ratings",
-                "clip_r_release_valence", "sample_r", "second_r", "ensemble_clip_r_axis",
-                "ensemble_clip_r_ratings", "ensemble_sample_r"):
-        if key in res:
-            lines.append(f"| {key} | {res[key]:.4f} |")
-    lines.append("")
-    if bundle.has_classifier and det["proba"] is not None:
-        _confusion_figure(det["y"], det["proba"], cfg.class_names, out / "confusion.png")
-        lines += ["## Confusion matrix", "", "![confusion matrix](confusion.png)", ""]
-    _clip_figure(det["clip_projection"], coords[labels], det["clip_rated_valence"], labels,
-                 cfg.class_names, res["clip_r_axis"], res["clip_r_ratings"], out / "clip_projection.png")
-    lines += [
-        "## Per-clip projection",
-        "",
-        "Mean projection of each clip (over the evaluated subjects and the clip's 30 s) "
-        "against its class's V-axis coordinate (left) and the same subjects' mean rated "
-        "valence of the clip (right). Numbers are FACED clip indices (1-28).",
-        "",
-        "![per-clip projection](clip_projection.png)",
-        "",
-    ]
-    _topomap_figure(bundle.projection_weights, cfg.channels, cfg.band_names, out / "topomaps.png")
-    lines += [
-        "## Projection weights",
-        "",
-        "Weight of each channel x band in the linear EEG -> V-axis map (inputs are "
-        "per-subject z-scored DE, so weights are comparable across channels and bands).",
-        "",
-        "![topomaps](topomaps.png)",
-        "",
-    ]
-    if cfg.metrics.get("ablation"):
-        lines += ["## Training-time ablation (validation)", "",
-                  "| stage | members | BACC | kappa | weighted F1 |", "|---|---:|---:|---:|---:|"]
-        for r in cfg.metrics["ablation"]:
-            lines.append(f"| {r['stage']} | {r['n_members']} | {r['bacc']:.4f} | {r['kappa']:.4f} | "
-                         f"{r['weighted_f1']:.4f} |")
-        lines.append("")
+    lines = _summary_lines(bundle, res, subjects)
+    lines += _figure_sections(bundle, res, det, out)
+    lines += _ablation_lines(cfg.metrics.get("ablation"))
     lines += ["## Raw result", "", "```json", json.dumps(res, indent=2), "```", ""]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")

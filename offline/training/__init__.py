@@ -31,8 +31,9 @@ Modules
 :mod:`~offline.training.axis` (V-axis coordinates),
 :mod:`~offline.training.metrics`, :mod:`~offline.training.projection`,
 :mod:`~offline.training.classifier`, :mod:`~offline.training.recipe` (``run_training``),
-:mod:`~offline.training.evaluate` (``evaluate_bundle``) and
-:mod:`~offline.training.protocols` (``seen-clips`` / ``unseen-clips``).  Every public
+:mod:`~offline.training.evaluate` (``evaluate_bundle``),
+:mod:`~offline.training.protocols` (``seen-clips`` / ``unseen-clips``) and
+:mod:`~offline.training.protocol_training` (``run_protocol_training``).  Every public
 name is importable from ``offline.training``.
 """
 
@@ -60,11 +61,11 @@ from .protocols import (
     projection_candidates,
     protocol_figures,
     protocol_test_clips,
-    run_protocol_training,
     select_projection,
     train_fold_models,
     valence_scale,
 )
+from .protocol_training import run_protocol_training
 from .recipe import format_ablation, run_training
 from .settings import STAGES, FoldSettings, TrainSettings, parse_stages
 from .windows import (

@@ -41,6 +41,165 @@ def classifier_settings_for(settings: TrainSettings, stages: Sequence[str]) -> C
     )
 
 
+class _MemberTrainer:
+    """Training state of one member: the clips on the device, the model, its optimizer and RNG.
+
+    Batches are drawn from a seeded :class:`torch.Generator` in a fixed order, so a
+    member is the same whatever trains it (this process or a worker).
+    """
+
+    def __init__(
+        self,
+        z_train: np.ndarray,
+        labels: np.ndarray,
+        coordinates: np.ndarray,
+        settings: TrainSettings,
+        stages: Sequence[str],
+        seed: int,
+    ) -> None:
+        import torch
+
+        from bci_valence.model.networks import DEClassifier
+
+        self.settings = settings
+        self.flags = _stage_flags(stages)
+        self.device = device = resolve_device(settings.device)
+        torch.manual_seed(seed)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.model = DEClassifier(classifier_settings_for(settings, stages)).to(device)
+
+        self.n_sub, self.n_clips = n_sub, n_clips = z_train.shape[:2]
+        clips = torch.from_numpy(np.ascontiguousarray(z_train.reshape(n_sub * n_clips, *z_train.shape[2:])))
+        self.clips = clips.to(device)
+        self.clip_y = torch.from_numpy(np.tile(np.asarray(labels), n_sub)).long().to(device)
+        self.clip_id = torch.from_numpy(np.tile(np.arange(n_clips), n_sub)).long().to(device)
+        self.coords = torch.as_tensor(np.asarray(coordinates), dtype=torch.float32, device=device)
+        self.soft = None
+        if self.flags["distill"] and settings.distill_soft_weight > 0:
+            d2 = (self.coords[None, :] - self.coords[:, None]) ** 2
+            self.soft = torch.softmax(-d2 / settings.distill_temperature, dim=1)  # (9, 9) row = true class
+        n_windows = n_sub * n_clips * N_WINDOWS
+        self.steps_per_epoch = max(1, n_windows // settings.batch_size)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+        self.offsets = torch.arange(SEQ_LEN, device=device)
+        self.max_start = self.clips.shape[1] - SEQ_LEN
+
+    def _sample(self) -> tuple[Any, Any, Any]:
+        """A batch: clip indices, window starts (jittered) and windows (subject-mixed), before noise."""
+        import torch
+
+        s, batch = self.settings, self.settings.batch_size
+        gen, device = self.gen, self.device
+        idx = torch.randint(0, len(self.clips), (batch,), generator=gen).to(device)
+        start = torch.randint(0, N_WINDOWS, (batch,), generator=gen).to(device) * SEQ_LEN
+        if self.flags["augment"] and s.jitter_s > 0:
+            shift = torch.randint(-s.jitter_s, s.jitter_s + 1, start.shape, generator=gen)
+            start = (start + shift.to(device)).clamp(0, self.max_start)
+        xb = self.clips[idx[:, None], start[:, None] + self.offsets[None, :]]  # (B, 10, 32, 5)
+        if self.flags["augment"] and s.subject_mix > 0:
+            # mix with another subject watching the same clip at the same time
+            other = torch.randint(0, self.n_sub, idx.shape, generator=gen).to(device) * self.n_clips
+            other = other + idx % self.n_clips
+            lam = torch.rand(idx.shape[0], 1, 1, 1, generator=gen).to(device)
+            use = (torch.rand(idx.shape[0], 1, 1, 1, generator=gen).to(device) < s.subject_mix)
+            lam = torch.where(use, lam, torch.ones_like(lam))
+            xo = self.clips[other[:, None], start[:, None] + self.offsets[None, :]]
+            xb = (lam * xb + (1 - lam) * xo) / torch.sqrt(lam**2 + (1 - lam) ** 2)
+        return idx, start, xb
+
+    def _corrupt(self, xb: Any) -> Any:
+        """Channel dropout and Gaussian noise (``augment`` stage)."""
+        import torch
+
+        s, gen = self.settings, self.gen
+        if s.channel_dropout > 0:
+            keep = torch.rand(xb.shape[0], 1, xb.shape[2], 1, generator=gen).to(self.device)
+            xb = xb * (keep >= s.channel_dropout)
+        if s.noise_std > 0:
+            xb = xb + s.noise_std * torch.randn(xb.shape, generator=gen).to(self.device)
+        return xb
+
+    def _loss(self, xb: Any, idx: Any, start: Any) -> Any:
+        """Cross-entropy, plus the auxiliary clip loss and the ``distill`` losses when on."""
+        import torch
+        import torch.nn.functional as F
+
+        s = self.settings
+        yb = self.clip_y[idx]
+        logits, axis_pred, aux = self.model.forward_train(xb)
+        loss = F.cross_entropy(logits, yb, label_smoothing=s.label_smoothing)
+        if aux is not None:
+            aux_y = self.clip_id[idx]
+            if s.aux_target == "clip_window":
+                window = torch.div(start + SEQ_LEN // 2, SEQ_LEN, rounding_mode="floor").clamp(0, N_WINDOWS - 1)
+                aux_y = aux_y * N_WINDOWS + window
+            loss = loss + s.clip_aux_weight * F.cross_entropy(aux, aux_y, label_smoothing=s.label_smoothing)
+        if self.flags["distill"]:
+            if s.distill_weight > 0:
+                loss = loss + s.distill_weight * F.mse_loss(axis_pred, self.coords[yb])
+            if self.soft is not None:
+                loss = loss + s.distill_soft_weight * F.kl_div(
+                    F.log_softmax(logits, dim=1), self.soft[yb], reduction="batchmean"
+                )
+        return loss
+
+    def step(self) -> float:
+        """One optimizer step on a fresh batch; returns its loss."""
+        idx, start, xb = self._sample()
+        if self.flags["augment"]:
+            xb = self._corrupt(xb)
+        loss = self._loss(xb, idx, start)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return float(loss.detach())
+
+    def run_phase(self, epochs: int, sched: Any, label: str) -> None:
+        """``epochs`` epochs of steps, stepping ``sched`` after each, with a progress bar."""
+        from tqdm.auto import tqdm
+
+        bar = tqdm(range(epochs), desc=label, unit="epoch", disable=not self.settings.progress, leave=False)
+        for _ in bar:
+            self.model.train()
+            total = 0.0
+            for _ in range(self.steps_per_epoch):
+                total += self.step()
+                sched.step()
+            bar.set_postfix(loss=f"{total / self.steps_per_epoch:.3f}")
+        bar.close()
+
+    def snapshot(self) -> Any:
+        """A CPU copy of the model as it is now, in eval mode."""
+        from bci_valence.model.networks import DEClassifier
+
+        clone = DEClassifier(self.model.settings)
+        clone.load_state_dict({k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()})
+        return clone.eval()
+
+    def train(self, desc: str, n_snapshots: int) -> list[Any]:
+        """The main one-cycle schedule, then ``n_snapshots - 1`` cosine cycles; one checkpoint after each."""
+        import torch
+
+        s = self.settings
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            self.opt, max_lr=s.lr, total_steps=s.epochs * self.steps_per_epoch, pct_start=0.1
+        )
+        self.run_phase(s.epochs, sched, desc)
+        snapshots = [self.snapshot()]
+        # Snapshot ensemble: further short cosine cycles from a lower learning rate, one
+        # checkpoint at the end of each.
+        for k in range(1, n_snapshots):
+            for group in self.opt.param_groups:
+                group["lr"] = s.lr * s.snapshot_lr_scale
+                group["initial_lr"] = group["lr"]
+            cyc = torch.optim.lr_scheduler.CosineAnnealingLR(
+                self.opt, T_max=s.snapshot_epochs * self.steps_per_epoch, eta_min=s.lr * 1e-3
+            )
+            self.run_phase(s.snapshot_epochs, cyc, f"{desc} snapshot {k + 1}/{n_snapshots}")
+            snapshots.append(self.snapshot())
+        return snapshots
+
+
 def train_classifier(
     z_train: np.ndarray,
     labels: np.ndarray,
@@ -76,109 +235,7 @@ def train_classifier(
     -------
     list of DEClassifier (eval mode, on CPU), ``n_snapshots`` long
     """
-    import torch
-    import torch.nn.functional as F
-    from tqdm.auto import tqdm
-
-    from bci_valence.model.networks import DEClassifier
-
-    flags = _stage_flags(stages)
-    device = resolve_device(settings.device)
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    model = DEClassifier(classifier_settings_for(settings, stages)).to(device)
-
-    n_sub, n_clips = z_train.shape[:2]
-    clips = torch.from_numpy(np.ascontiguousarray(z_train.reshape(n_sub * n_clips, *z_train.shape[2:])))
-    clips = clips.to(device)
-    clip_y = torch.from_numpy(np.tile(np.asarray(labels), n_sub)).long().to(device)
-    clip_id = torch.from_numpy(np.tile(np.arange(n_clips), n_sub)).long().to(device)
-    coords = torch.as_tensor(np.asarray(coordinates), dtype=torch.float32, device=device)
-    soft = None
-    if flags["distill"] and settings.distill_soft_weight > 0:
-        d2 = (coords[None, :] - coords[:, None]) ** 2
-        soft = torch.softmax(-d2 / settings.distill_temperature, dim=1)  # (9, 9) row = true class
-    n_windows = n_sub * n_clips * N_WINDOWS
-    steps_per_epoch = max(1, n_windows // settings.batch_size)
-    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    offsets = torch.arange(SEQ_LEN, device=device)
-    max_start = clips.shape[1] - SEQ_LEN
-
-    def step() -> float:
-        idx = torch.randint(0, len(clips), (settings.batch_size,), generator=gen).to(device)
-        start = torch.randint(0, N_WINDOWS, (settings.batch_size,), generator=gen).to(device) * SEQ_LEN
-        if flags["augment"] and settings.jitter_s > 0:
-            shift = torch.randint(-settings.jitter_s, settings.jitter_s + 1, start.shape, generator=gen)
-            start = (start + shift.to(device)).clamp(0, max_start)
-        xb = clips[idx[:, None], start[:, None] + offsets[None, :]]  # (B, 10, 32, 5)
-        if flags["augment"] and settings.subject_mix > 0:
-            # mix with another subject watching the same clip at the same time
-            other = torch.randint(0, n_sub, idx.shape, generator=gen).to(device) * n_clips + idx % n_clips
-            lam = torch.rand(idx.shape[0], 1, 1, 1, generator=gen).to(device)
-            use = (torch.rand(idx.shape[0], 1, 1, 1, generator=gen).to(device) < settings.subject_mix)
-            lam = torch.where(use, lam, torch.ones_like(lam))
-            xo = clips[other[:, None], start[:, None] + offsets[None, :]]
-            xb = (lam * xb + (1 - lam) * xo) / torch.sqrt(lam**2 + (1 - lam) ** 2)
-        if flags["augment"]:
-            if settings.channel_dropout > 0:
-                keep = torch.rand(xb.shape[0], 1, xb.shape[2], 1, generator=gen).to(device)
-                xb = xb * (keep >= settings.channel_dropout)
-            if settings.noise_std > 0:
-                xb = xb + settings.noise_std * torch.randn(xb.shape, generator=gen).to(device)
-        yb = clip_y[idx]
-        logits, axis_pred, aux = model.forward_train(xb)
-        loss = F.cross_entropy(logits, yb, label_smoothing=settings.label_smoothing)
-        if aux is not None:
-            aux_y = clip_id[idx]
-            if settings.aux_target == "clip_window":
-                aux_y = aux_y * N_WINDOWS + torch.div(start + SEQ_LEN // 2, SEQ_LEN, rounding_mode="floor").clamp(0, N_WINDOWS - 1)
-            loss = loss + settings.clip_aux_weight * F.cross_entropy(
-                aux, aux_y, label_smoothing=settings.label_smoothing)
-        if flags["distill"]:
-            if settings.distill_weight > 0:
-                loss = loss + settings.distill_weight * F.mse_loss(axis_pred, coords[yb])
-            if soft is not None:
-                loss = loss + settings.distill_soft_weight * F.kl_div(
-                    F.log_softmax(logits, dim=1), soft[yb], reduction="batchmean"
-                )
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        return float(loss.detach())
-
-    def run_phase(epochs: int, sched: Any, label: str) -> None:
-        bar = tqdm(range(epochs), desc=label, unit="epoch", disable=not settings.progress, leave=False)
-        for _ in bar:
-            model.train()
-            total = 0.0
-            for _ in range(steps_per_epoch):
-                total += step()
-                sched.step()
-            bar.set_postfix(loss=f"{total / steps_per_epoch:.3f}")
-        bar.close()
-
-    def snapshot() -> Any:
-        clone = DEClassifier(model.settings)
-        clone.load_state_dict({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
-        return clone.eval()
-
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=settings.lr, total_steps=settings.epochs * steps_per_epoch, pct_start=0.1
-    )
-    run_phase(settings.epochs, sched, desc)
-    snapshots = [snapshot()]
-    # Snapshot ensemble: further short cosine cycles from a lower learning rate, one
-    # checkpoint at the end of each.
-    for k in range(1, n_snapshots):
-        for group in opt.param_groups:
-            group["lr"] = settings.lr * settings.snapshot_lr_scale
-            group["initial_lr"] = group["lr"]
-        cyc = torch.optim.lr_scheduler.CosineAnnealingLR(
-            opt, T_max=settings.snapshot_epochs * steps_per_epoch, eta_min=settings.lr * 1e-3
-        )
-        run_phase(settings.snapshot_epochs, cyc, f"{desc} snapshot {k + 1}/{n_snapshots}")
-        snapshots.append(snapshot())
-    return snapshots
+    return _MemberTrainer(z_train, labels, coordinates, settings, stages, seed).train(desc, n_snapshots)
 
 
 def strip_aux_head(model: Any) -> Any:

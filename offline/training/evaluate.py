@@ -30,6 +30,27 @@ def in_sample_subjects(trained: str | None, subjects: Sequence[int]) -> list[int
         return []
 
 
+def _classifier_figures(
+    bundle: Any, windows: dict[str, np.ndarray], valence: np.ndarray, labels: np.ndarray,
+) -> tuple[dict[str, Any], np.ndarray | None]:
+    """The classifier's metrics on ``windows`` and its probabilities (empty and None without one).
+
+    Besides :func:`classification_metrics`, the valence read from the classifier (its
+    expected V-axis coordinate) is correlated with the axis and with the ratings.
+    """
+    if not bundle.has_classifier:
+        return {}, None
+    proba = bundle.predict_proba(windows["x"])
+    out: dict[str, Any] = dict(classification_metrics(windows["y"], proba))
+    # valence read from the classifier: expected V-axis coordinate under its probabilities
+    ens_val = (proba @ bundle.class_coordinates).reshape(len(valence), len(labels), N_WINDOWS)
+    target = bundle.class_coordinates[labels]
+    out["ensemble_clip_r_axis"] = pearson(ens_val.mean(axis=(0, 2)), target)
+    out["ensemble_sample_r"] = pearson(ens_val, np.broadcast_to(target[None, :, None], ens_val.shape))
+    out["ensemble_clip_r_ratings"] = pearson(ens_val.mean(axis=(0, 2)), valence.mean(axis=0))
+    return out, proba
+
+
 def evaluate_bundle(
     bundle: Any,
     faced_root: str | Path,
@@ -71,19 +92,8 @@ def evaluate_bundle(
     proj = bundle.project(z)  # (n_sub, 28, 30)
     pm = clip_projection_metrics(proj, bundle.class_coordinates, labels, data.valence,
                                  np.asarray(fd.CLIP_MEAN_VALENCE))
-    out: dict[str, Any] = {}
     windows = make_windows(z, labels)
-    if bundle.has_classifier:
-        proba = bundle.predict_proba(windows["x"])
-        out.update(classification_metrics(windows["y"], proba))
-        # valence read from the classifier: expected V-axis coordinate under its probabilities
-        ens_val = (proba @ bundle.class_coordinates).reshape(len(data.subjects), len(labels), N_WINDOWS)
-        target = bundle.class_coordinates[labels]
-        out["ensemble_clip_r_axis"] = pearson(ens_val.mean(axis=(0, 2)), target)
-        out["ensemble_sample_r"] = pearson(ens_val, np.broadcast_to(target[None, :, None], ens_val.shape))
-        out["ensemble_clip_r_ratings"] = pearson(ens_val.mean(axis=(0, 2)), data.valence.mean(axis=0))
-    else:
-        proba = None
+    out, proba = _classifier_figures(bundle, windows, data.valence, labels)
     out["n_samples"] = len(windows["y"])
     keys = ("clip_r_axis", "clip_r_ratings", "clip_r_release_valence", "sample_r", "second_r")
     for k in keys:

@@ -17,10 +17,8 @@ and, for ``bacc``/``kappa``, of the classifier.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +44,6 @@ __all__ = [
     "projection_candidates",
     "protocol_figures",
     "protocol_test_clips",
-    "run_protocol_training",
     "select_projection",
     "train_fold_models",
     "valence_scale",
@@ -389,6 +386,50 @@ def fai_figures(
     return out
 
 
+def _protocol_models(bundle: Any, protocol: str) -> tuple[list[FoldModel], Any, str]:
+    """The models a bundle runs under ``protocol``, their training subjects and a description.
+
+    Raises
+    ------
+    ValueError
+        For an unknown protocol, or a bundle whose classes are not FACED's.
+    BundleError
+        When the bundle has no models for ``unseen-clips``.
+    """
+    from bci_valence.constants import CLIP_LABELS, EMOTION_CLASSES
+
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
+    if tuple(bundle.config.class_names) != tuple(EMOTION_CLASSES):
+        raise ValueError(
+            f"bundle classes {list(bundle.config.class_names)} differ from FACED's {list(EMOTION_CLASSES)}"
+        )
+    if protocol in (bundle.config.protocols or {}):
+        folds = bundle.fold_models(protocol)
+        trained = bundle.config.protocols[protocol].get("train_subjects")
+        return folds, trained, f"{protocol} fold models ({len(folds)}), trained on sub {trained}"
+    if protocol == "seen-clips":
+        folds = [FoldModel(tuple(range(len(CLIP_LABELS))), bundle.projection, list(bundle.members))]
+        trained = bundle.config.training.get("train_subjects")
+        return folds, trained, f"main models, trained on sub {trained}"
+    # the bundle has no unseen-clips models: this raises BundleError naming what it has
+    return bundle.fold_models(protocol), None, f"{protocol} fold models"
+
+
+def _in_sample_warning(protocol: str, trained: Any, evaluated: Sequence[int]) -> list[int]:
+    """The evaluated subjects the models were trained on; logs a warning when there are any."""
+    import logging
+
+    overlap = in_sample_subjects(trained, evaluated)
+    if overlap:
+        logging.getLogger(__name__).warning(
+            "the %s models were trained on sub %s: %d of the %d evaluated subjects (sub %s) are "
+            "NOT held out; these figures are in-sample", protocol, trained, len(overlap),
+            len(evaluated), format_subjects(overlap),
+        )
+    return overlap
+
+
 def evaluate_protocol(
     bundle: Any,
     faced_root: str | Path,
@@ -421,27 +462,10 @@ def evaluate_protocol(
         models ran, trained on which subjects), ``in_sample_subjects`` (evaluated
         subjects those models were trained on, None when all are held out), ``bundle``.
     """
-    import logging
-
-    from bci_valence.constants import CLIP_LABELS, CLIP_VALENCE_GROUP, EMOTION_CLASSES
+    from bci_valence.constants import CLIP_LABELS, CLIP_VALENCE_GROUP
     from bci_valence.io import faced as fd
 
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; choose from {list(PROTOCOLS)}")
-    if tuple(bundle.config.class_names) != tuple(EMOTION_CLASSES):
-        raise ValueError(
-            f"bundle classes {list(bundle.config.class_names)} differ from FACED's {list(EMOTION_CLASSES)}"
-        )
-    if protocol in (bundle.config.protocols or {}):
-        folds = bundle.fold_models(protocol)
-        trained = bundle.config.protocols[protocol].get("train_subjects")
-        models = f"{protocol} fold models ({len(folds)}), trained on sub {trained}"
-    elif protocol == "seen-clips":
-        folds = [FoldModel(tuple(range(len(CLIP_LABELS))), bundle.projection, list(bundle.members))]
-        trained = bundle.config.training.get("train_subjects")
-        models = f"main models, trained on sub {trained}"
-    else:
-        folds = bundle.fold_models(protocol)  # raises BundleError naming what the bundle has
+    folds, trained, models = _protocol_models(bundle, protocol)
     data = fd.load_faced(faced_root, list(subjects), progress=progress)
     z = standardize_subjects(data.de)
     figures = protocol_figures(folds, z, data.valence, np.asarray(CLIP_LABELS), bundle.class_coordinates,
@@ -454,13 +478,7 @@ def evaluate_protocol(
 
         valence, _ = predict_folds(folds, z, np.asarray(CLIP_LABELS))
         extra["aggregation"] = aggregation_curve(valence, np.asarray(CLIP_VALENCE_GROUP), seed=seed)
-    overlap = in_sample_subjects(trained, data.subjects)
-    if overlap:
-        logging.getLogger(__name__).warning(
-            "the %s models were trained on sub %s: %d of the %d evaluated subjects (sub %s) are "
-            "NOT held out; these figures are in-sample", protocol, trained, len(overlap),
-            len(data.subjects), format_subjects(overlap),
-        )
+    overlap = _in_sample_warning(protocol, trained, data.subjects)
     return {
         "protocol": protocol,
         **figures,
@@ -473,165 +491,3 @@ def evaluate_protocol(
         "bundle": str(bundle.path) if bundle.path is not None else None,
         **extra,
     }
-
-
-def run_protocol_training(
-    faced_root: str | Path,
-    train_subjects: Sequence[int],
-    val_subjects: Sequence[int] | None,
-    out: str | Path,
-    settings: Any,
-    base_bundle: str | Path | None = None,
-    refit_subjects: Sequence[int] | None = None,
-    console: Any = print,
-) -> dict[str, Any]:
-    """Train a bundle's protocol models and write the bundle with them to ``out``.
-
-    1. choose the projection's readout (ridge alphas, PLS component counts) on
-       validation subjects under ``unseen-clips`` (``settings.folds.selection``;
-       ridge with ``settings.ridge_alpha`` when there is no validation);
-    2. train the ``seen-clips`` model and the ``unseen-clips`` fold models on
-       ``train_subjects``;
-    3. measure both protocols on the validation subjects;
-    4. refit the main (live) projection with that readout on ``refit_subjects`` (default:
-       the training subjects);
-    5. write ``out``: the base bundle's classifier, the new projection, the protocol
-       models, and the validation figures under ``metrics["protocols"]``.
-
-    Parameters
-    ----------
-    faced_root : path
-    train_subjects, val_subjects : sequences of int
-    out : path
-        Bundle folder to write.
-    settings : TrainSettings
-    base_bundle : path or None
-        The bundle whose classifier ensemble and V-axis coordinates are kept (None: the
-        shipped default).
-    refit_subjects : sequence of int or None
-    console : callable
-
-    Returns
-    -------
-    dict
-        ``readout`` (the chosen one), ``selection`` (per-candidate validation figures), ``protocols`` (the
-        validation figures), ``seconds`` (training time of the protocol models),
-        ``bundle``.
-    """
-    from dataclasses import replace as dc_replace
-    from datetime import datetime
-
-    import torch
-
-    from bci_valence.constants import CLIP_LABELS, CLIP_VALENCE_GROUP
-    from bci_valence.io import faced as fd
-    from bci_valence.model.bundle import ModelBundle
-    from bci_valence.model.networks import LinearProjection
-
-    from .projection import fit_projection
-
-    t_start = time.perf_counter()
-    torch.set_num_threads(max(1, int(settings.threads)))
-    fs: FoldSettings = settings.folds
-    base = ModelBundle.load(base_bundle, device="cpu")
-    coordinates = base.class_coordinates
-    labels = np.asarray(CLIP_LABELS)
-    group = np.asarray(CLIP_VALENCE_GROUP)
-    train_subjects = list(train_subjects)
-    val_subjects = list(val_subjects or [])
-    refit = list(refit_subjects) if refit_subjects else train_subjects
-    overlap = sorted(set(train_subjects) & set(val_subjects))
-    if overlap:
-        raise ValueError(f"train and validation subjects overlap: sub {format_subjects(overlap)}")
-    data = fd.load_faced(faced_root, sorted(set(train_subjects) | set(val_subjects) | set(refit)),
-                         progress=settings.progress)
-    pos = {s: i for i, s in enumerate(data.subjects)}
-    z_all = standardize_subjects(data.de)
-    z_tr = z_all[[pos[s] for s in train_subjects]]
-    summary: dict[str, Any] = {}
-    if val_subjects:
-        z_va = z_all[[pos[s] for s in val_subjects]]
-        ratings_va = data.valence[[pos[s] for s in val_subjects]]
-        readout, rows = select_projection(z_tr, z_va, ratings_va, coordinates, labels, group,
-                                          projection_candidates(settings), fs)
-        summary["selection"] = rows
-        console(f"projection: {readout.label} (best unseen-clips {fs.selection} on sub {format_subjects(val_subjects)})")
-    elif settings.ridge_alpha is not None:
-        readout = Readout("ridge", alpha=float(settings.ridge_alpha))
-    else:
-        raise ValueError("without validation subjects the projection alpha must be fixed (ridge_alpha)")
-    summary["readout"] = readout.to_dict()
-
-    t_models = time.perf_counter()
-    folds = {p: train_fold_models(z_tr, labels, coordinates, p, readout, settings) for p in PROTOCOLS}
-    summary["seconds"] = round(time.perf_counter() - t_models, 1)
-    figures: dict[str, Any] = {}
-    if val_subjects:
-        for p in PROTOCOLS:
-            figures[p] = protocol_figures(folds[p], z_va, ratings_va, labels, coordinates, group,
-                                          fs.n_permutations, fs.n_bootstrap, settings.seed)
-            f = figures[p]
-            console(
-                f"{p:>12}: BACC={f.get('bacc', float('nan')):.3f}  valence AUC window/subject-clip="
-                f"{f['valence_auc_window']:.3f}/{f['valence_auc_subject_clip']:.3f}  clip r axis/ratings="
-                f"{f['clip_r_axis']:.3f}/{f['clip_r_ratings']:.3f} (p={f['clip_r_ratings_p']:.4f})  "
-                f"subject r={f['subject_r_ratings']:.3f}"
-            )
-    summary["protocols"] = figures
-
-    main = fit_projection(z_all[[pos[s] for s in refit]], coordinates, labels, (readout,))
-    projection = LinearProjection(*main["weight"].shape)
-    with torch.no_grad():
-        projection.weight.copy_(torch.as_tensor(main["weight"], dtype=torch.float32))
-        projection.bias.fill_(float(main["bias"]))
-    arch = folds["unseen-clips"][0].members[0].settings.to_dict() if fs.n_members else None
-    protocols_cfg = {
-        p: {
-            "folds": [list(f.test_clips) for f in folds[p]],
-            "train_subjects": format_subjects(train_subjects),
-            "n_members": fs.n_members,
-            "classifier": arch,
-            "projection": readout.to_dict(),
-            "training": {"epochs": fs.epochs, "stages": list(fs.stages), "seed": settings.seed},
-        }
-        for p in PROTOCOLS
-    }
-    metrics = dict(base.config.metrics)
-    if val_subjects:
-        # the live projection changed: its validation figures are the chosen readout's
-        # (fitted on the training subjects, as the base bundle's were)
-        chosen = fit_projection(z_tr, coordinates, labels, (readout,), z_va, ratings_va,
-                                np.asarray(fd.CLIP_MEAN_VALENCE))
-        metrics["projection"] = {k: v for k, v in chosen["val"].items() if k != "clip_projection"}
-    if figures:
-        metrics["protocols"] = {
-            "validation_subjects": format_subjects(val_subjects),
-            "measured_with_models_trained_on": format_subjects(train_subjects),
-            "readout": "valence = projection of the 10-s mean standardized DE vector; bacc/kappa "
-                       "from the fold classifiers",
-            **figures,
-        }
-    projection_cfg = {
-        **{k: v for k, v in base.config.projection.items() if k not in ("alpha_scale", "n_components")},
-        **({"alpha_scale": "times the number of training samples"} if readout.method == "ridge" else {}),
-        "method": readout.method,
-        "alpha": readout.alpha if readout.method == "ridge" else None,
-        "n_components": readout.n_components if readout.method == "pls" else None,
-        "chosen_by": (f"validation {fs.selection} under unseen-clips ({fs.n_folds} clip folds)"
-                      if val_subjects else "fixed"),
-        "fit_subjects": format_subjects(refit),
-    }
-    config = dc_replace(
-        base.config,
-        projection=projection_cfg,
-        protocols=protocols_cfg,
-        metrics=metrics,
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    bundle = ModelBundle(config, projection, base.members, fold_models=folds)
-    path = bundle.save(out)
-    summary["bundle"] = str(path)
-    summary["total_seconds"] = round(time.perf_counter() - t_start, 1)
-    console(f"bundle written to {path} (protocol models {summary['seconds']:.0f} s, "
-            f"{summary['total_seconds']:.0f} s in all)")
-    return summary

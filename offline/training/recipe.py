@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import UTC
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,302 @@ def format_ablation(rows: Sequence[dict[str, Any]]) -> str:
             f"{r['weighted_f1']:.4f} | {r['train_seconds']:.0f} |"
         )
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Subjects:
+    """Standardized DE of the loaded subjects, and which of them train, validate and refit."""
+
+    z_all: np.ndarray
+    pos: dict[int, int]
+    train: list[int]
+    val: list[int]
+
+    def z(self, subjects: Sequence[int]) -> np.ndarray:
+        """Standardized DE of ``subjects``, in their order."""
+        return self.z_all[[self.pos[s] for s in subjects]]
+
+
+def _load_subjects(
+    faced_root: str | Path,
+    train_subjects: Sequence[int],
+    val_subjects: Sequence[int] | None,
+    refit_subjects: Sequence[int] | None,
+    settings: TrainSettings,
+) -> tuple[_Subjects, np.ndarray | None]:
+    """Load and standardize every subject the recipe uses; also the validation ratings.
+
+    Raises
+    ------
+    ValueError
+        When a subject is both a training and a validation subject.
+    """
+    from bci_valence.io import faced as fd
+
+    train = list(train_subjects)
+    val = list(val_subjects or [])
+    overlap = sorted(set(train) & set(val))
+    if overlap:
+        raise ValueError(f"train and validation subjects overlap: sub {format_subjects(overlap)}")
+    data = fd.load_faced(faced_root, sorted(set(train) | set(val) | set(refit_subjects or [])),
+                         progress=settings.progress)
+    pos = {s: i for i, s in enumerate(data.subjects)}
+    subjects = _Subjects(standardize_subjects(data.de), pos, train, val)
+    ratings_va = data.valence[[pos[s] for s in val]] if val else None
+    return subjects, ratings_va
+
+
+def _train_projection(
+    z_tr: np.ndarray,
+    z_va: np.ndarray | None,
+    ratings_va: np.ndarray | None,
+    coordinates: np.ndarray,
+    labels: np.ndarray,
+    settings: TrainSettings,
+    console: Any,
+) -> tuple[dict[str, Any], Readout, list[dict[str, Any]], dict[str, Any]]:
+    """Choose the projection readout on validation (or take the fixed one) and fit it.
+
+    Returns
+    -------
+    proj : dict
+        :func:`fit_projection`'s result.
+    readout : Readout
+        The chosen readout.
+    selection : list of dict
+        The candidates' validation scores (empty when nothing was chosen).
+    summary : dict
+        The summary's ``projection`` entry.
+    """
+    from bci_valence.io import faced as fd
+
+    candidates = projection_candidates(settings) if (z_va is not None and settings.ridge_alpha is None) else (
+        [Readout("ridge", alpha=settings.ridge_alpha if settings.ridge_alpha is not None else 1e-3)]
+    )
+    selection: list[dict[str, Any]] = []
+    if len(candidates) > 1:
+        # the live readout must carry to new content: choose on validation subjects
+        # under unseen-clips (clip folds), not on the clips the projection was fitted to
+        best, selection = select_projection(
+            z_tr, z_va, ratings_va, coordinates, labels, np.asarray(fd.CLIP_VALENCE_GROUP),
+            candidates, settings.folds)
+        candidates = [best]
+    release = np.asarray(fd.CLIP_MEAN_VALENCE)
+    proj = fit_projection(z_tr, coordinates, labels, candidates, z_va, ratings_va, release)
+    readout = Readout.of(proj["readout"])
+    summary: dict[str, Any] = {"readout": proj["readout"], "selection": selection}
+    if "val" in proj:
+        pm = {k: v for k, v in proj["val"].items() if k != "clip_projection"}
+        summary["val"] = pm
+        console(
+            f"projection: {readout.label}  val clip_r_axis={pm['clip_r_axis']:.3f}  "
+            f"clip_r_ratings={pm['clip_r_ratings']:.3f}  sample_r={pm['sample_r']:.3f}"
+        )
+    return proj, readout, selection, summary
+
+
+def _stage_sets(settings: TrainSettings, ablate: bool) -> list[tuple[str, ...]]:
+    """The stage sets to train: the ablation's growing prefixes (when ``ablate``), then the final set."""
+    final_stages = tuple(settings.stages)
+    prefixes = (
+        [STAGES[: i + 1] for i in range(len(STAGES)) if set(STAGES[: i + 1]) <= set(final_stages)]
+        if settings.ablation and ablate else []
+    )
+    if final_stages not in [tuple(p) for p in prefixes]:
+        prefixes.append(final_stages)
+    return prefixes
+
+
+def _stage_names(stages: Sequence[str]) -> tuple[str, str]:
+    """Progress name and ablation-row label of a stage set."""
+    if tuple(stages) == STAGES[: len(stages)]:
+        name = stages[-1]
+        return name, ("baseline" if len(stages) == 1 else f"+ {name}")
+    name = "+".join(stages)
+    return name, name
+
+
+def _train_classifiers(
+    z_tr: np.ndarray,
+    labels: np.ndarray,
+    coordinates: np.ndarray,
+    settings: TrainSettings,
+    val_windows: dict[str, Any] | None,
+    console: Any,
+) -> tuple[list[dict[str, Any]], list[Any], dict[str, Any]]:
+    """Train the ablation's stage sets and the final one; the ensemble members of the final one.
+
+    The final ensemble's valence correlations join its metrics, and the ablation table
+    goes to ``console``. When ``ensemble`` is added to the previous stage set with seed
+    ensembles, the previous stage's model is reused as the first member.
+
+    Returns
+    -------
+    rows : list of dict
+        One ablation row per stage set measured on validation.
+    members : list
+        The final stage set's ensemble members.
+    final_metrics : dict
+        The final stage set's validation metrics.
+    """
+    final_stages = tuple(settings.stages)
+    rows: list[dict[str, Any]] = []
+    members: list[Any] = []
+    final_metrics: dict[str, Any] = {}
+    prev: tuple[Any, ...] | None = None
+    for p in _stage_sets(settings, val_windows is not None):
+        name, stage_label = _stage_names(p)
+        reuse = None
+        if (prev is not None and "ensemble" in p and settings.ensemble_mode == "seeds"
+                and tuple(prev[0]) == tuple(x for x in p if x != "ensemble")):
+            reuse = (prev[1][0], prev[2])
+        members_p, metrics = train_recipe(z_tr, labels, coordinates, settings, p, val_windows,
+                                          desc=name, first_member=reuse)
+        prev = (tuple(p), members_p, metrics["train_seconds"])
+        row = {"stage": stage_label, "stages": list(p), **metrics}
+        if val_windows is not None:
+            rows.append(row)
+            console(
+                f"{stage_label:>12}: BACC={metrics['bacc']:.4f} kappa={metrics['kappa']:.4f} "
+                f"wF1={metrics['weighted_f1']:.4f} ({metrics['n_members']} member(s), "
+                f"{metrics['train_seconds']:.0f} s)"
+            )
+        if tuple(p) == final_stages:
+            members, final_metrics = members_p, metrics
+    if val_windows is not None and members:
+        final_metrics.update(_ensemble_valence_metrics(members, val_windows, coordinates, labels, settings.device))
+    if rows:
+        console(format_ablation(rows))
+    return rows, members, final_metrics
+
+
+def _ensemble_valence_metrics(
+    members: list[Any], val_windows: dict[str, Any], coordinates: np.ndarray, labels: np.ndarray, device: str,
+) -> dict[str, float]:
+    """Clip-level and sample-level correlation of the ensemble's expected valence with the axis."""
+    proba = _predict_members(members, val_windows["x"], device)
+    ev = (proba @ coordinates).reshape(-1, len(labels), N_WINDOWS)  # subject x clip x window
+    target = coordinates[labels]
+    return {
+        "ensemble_clip_r_axis": pearson(ev.mean(axis=(0, 2)), target),
+        "ensemble_sample_r": pearson(ev, np.broadcast_to(target[None, :, None], ev.shape)),
+    }
+
+
+def _refit(
+    subjects: _Subjects,
+    refit_subjects: Sequence[int],
+    labels: np.ndarray,
+    coordinates: np.ndarray,
+    readout: Readout,
+    settings: TrainSettings,
+    summary: dict[str, Any],
+    console: Any,
+) -> tuple[dict[str, Any], list[Any]]:
+    """Refit the chosen projection and the final stage set on ``refit_subjects``.
+
+    Writes ``refit_seconds`` into ``summary``; returns the refit projection and members.
+    """
+    z_rf = subjects.z(refit_subjects)
+    refit = fit_projection(z_rf, coordinates, labels, (readout,))
+    t_refit = time.perf_counter()
+    members, _ = train_recipe(z_rf, labels, coordinates, settings, tuple(settings.stages), None,
+                              desc="refit")
+    summary["refit_seconds"] = round(time.perf_counter() - t_refit, 1)
+    console(f"refit on sub {format_subjects(refit_subjects)}: {summary['refit_seconds']:.0f} s")
+    return refit, members
+
+
+def _projection_module(weight: np.ndarray, bias: float, n_channels: int, n_bands: int) -> Any:
+    """The fitted projection as the bundle's :class:`LinearProjection`."""
+    import torch
+
+    from bci_valence.model.networks import LinearProjection
+
+    projection = LinearProjection(n_channels, n_bands)
+    with torch.no_grad():
+        projection.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        projection.bias.fill_(float(bias))
+    return projection
+
+
+def _validation_metrics(
+    subjects: _Subjects, final_metrics: dict[str, Any], summary: dict[str, Any], rows: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The bundle's ``metrics``: what the selection-time model scored on the validation subjects."""
+    return {
+        "validation_subjects": format_subjects(subjects.val),
+        "measured_with_model_trained_on": format_subjects(subjects.train),
+        "classifier": {k: final_metrics.get(k) for k in (
+            "bacc", "kappa", "weighted_f1", "accuracy", "n_samples",
+            "ensemble_clip_r_axis", "ensemble_sample_r")},
+        "projection": summary["projection"].get("val", {}),
+        "ablation": [{k: r[k] for k in ("stage", "n_members", "bacc", "kappa", "weighted_f1", "train_seconds")} for r in rows],
+    }
+
+
+def _projection_config(proj: dict[str, Any], readout: Readout, settings: TrainSettings, chosen: bool) -> dict[str, Any]:
+    """The bundle's ``projection`` description."""
+    return {
+        "method": readout.method,
+        "alpha": proj["alpha"],
+        "n_components": readout.n_components if readout.method == "pls" else None,
+        **({"alpha_scale": "times the number of training samples"} if readout.method == "ridge" else {}),
+        "fit_on": "10-s window means of standardized 1-s DE vectors",
+        "target": "V-axis coordinate of the sample's class",
+        "chosen_by": (f"validation {settings.folds.selection} under unseen-clips "
+                      f"({settings.folds.n_folds} clip folds)") if chosen else "fixed",
+    }
+
+
+def _training_config(
+    subjects: _Subjects, trained_on: Sequence[int], settings: TrainSettings, summary: dict[str, Any],
+) -> dict[str, Any]:
+    """The bundle's ``training`` description: data, subjects, stages, settings, times, device."""
+    import torch
+
+    return {
+        "dataset": "FACED DE features (official release)",
+        "train_subjects": format_subjects(trained_on),
+        "selection_train_subjects": format_subjects(subjects.train),
+        "validation_subjects": format_subjects(subjects.val) if subjects.val else None,
+        "stages": list(settings.stages),
+        "settings": settings.to_dict(),
+        "recipe_seconds": summary["recipe_seconds"],
+        "refit_seconds": summary.get("refit_seconds"),
+        "total_seconds": summary["total_seconds"],
+        "torch_threads": int(torch.get_num_threads()),
+        "device": str(resolve_device(settings.device)),
+    }
+
+
+def _bundle_config(
+    coords_map: dict[str, float],
+    axis_info: dict[str, Any],
+    projection: dict[str, Any],
+    settings: TrainSettings,
+    n_members: int,
+    training: dict[str, Any],
+    metrics: dict[str, Any],
+) -> Any:
+    """The bundle's :class:`BundleConfig` (classes in FACED's order, their axis coordinates)."""
+    from bci_valence.io import faced as fd
+    from bci_valence.model.bundle import BundleConfig, library_versions
+
+    class_names = tuple(fd.EMOTION_CLASSES)
+    return BundleConfig(
+        class_names=class_names,
+        class_coordinates={c: float(coords_map[c]) for c in class_names},
+        axis=axis_info,
+        projection=projection,
+        classifier=replace(classifier_settings_for(settings, tuple(settings.stages)), n_aux_classes=0).to_dict(),
+        valence_average=settings.valence_average,
+        n_members=n_members,
+        training=training,
+        metrics=metrics,
+        versions=library_versions(),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
 
 
 def run_training(
@@ -85,172 +381,44 @@ def run_training(
     import torch
 
     from bci_valence.io import faced as fd
-    from bci_valence.model.bundle import BundleConfig, ModelBundle, library_versions
-    from bci_valence.model.networks import LinearProjection
+    from bci_valence.model.bundle import ModelBundle
 
     settings = settings or TrainSettings()
 
     t_start = time.perf_counter()
     torch.set_num_threads(max(1, int(settings.threads)))
     coords_map, axis_info = load_axis_coordinates(axis_dir)
-    class_names = tuple(fd.EMOTION_CLASSES)
-    coordinates = np.array([coords_map[c] for c in class_names])
+    coordinates = np.array([coords_map[c] for c in fd.EMOTION_CLASSES])
     labels = np.asarray(fd.CLIP_LABELS)
+    subjects, ratings_va = _load_subjects(faced_root, train_subjects, val_subjects, refit_subjects, settings)
+    z_tr = subjects.z(subjects.train)
+    z_va = subjects.z(subjects.val) if subjects.val else None
 
-    train_subjects = list(train_subjects)
-    val_subjects = list(val_subjects or [])
-    overlap = sorted(set(train_subjects) & set(val_subjects))
-    if overlap:
-        raise ValueError(f"train and validation subjects overlap: sub {format_subjects(overlap)}")
-    data = fd.load_faced(faced_root, sorted(set(train_subjects) | set(val_subjects)
-                                            | set(refit_subjects or [])),
-                         progress=settings.progress)
-    pos = {s: i for i, s in enumerate(data.subjects)}
-    z_all = standardize_subjects(data.de)
-    z_tr = z_all[[pos[s] for s in train_subjects]]
-    z_va = z_all[[pos[s] for s in val_subjects]] if val_subjects else None
-    ratings_va = data.valence[[pos[s] for s in val_subjects]] if val_subjects else None
-    release = np.asarray(fd.CLIP_MEAN_VALENCE)
+    proj, readout, selection, proj_summary = _train_projection(
+        z_tr, z_va, ratings_va, coordinates, labels, settings, console)
+    summary: dict[str, Any] = {"projection": proj_summary}
 
-    # ---- projection
-    candidates = projection_candidates(settings) if (z_va is not None and settings.ridge_alpha is None) else (
-        [Readout("ridge", alpha=settings.ridge_alpha if settings.ridge_alpha is not None else 1e-3)]
-    )
-    selection: list[dict[str, Any]] = []
-    if len(candidates) > 1:
-        # the live readout must carry to new content: choose on validation subjects
-        # under unseen-clips (clip folds), not on the clips the projection was fitted to
-        best, selection = select_projection(
-            z_tr, z_va, ratings_va, coordinates, labels, np.asarray(fd.CLIP_VALENCE_GROUP),
-            candidates, settings.folds)
-        candidates = [best]
-    proj = fit_projection(z_tr, coordinates, labels, candidates, z_va, ratings_va, release)
-    readout = Readout.of(proj["readout"])
-    summary: dict[str, Any] = {"projection": {"readout": proj["readout"], "selection": selection}}
-    if "val" in proj:
-        pm = {k: v for k, v in proj["val"].items() if k != "clip_projection"}
-        summary["projection"]["val"] = pm
-        console(
-            f"projection: {readout.label}  val clip_r_axis={pm['clip_r_axis']:.3f}  "
-            f"clip_r_ratings={pm['clip_r_ratings']:.3f}  sample_r={pm['sample_r']:.3f}"
-        )
-
-    # ---- classifier (ablation on validation, then the final stage set)
     val_windows = make_windows(z_va, labels) if z_va is not None else None
-    final_stages = tuple(settings.stages)
-    rows = []
-    prefixes = (
-        [STAGES[: i + 1] for i in range(len(STAGES)) if set(STAGES[: i + 1]) <= set(final_stages)]
-        if settings.ablation and val_windows is not None else []
-    )
-    if final_stages not in [tuple(p) for p in prefixes]:
-        prefixes.append(final_stages)
-    members: list[Any] = []
-    final_metrics: dict[str, Any] = {}
-    prev: tuple[Any, ...] | None = None
-    for p in prefixes:
-        if tuple(p) == STAGES[: len(p)]:
-            name = p[-1]
-            stage_label = "baseline" if len(p) == 1 else f"+ {name}"
-        else:
-            name = stage_label = "+".join(p)
-        reuse = None
-        if (prev is not None and "ensemble" in p and settings.ensemble_mode == "seeds"
-                and tuple(prev[0]) == tuple(x for x in p if x != "ensemble")):
-            reuse = (prev[1][0], prev[2])
-        members_p, metrics = train_recipe(z_tr, labels, coordinates, settings, p, val_windows,
-                                          desc=name, first_member=reuse)
-        prev = (tuple(p), members_p, metrics["train_seconds"])
-        row = {"stage": stage_label, "stages": list(p), **metrics}
-        if val_windows is not None:
-            rows.append(row)
-            console(
-                f"{stage_label:>12}: BACC={metrics['bacc']:.4f} kappa={metrics['kappa']:.4f} "
-                f"wF1={metrics['weighted_f1']:.4f} ({metrics['n_members']} member(s), "
-                f"{metrics['train_seconds']:.0f} s)"
-            )
-        if tuple(p) == final_stages:
-            members, final_metrics = members_p, metrics
-    if val_windows is not None and members:
-        proba = _predict_members(members, val_windows["x"], settings.device)
-        ev = (proba @ coordinates).reshape(len(val_subjects), len(labels), N_WINDOWS)
-        target = coordinates[labels]
-        final_metrics["ensemble_clip_r_axis"] = pearson(ev.mean(axis=(0, 2)), target)
-        final_metrics["ensemble_sample_r"] = pearson(ev, np.broadcast_to(target[None, :, None], ev.shape))
-    if rows:
-        console(format_ablation(rows))
+    rows, members, final_metrics = _train_classifiers(z_tr, labels, coordinates, settings, val_windows, console)
     summary["ablation"] = rows
     summary["recipe_seconds"] = round(time.perf_counter() - t_start, 1)
 
-    # ---- optional refit on train + validation with the chosen settings
-    trained_on = train_subjects
+    trained_on: Sequence[int] = subjects.train
     proj_weight, proj_bias = proj["weight"], proj["bias"]
     if refit_subjects:
-        refit_subjects = list(refit_subjects)
-        z_rf = z_all[[pos[s] for s in refit_subjects]]
-        refit = fit_projection(z_rf, coordinates, labels, (readout,))
+        trained_on = list(refit_subjects)
+        refit, members = _refit(subjects, trained_on, labels, coordinates, readout, settings, summary, console)
         proj_weight, proj_bias = refit["weight"], refit["bias"]
-        t_refit = time.perf_counter()
-        members, _ = train_recipe(z_rf, labels, coordinates, settings, final_stages, None, desc="refit")
-        summary["refit_seconds"] = round(time.perf_counter() - t_refit, 1)
-        trained_on = refit_subjects
-        console(f"refit on sub {format_subjects(refit_subjects)}: {summary['refit_seconds']:.0f} s")
 
     members = [strip_aux_head(m) for m in members]
-    projection = LinearProjection(z_tr.shape[3], z_tr.shape[4])
-    with torch.no_grad():
-        projection.weight.copy_(torch.as_tensor(proj_weight, dtype=torch.float32))
-        projection.bias.fill_(float(proj_bias))
-    metrics: dict[str, Any] = {}
-    if val_windows is not None:
-        metrics = {
-            "validation_subjects": format_subjects(val_subjects),
-            "measured_with_model_trained_on": format_subjects(train_subjects),
-            "classifier": {k: final_metrics.get(k) for k in (
-                "bacc", "kappa", "weighted_f1", "accuracy", "n_samples",
-                "ensemble_clip_r_axis", "ensemble_sample_r")},
-            "projection": summary["projection"].get("val", {}),
-            "ablation": [{k: r[k] for k in ("stage", "n_members", "bacc", "kappa", "weighted_f1", "train_seconds")} for r in rows],
-        }
+    projection = _projection_module(proj_weight, proj_bias, z_tr.shape[3], z_tr.shape[4])
+    metrics = _validation_metrics(subjects, final_metrics, summary, rows) if val_windows is not None else {}
     summary["total_seconds"] = round(time.perf_counter() - t_start, 1)
-    from datetime import datetime
 
-    config = BundleConfig(
-        class_names=class_names,
-        class_coordinates={c: float(coords_map[c]) for c in class_names},
-        axis=axis_info,
-        projection={
-            "method": readout.method,
-            "alpha": proj["alpha"],
-            "n_components": readout.n_components if readout.method == "pls" else None,
-            **({"alpha_scale": "times the number of training samples"} if readout.method == "ridge" else {}),
-            "fit_on": "10-s window means of standardized 1-s DE vectors",
-            "target": "V-axis coordinate of the sample's class",
-            "chosen_by": (f"validation {settings.folds.selection} under unseen-clips "
-                          f"({settings.folds.n_folds} clip folds)") if selection else "fixed",
-        },
-        classifier=replace(classifier_settings_for(settings, final_stages), n_aux_classes=0).to_dict(),
-        valence_average=settings.valence_average,
-        n_members=len(members),
-        training={
-            "dataset": "FACED DE features (official release)",
-            "train_subjects": format_subjects(trained_on),
-            "selection_train_subjects": format_subjects(train_subjects),
-            "validation_subjects": format_subjects(val_subjects) if val_subjects else None,
-            "stages": list(final_stages),
-            "settings": settings.to_dict(),
-            "recipe_seconds": summary["recipe_seconds"],
-            "refit_seconds": summary.get("refit_seconds"),
-            "total_seconds": summary["total_seconds"],
-            "torch_threads": int(torch.get_num_threads()),
-            "device": str(resolve_device(settings.device)),
-        },
-        metrics=metrics,
-        versions=library_versions(),
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    bundle = ModelBundle(config, projection, members)
-    path = bundle.save(out)
+    config = _bundle_config(
+        coords_map, axis_info, _projection_config(proj, readout, settings, bool(selection)), settings,
+        len(members), _training_config(subjects, trained_on, settings, summary), metrics)
+    path = ModelBundle(config, projection, members).save(out)
     summary["bundle"] = str(path)
     console(f"bundle written to {path} ({summary['total_seconds']:.0f} s in all)")
     return summary

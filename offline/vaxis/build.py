@@ -62,6 +62,49 @@ def encoder_from_settings(settings: AxisSettings) -> TextEncoder:
     )
 
 
+def _read_stories(stories: str | Path | Mapping[str, Any] | None) -> tuple[dict[str, dict[str, Any]], str, str]:
+    """The parsed stories, where they came from and their SHA-256.
+
+    The shipped file is recorded as ``package:offline/data/stories.json``; a mapping as
+    ``<in memory>``, hashed over its sorted JSON.
+    """
+    if stories is None or isinstance(stories, (str, Path)):
+        stories_path = Path(stories) if stories is not None else default_stories_path()
+        parsed = load_stories(stories_path)
+        stories_source = (
+            "package:offline/data/stories.json"
+            if stories_path.resolve() == default_stories_path().resolve()
+            else str(stories_path)
+        )
+        return parsed, stories_source, _sha256(stories_path)
+    parsed = parse_stories(stories)
+    stories_hash = hashlib.sha256(
+        json.dumps(parsed, sort_keys=True).encode("utf-8")
+    ).hexdigest()
+    return parsed, "<in memory>", stories_hash
+
+
+def _geometry_meta(geometry: dict[str, Any], per_text: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """The axis meta describing its geometry: variance, sign, coordinates, spread of the texts."""
+    coords = geometry["coordinates"]
+    return {
+        "axis_explained_variance": geometry["axis_explained_variance"],
+        "pc1_cosine": geometry["pc1_cosine"],
+        "sign_rule": f"flipped so that {ANCHOR_CLASS} is positive",
+        "sign_flipped": bool(geometry["flipped"]),
+        "coordinate_definition": "(hidden_state - center) @ vector, vector a unit vector",
+        "class_coordinates_unit": {
+            c: float(v / np.abs(coords).max()) for c, v in zip(CLASS_NAMES, coords)
+        },
+        "class_text_sd": {
+            c: float(per_text[labels == k].std()) for k, c in enumerate(CLASS_NAMES)
+        },
+        "n_texts_per_class": {c: int((labels == k).sum()) for k, c in enumerate(CLASS_NAMES)},
+        "positive_classes": list(POSITIVE_CLASSES),
+        "negative_classes": list(NEGATIVE_CLASSES),
+    }
+
+
 def build_axis(
     settings: AxisSettings = AxisSettings(),
     *,
@@ -87,21 +130,7 @@ def build_axis(
     import time
 
     t0 = time.perf_counter()
-    if stories is None or isinstance(stories, (str, Path)):
-        stories_path = Path(stories) if stories is not None else default_stories_path()
-        parsed = load_stories(stories_path)
-        stories_source = (
-            "package:offline/data/stories.json"
-            if stories_path.resolve() == default_stories_path().resolve()
-            else str(stories_path)
-        )
-        stories_hash = _sha256(stories_path)
-    else:
-        parsed = parse_stories(stories)
-        stories_source = "<in memory>"
-        stories_hash = hashlib.sha256(
-            json.dumps(parsed, sort_keys=True).encode("utf-8")
-        ).hexdigest()
+    parsed, stories_source, stories_hash = _read_stories(stories)
     texts, labels = stories_texts(parsed, settings.n_paraphrases)
     if encoder is None:
         encoder = encoder_from_settings(settings)
@@ -118,20 +147,7 @@ def build_axis(
         "resolved_layer": encoder.resolved_layer,
         "n_hidden_states": encoder.n_hidden_states,
         "hidden_size": int(embeddings.shape[1]),
-        "axis_explained_variance": geometry["axis_explained_variance"],
-        "pc1_cosine": geometry["pc1_cosine"],
-        "sign_rule": f"flipped so that {ANCHOR_CLASS} is positive",
-        "sign_flipped": bool(geometry["flipped"]),
-        "coordinate_definition": "(hidden_state - center) @ vector, vector a unit vector",
-        "class_coordinates_unit": {
-            c: float(v / np.abs(coords).max()) for c, v in zip(CLASS_NAMES, coords)
-        },
-        "class_text_sd": {
-            c: float(per_text[labels == k].std()) for k, c in enumerate(CLASS_NAMES)
-        },
-        "n_texts_per_class": {c: int((labels == k).sum()) for k, c in enumerate(CLASS_NAMES)},
-        "positive_classes": list(POSITIVE_CLASSES),
-        "negative_classes": list(NEGATIVE_CLASSES),
+        **_geometry_meta(geometry, per_text, labels),
         "stories": stories_source,
         "stories_sha256": stories_hash,
         "device": encoder.device,

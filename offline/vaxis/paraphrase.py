@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bci_valence.device import resolve_device
@@ -79,6 +80,65 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+@dataclass(frozen=True)
+class _Sampling:
+    """How paraphrases are sampled and which are kept."""
+
+    batch_size: int
+    max_new_tokens: int
+    temperature: float
+    top_p: float
+    min_chars: int
+    max_rounds: int
+
+
+def _sample(tokenizer: Any, lm: Any, prompt: str, k: int, sampling: _Sampling) -> list[str]:
+    """``k`` sampled continuations of ``prompt``, cleaned by :func:`_clean`."""
+    import torch
+
+    enc = tokenizer([prompt] * k, return_tensors="pt", padding=True).to(next(lm.parameters()).device)
+    with torch.inference_mode():
+        gen = lm.generate(
+            **enc,
+            do_sample=True,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            max_new_tokens=sampling.max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    texts = tokenizer.batch_decode(
+        gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True
+    )
+    return list(map(_clean, texts))
+
+
+def _paraphrase_story(
+    tokenizer: Any, lm: Any, story: str, n: int, sampling: _Sampling, bar: Any,
+) -> list[str]:
+    """Up to ``n`` distinct usable paraphrases of ``story``.
+
+    A round samples batches until ``n`` are found or a batch adds nothing; at most
+    ``sampling.max_rounds`` rounds.
+    """
+    prompt = _prompt(tokenizer, story)
+    found: list[str] = []
+    for _ in range(sampling.max_rounds):
+        while len(found) < n:
+            k = min(sampling.batch_size, n - len(found))
+            new = [
+                t for t in _sample(tokenizer, lm, prompt, k, sampling)
+                if len(t) >= sampling.min_chars and t != story and t not in found
+            ]
+            added = new[: n - len(found)]
+            found += added
+            bar.update(len(added))
+            if not new:
+                break
+        if len(found) >= n:
+            break
+    return found
+
+
 def generate_paraphrases(
     model: str,
     stories: Mapping[str, Mapping[str, Any]],
@@ -126,41 +186,13 @@ def generate_paraphrases(
         raise VAxisError(f"paraphrases per class must be >= 1, got {n}")
     stories = parse_stories(stories)
     tokenizer, lm, name = load_causal_lm(model, device=device)
-    device_ = next(lm.parameters()).device
+    sampling = _Sampling(batch_size, max_new_tokens, temperature, top_p, min_chars, max_rounds)
     torch.manual_seed(seed)
     out: dict[str, dict[str, Any]] = {}
     bar = tqdm(total=n * len(CLASS_NAMES), desc="paraphrasing", disable=not progress)
     for cls in CLASS_NAMES:
         story = stories[cls]["story"]
-        prompt = _prompt(tokenizer, story)
-        found: list[str] = []
-        for _ in range(max_rounds):
-            while len(found) < n:
-                k = min(batch_size, n - len(found))
-                enc = tokenizer([prompt] * k, return_tensors="pt", padding=True).to(device_)
-                with torch.inference_mode():
-                    gen = lm.generate(
-                        **enc,
-                        do_sample=True,
-                        temperature=temperature,
-                        top_p=top_p,
-                        max_new_tokens=max_new_tokens,
-                        pad_token_id=tokenizer.pad_token_id,
-                    )
-                texts = tokenizer.batch_decode(
-                    gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True
-                )
-                new = [
-                    t for t in map(_clean, texts)
-                    if len(t) >= min_chars and t != story and t not in found
-                ]
-                added = new[: n - len(found)]
-                found += added
-                bar.update(len(added))
-                if not new:
-                    break
-            if len(found) >= n:
-                break
+        found = _paraphrase_story(tokenizer, lm, story, n, sampling, bar)
         if not found:
             raise VAxisError(
                 f"paraphraser {name!r} produced no usable paraphrase for class {cls!r}"
