@@ -9,7 +9,7 @@ from urllib.parse import quote
 from .. import qt_compat  # noqa: F401  (before any widget)
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
-from bci_valence.constants import HOP_RANGE_S  # noqa: E402
+from bci_valence.constants import HOP_RANGE_S, NOTCH_CHOICES  # noqa: E402
 from bci_valence.signal.montage import ORIGIN_APP, ChannelSpec  # noqa: E402
 from bci_valence.streams.spec import SourceSpec, parse_source_spec  # noqa: E402
 from ..settings import DEVICE_CHOICES, GuiSettings  # noqa: E402
@@ -207,8 +207,9 @@ class SourcePanel(QtWidgets.QWidget):
         self.hop.setSuffix(" s")
         self.hop.setValue(settings.pipeline.hop_s)
         self.notch = QtWidgets.QComboBox()
-        self.notch.addItems(["50 Hz", "60 Hz", "off"])
-        self.notch.setCurrentIndex({50.0: 0, 60.0: 1}.get(float(settings.pipeline.filter.notch_hz or 0.0), 2))
+        for hz in NOTCH_CHOICES:  # the mains frequencies the filter takes, 0 for none
+            self.notch.addItem(f"{hz:g} Hz" if hz else "off", float(hz))
+        self.notch.setCurrentIndex(max(0, self.notch.findData(float(settings.pipeline.filter.notch_hz or 0.0))))
         self.calibration = QtWidgets.QDoubleSpinBox()
         self.calibration.setRange(0.0, 3600.0)
         self.calibration.setDecimals(0)
@@ -448,7 +449,7 @@ class SourcePanel(QtWidgets.QWidget):
         """``base`` updated with the panel's values."""
         from dataclasses import replace
 
-        notch = {0: 50.0, 1: 60.0}.get(self.notch.currentIndex())
+        notch = float(self.notch.currentData()) or None
         pipeline = base.pipeline
         pipeline = replace(
             pipeline,

@@ -88,3 +88,17 @@ def test_the_spec_page_keeps_each_sources_own_relabelling(qtbot) -> None:
     assert second.channels.origin == f"{ORIGIN_SPEC} of lsl:name=B"
     panel.custom_spec.setText("sim:; lsl:name=B?channels=Fp1,Fp1")
     assert "lsl:name=B 'Fp1,Fp1' gives the label 'Fp1' twice" in panel.spec_problem()
+
+
+def test_the_notch_box_offers_the_filters_choices_and_sets_them(qtbot) -> None:
+    """The app's notch choices are the constant's, and each one reaches the settings."""
+    from bci_valence.constants import NOTCH_CHOICES
+    from gui.settings import GuiSettings
+    from gui.widgets.source_panel import SourcePanel
+
+    panel = SourcePanel(GuiSettings())
+    qtbot.addWidget(panel)
+    assert [panel.notch.itemData(i) for i in range(panel.notch.count())] == list(NOTCH_CHOICES)
+    for i, hz in enumerate(NOTCH_CHOICES):
+        panel.notch.setCurrentIndex(i)
+        assert panel.gui_settings(GuiSettings()).pipeline.filter.notch_hz == (hz or None)
