@@ -74,6 +74,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="study", metavar="STUDY", required=True)
 
+    _add_probe(sub)
+    _add_topography(sub)
+    _add_saturation(sub)
+    _add_residual(sub)
+    return p
+
+
+def _add_probe(sub: Any) -> None:
+    """Add ``study probe``: V-axis encoding vs BACC across a population of classifiers."""
     q = sub.add_parser(
         "probe", help="V-axis encoding vs BACC across a population of classifiers",
         description=(
@@ -82,18 +91,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
             "lengths), measure each one's validation BACC and the V-axis encoding strength of its "
             "penultimate representation (cross-validated r of a linear probe onto the class's "
             "V-axis coordinate, and its percentile against 1000 random directions of the language "
-            "model's space), and correlate the two across classifiers. Default: 18 classifiers "
-            "(9 architectures, 10 epochs and 4 epochs), sub 0-39, about 2 minutes on 2 CPU "
-            "cores. --paper: 36 classifiers, up to 40 epochs on sub 0-79 (about 1.5 h on 2 "
-            "cores; minutes on a GPU)."
+            "model's space), and correlate the two across configurations (each the mean over its "
+            "seeds) and across classifiers. Default: 27 classifiers (9 configurations of "
+            "architecture and training length x 3 seeds, up to 10 epochs), sub 0-39, a few "
+            "minutes on 2 CPU cores. --paper: 36 classifiers (12 configurations x 3 seeds), up to "
+            "40 epochs on sub 0-79 (about 1.5 h on 2 cores; minutes on a GPU)."
         ),
     )
     _common(q)
-    q.add_argument("--n", type=int, default=None, help="classifiers (default 18; 36 with --paper)")
+    q.add_argument("--n", type=int, default=None,
+                   help="classifiers, 3 seeds per configuration (default 27; 36 with --paper)")
     q.add_argument("--epochs", type=int, default=None, help="epochs of the longest-trained (default 10; 40)")
     q.add_argument("--n-random", type=int, default=1000, help="random directions (default 1000)")
     q.set_defaults(func=_run_probe)
 
+
+def _add_topography(sub: Any) -> None:
+    """Add ``study topography``: where on the scalp DE follows the V-axis."""
     t = sub.add_parser(
         "topography", help="where on the scalp stimulus-level DE follows the V-axis (no training)",
         description=(
@@ -113,6 +127,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="permutations of the class coordinates for the p-values (default 5000)")
     t.set_defaults(func=_run_topography)
 
+
+def _add_saturation(sub: Any) -> None:
+    """Add ``study saturation``: auxiliary V-axis losses vs the task-only baseline."""
     s = sub.add_parser(
         "saturation", help="auxiliary V-axis losses vs the task-only baseline (paired over seeds)",
         description=(
@@ -136,6 +153,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--baselines", default="weak,strong", help="weak,strong (default both)")
     s.set_defaults(func=_run_saturation)
 
+
+def _add_residual(sub: Any) -> None:
+    """Add ``study residual``: class-mean vs within-class residual, and its ensemble."""
     r = sub.add_parser(
         "residual", help="class-mean vs within-class residual, and a residual-diverse ensemble",
         description=(
@@ -157,7 +177,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument("--no-unseen-clips", action="store_true",
                    help="skip the ensembles' unseen-clips comparison (3 clip folds; about half the time)")
     r.set_defaults(func=_run_residual)
-    return p
 
 
 def _joins_ray(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:

@@ -45,6 +45,68 @@ __all__ = ["METHODS", "main", "run_calibration"]
 METHODS = ("population", "bias", "bias+scale", "shrink 10", "shrink 100", "shrink 1000")
 
 
+def _calibrated(win_s: np.ndarray, pop: np.ndarray, ratings_s: np.ndarray, cal: np.ndarray, test: np.ndarray,
+                w: np.ndarray, gain: float, offset: float) -> dict[str, np.ndarray]:
+    """Every method's predicted rating of one subject's ``test`` clips from its ``cal`` clips.
+
+    Parameters
+    ----------
+    win_s : ndarray (28, 3, 160)
+        The subject's 10-s window features.
+    pop : ndarray (28, 3)
+        The population readout of those windows.
+    ratings_s : ndarray (28,)
+        The subject's own ratings (only those of ``cal`` are read).
+    cal, test : ndarray of int
+        Calibration clips and predicted clips.
+    w : ndarray (160,)
+        The population readout's weights.
+    gain, offset : float
+        The population's linear map from readout to rating.
+    """
+    yk = ratings_s[cal]
+    pk = pop[cal].mean(axis=1)
+    base = gain * pop[test].mean(axis=1) + offset
+    preds = {"population": base, "bias": base + (yk - (gain * pk + offset)).mean()}
+    if np.std(pk) > 0:
+        slope, icpt = np.polyfit(pk, yk, 1)
+        preds["bias+scale"] = slope * pop[test].mean(axis=1) + icpt
+    else:
+        preds["bias+scale"] = preds["bias"]
+    xk = win_s[cal].reshape(-1, 160)
+    yw = np.repeat(yk, 3)
+    mx, my = xk.mean(axis=0), yw.mean()
+    xc = xk - mx
+    w0 = gain * w
+    for lam in (10, 100, 1000):
+        ws = w0 + np.linalg.solve(xc.T @ xc + lam * np.eye(160), xc.T @ (yw - my - xc @ w0))
+        preds[f"shrink {lam}"] = (win_s[test] @ ws + (my - mx @ ws)).mean(axis=1)
+    return preds
+
+
+def _rows(acc: dict, ks: Sequence[int], va: Sequence[int], n_bootstrap: int, seed: int) -> list[dict[str, Any]]:
+    """Per K and method: means over subjects, and the difference from the population readout
+    with a 95 % interval resampling subjects."""
+    boot = np.random.default_rng(seed + 1).integers(0, len(va), (n_bootstrap, len(va)))
+    rows = []
+    for k in ks:
+        ref = np.array([np.nanmean(np.array(acc[k]["population"][s]), axis=0) for s in va])  # (n_sub, 3)
+        for m in METHODS:
+            per_sub = np.array([np.nanmean(np.array(acc[k][m][s]), axis=0) for s in va])
+            delta = per_sub - ref
+            boot_means = np.nanmean(delta[boot], axis=1)  # (n_bootstrap, 3)
+            ci = [[float(np.percentile(boot_means[:, j], q)) for q in (2.5, 97.5)] for j in range(3)]
+            mean = per_sub.mean(axis=0)
+            rows.append({
+                "k": k, "method": m,
+                "within_subject_r": float(mean[0]), "within_subject_auc": float(mean[1]), "mae": float(mean[2]),
+                "delta_r": float(delta[:, 0].mean()), "delta_auc": float(delta[:, 1].mean()),
+                "delta_mae": float(delta[:, 2].mean()),
+                "ci95": {"delta_r": ci[0], "delta_auc": ci[1], "delta_mae": ci[2]},
+            })
+    return rows
+
+
 def run_calibration(
     faced_root: str | Path,
     train: Sequence[int],
@@ -93,46 +155,14 @@ def run_calibration(
             for k in ks:
                 for _ in range(n_draws):
                     cal = rng.choice(train_clips, size=k, replace=False)
-                    yk = ratings[s, cal]
-                    pk = pop[cal].mean(axis=1)
-                    base = gain * pop[test].mean(axis=1) + offset
-                    preds = {"population": base, "bias": base + (yk - (gain * pk + offset)).mean()}
-                    if np.std(pk) > 0:
-                        slope, icpt = np.polyfit(pk, yk, 1)
-                        preds["bias+scale"] = slope * pop[test].mean(axis=1) + icpt
-                    else:
-                        preds["bias+scale"] = preds["bias"]
-                    xk = win[s, cal].reshape(-1, 160)
-                    yw = np.repeat(yk, 3)
-                    mx, my = xk.mean(axis=0), yw.mean()
-                    xc = xk - mx
-                    w0 = gain * w
-                    for lam in (10, 100, 1000):
-                        ws = w0 + np.linalg.solve(xc.T @ xc + lam * np.eye(160), xc.T @ (yw - my - xc @ w0))
-                        preds[f"shrink {lam}"] = (win[s, test] @ ws + (my - mx @ ws)).mean(axis=1)
+                    preds = _calibrated(win[s], pop, ratings[s], cal, test, w, gain, offset)
                     for m, p in preds.items():
                         acc[k][m][s].append((
                             pearson(p, ratings[s, test]),
                             binary_auc(p[keep], group[test][keep] > 0),
                             float(np.abs(p - ratings[s, test]).mean()),
                         ))
-    boot = np.random.default_rng(seed + 1).integers(0, len(va), (n_bootstrap, len(va)))
-    rows = []
-    for k in ks:
-        ref = np.array([np.nanmean(np.array(acc[k]["population"][s]), axis=0) for s in va])  # (n_sub, 3)
-        for m in METHODS:
-            per_sub = np.array([np.nanmean(np.array(acc[k][m][s]), axis=0) for s in va])
-            delta = per_sub - ref
-            boot_means = np.nanmean(delta[boot], axis=1)  # (n_bootstrap, 3)
-            ci = [[float(np.percentile(boot_means[:, j], q)) for q in (2.5, 97.5)] for j in range(3)]
-            mean = per_sub.mean(axis=0)
-            rows.append({
-                "k": k, "method": m,
-                "within_subject_r": float(mean[0]), "within_subject_auc": float(mean[1]), "mae": float(mean[2]),
-                "delta_r": float(delta[:, 0].mean()), "delta_auc": float(delta[:, 1].mean()),
-                "delta_mae": float(delta[:, 2].mean()),
-                "ci95": {"delta_r": ci[0], "delta_auc": ci[1], "delta_mae": ci[2]},
-            })
+    rows = _rows(acc, ks, va, n_bootstrap, seed)
     helps_order = [r for r in rows if r["method"] != "population" and r["ci95"]["delta_r"][0] > 0]
     helps_level = [r for r in rows if r["method"] != "population" and r["ci95"]["delta_mae"][1] < 0]
     return {

@@ -2,8 +2,9 @@
 
 :func:`write_paper_claims` reads the studies' JSON in ``docs/data/``
 (``study_probe.json``, ``study_topography.json``, ``study_saturation.json``,
-``study_residual.json``: each a study's ``results.json`` with its ``provenance``; and
-``unseen_clips.json``, the seen/unseen-clips evaluation) and writes, per claim, the
+``study_residual.json``: each a study's ``results.json`` with its ``provenance``;
+``unseen_nested.json``, the nested cross-validation that the per-stimulus row is judged
+on; and ``unseen_clips.json``, whose seen-clips r that row shows for context) and writes, per claim, the
 paper's figure, ours with the command, settings and date that produced it, and a
 verdict computed from the figures by the rules stated on the page, with the p-value it
 rests on. Every rule rests on a null and, where several tests are made, a correction
@@ -25,10 +26,11 @@ from typing import Any
 
 from bci_valence.provenance import portable_paths
 
-from .regions import REGIONS
+from ._per_stimulus import is_nested, per_stimulus, per_stimulus_verdict
+from ._tables import study_tables
 
-__all__ = ["CLAIMS", "SOURCES", "STUDIES", "claim_verdicts", "docs_record", "per_stimulus_verdict", "study_tables", "verdict",
-           "write_paper_claims"]
+__all__ = ["CLAIMS", "CONTEXT", "SOURCES", "STUDIES", "claim_verdicts", "docs_record", "per_stimulus_verdict",
+           "study_tables", "verdict", "write_paper_claims"]
 
 #: The paper's figures (Radwan et al. 2026, FACED, 9 classes), one per claim row.
 PAPER = {
@@ -51,8 +53,6 @@ PAPER = {
                     "r = +0.80 to +0.87.",
 }
 
-#: The paper's per-stimulus r (lower and upper figure).
-PAPER_PER_STIMULUS_R = (0.80, 0.87)
 #: The paper's relative gain of the residual-diverse ensemble.
 PAPER_ENSEMBLE_GAIN = 0.105
 #: The paper's BACC cost of removing the V-axis direction at inference.
@@ -78,16 +78,22 @@ SOURCES = {
     "saturation": "study_saturation",
     "residual": "study_residual",
     "ensemble": "study_residual",
-    "per_stimulus": "unseen_clips",
+    "per_stimulus": "unseen_nested",
 }
+
+#: A record a claim row shows beside its source, for context only (not judged): the
+#: per-stimulus row's seen-clips r.
+CONTEXT = {"per_stimulus": "unseen_clips"}
 
 #: What each study measures, for its section of docs/results.md.
 DESCRIPTIONS = {
-    "probe": "classifiers trained on the emotion labels only; per classifier the validation BACC and "
-             "the V-axis encoding of its penultimate representation (cross-validated r of a ridge probe "
-             "onto the class's V-axis coordinate, and its percentile among 1000 random directions of "
-             "the language model's space); the correlation of the two across classifiers, and the same "
-             "correlation for every random direction (how specific it is to the V-axis).",
+    "probe": "classifiers trained on the emotion labels only, each configuration of architecture and "
+             "training length with 3 seeds; per classifier the validation BACC and the V-axis encoding of its "
+             "penultimate representation (cross-validated r of a ridge probe onto the class's V-axis "
+             "coordinate, and its percentile among 1000 random directions of the language model's space); the "
+             "correlation of the two across configurations (each the mean over its seeds) and across "
+             "classifiers, and the same correlation for every random direction (how specific it is to the "
+             "V-axis).",
     "topography": "per channel × band, Pearson r across the 28 clips between the held-out subjects' "
                   "mean standardized DE of each clip and the V-axis coordinate of its class; region "
                   "means of |r|; the strongest channel × band and its r on the 9 highest-arousal clips "
@@ -106,11 +112,14 @@ DESCRIPTIONS = {
 
 #: Verdict rules, shown on the page.
 RULES = {
-    "probe": "reproduced: encoding correlates with BACC (r > 0, p < 0.05), more than random "
-             "directions do (rank p < 0.05 among the random directions' correlations with BACC), and the "
-             "mean encoding percentile is ≥ 90 with its 95 % interval over classifiers above 50; partly: the "
-             "correlation beats random directions or the percentile's interval is above 50; not "
-             "reproduced: neither (a correlation random directions share is not about the V-axis).",
+    "probe": "computed over configurations of architecture and training length, each the mean over its "
+             "seeds (at least 3; the seeds of one configuration are not independent classifiers); the same "
+             "figures over every classifier are shown beside them. Reproduced: encoding correlates with BACC "
+             "(r > 0, p < 0.05), more than random directions do (rank p < 0.05 among the random directions' "
+             "correlations with BACC), and the mean encoding percentile is ≥ 90 with its 95 % interval over "
+             "configurations above 50; partly: the correlation beats random directions or the percentile's "
+             "interval is above 50; not reproduced: neither (a correlation random directions share is not "
+             "about the V-axis).",
     "topography": "p-values from permutations of the nine classes' V-axis coordinates. Reproduced: "
                   "occipital has the highest and frontal the lowest mean |r| of the four cortical regions "
                   "with the ordering's margin beyond the null (p < 0.05), and the strongest channel × band "
@@ -134,10 +143,15 @@ RULES = {
     "ensemble": "reproduced: the residual-diverse ensemble's BACC exceeds the seed ensemble's on the "
                 "validation subjects, paired over at least 5 seeds with p < 0.05; partly: only under the "
                 "unseen-clips protocol; not reproduced: otherwise.",
-    "per_stimulus": "judged on unseen clips (every clip predicted by a model that never saw it). "
-                    "Reproduced: r ≥ 0.80 with its 95 % interval above 0 and permutation p < 0.05; partly: "
-                    "interval above 0 (and p < 0.05 where recorded) but r below 0.80; not reproduced: "
-                    "otherwise.",
+    "per_stimulus": "judged on unseen clips of unseen subjects under the nested cross-validation "
+                    "(`docs/data/unseen_nested.json`: every clip predicted by a model that never saw it, the "
+                    "readout chosen on each outer fold's other subjects only): the mean over the outer folds "
+                    "of the per-stimulus r against the V-axis coordinate, its 95 % interval (resampling "
+                    "subjects and clips together) and each fold's permutation p. Reproduced: r ≥ 0.80, the "
+                    "interval above 0 and every fold's p < 0.05; partly: the interval above 0 and every "
+                    "fold's p < 0.05 but r below 0.80; not reproduced: otherwise. Shown beside the verdict: "
+                    "the largest fold p. The seen-clips r (sub 80-99, one split, readout chosen on those "
+                    "subjects) is context and is not judged.",
 }
 
 #: Largest |ΔBACC| the paper's random-direction controls showed.
@@ -157,23 +171,40 @@ def _p(value: Any) -> str:
 Judged = tuple[str, str, str]
 
 
+def _probe_specificity(spec: dict[str, Any], over: str) -> str:
+    lo, hi = spec["percentile_ci95"]
+    return (f"each {over}'s median encoding over {spec['n_random']} random directions correlates with BACC at "
+            f"r = {_f(spec['r_random_median'])}; among the random directions' own correlations with BACC "
+            f"(median {_f(spec.get('r_random_directions_median'))}, 95th percentile {_f(spec['r_random_p95'])}) "
+            f"the V-axis's ranks with p = {_p(spec['p_rank'])}; mean encoding percentile "
+            f"{_f(spec['percentile_mean'], '.1f')} (95 % interval over {over}s {lo:.1f}–{hi:.1f})")
+
+
 def _probe(rec: dict[str, Any]) -> Judged:
     from .probe import probe_verdict
 
     r, p = rec["r_encoding_bacc"], rec["p_value"]
     spec = rec.get("specificity")
-    ours = f"r = {_f(r)} (p = {_p(p)}) across {rec['n_trials']} classifiers"
+    n_conf = rec.get("n_configurations")
+    over = "configuration" if n_conf else "classifier"
+    if n_conf:
+        ours = (f"r = {_f(r)} (p = {_p(p)}) across {n_conf} configurations of architecture and training "
+                f"length, each the mean over {rec.get('seeds_per_configuration')} seeds ({rec['n_trials']} "
+                "classifiers)")
+    else:
+        ours = f"r = {_f(r)} (p = {_p(p)}) across {rec['n_trials']} classifiers"
     v = probe_verdict(rec)
     if not spec:
         return (ours + f"; mean encoding percentile {_f(rec['mean_encoding_percentile'], '.1f')}; the record "
                 "has no random-direction correlations, so the specificity is not measured", v,
                 "no specificity test")
-    lo, hi = spec["percentile_ci95"]
-    ours += (f"; each classifier's median encoding over {spec['n_random']} random directions correlates "
-             f"with BACC at r = {_f(spec['r_random_median'])}; among the random directions' own correlations "
-             f"with BACC (median {_f(spec.get('r_random_directions_median'))}, 95th percentile "
-             f"{_f(spec['r_random_p95'])}) the V-axis's ranks with p = {_p(spec['p_rank'])}; mean encoding percentile "
-             f"{_f(spec['percentile_mean'], '.1f')} (95 % interval over classifiers {lo:.1f}–{hi:.1f})")
+    ours += "; " + _probe_specificity(spec, over)
+    per_trial = rec.get("per_trial") or {}
+    if n_conf and per_trial.get("specificity"):
+        pt = per_trial["specificity"]
+        ours += (f"; over the {per_trial['n']} classifiers r = {_f(per_trial['r_encoding_bacc'])} "
+                 f"(p = {_p(per_trial['p_value'])}), rank p among random directions {_p(pt['p_rank'])}, "
+                 f"mean percentile {_f(pt['percentile_mean'], '.1f')}")
     if v != "reproduced":
         ours += (". Where ours differs: the correlation with BACC is "
                  + ("not specific to the V-axis (random directions correlate as much)"
@@ -308,71 +339,35 @@ def _ensemble(rec: dict[str, Any]) -> Judged:
     return ours, v, f"p = {_p(val['p'])}"
 
 
+def _judge(name: str, rec: dict[str, Any], context: dict[str, Any] | None = None) -> Judged:
+    """Claim ``name``'s row from its record and, where it has one, its :data:`CONTEXT` record."""
+    if name in CONTEXT:
+        return CLAIMS[name](rec, context)  # type: ignore[call-arg]
+    return CLAIMS[name](rec)
+
+
 def claim_verdicts(records: dict[str, dict[str, Any]]) -> list[tuple[str, str, str]]:
     """``(claim, verdict, p-value text)`` of every claim whose record is among ``records``
     (``{docs/data file stem: record}``), in :data:`CLAIMS` order."""
     out = []
-    for name, judge in CLAIMS.items():
+    for name in CLAIMS:
         rec = records.get(SOURCES[name])
         if rec is not None and _judgeable(name, rec):
-            _, v, p_text = judge(rec)
+            _, v, p_text = _judge(name, rec, records.get(CONTEXT.get(name, "")))
             out.append((name, v, p_text))
     return out
 
 
 def _judgeable(name: str, rec: dict[str, Any]) -> bool:
-    """Whether ``rec`` is the kind of record claim ``name`` reads (a study's, or an evaluation's)."""
+    """Whether ``rec`` is the kind of record claim ``name`` reads (a study's, the nested
+    cross-validation's, or an evaluation's)."""
     source = SOURCES[name]
     if source.startswith("study_"):
         return rec.get("study") == source.removeprefix("study_")
+    if is_nested(rec):
+        return True
     unseen = rec.get("unseen-clips")
     return isinstance(unseen, dict) and "clip_r_axis" in unseen
-
-
-def per_stimulus_verdict(rec: dict[str, Any], alpha: float = 0.05) -> str:
-    """The verdict on the paper's per-stimulus r from an unseen-clips evaluation record (:data:`RULES`)."""
-    unseen = rec.get("unseen-clips")
-    if not isinstance(unseen, dict) or "clip_r_axis" not in unseen:
-        return "not tested"
-    r = unseen["clip_r_axis"]
-    low = (unseen.get("ci95") or {}).get("clip_r_axis", [float("nan")])[0]
-    p = unseen.get("clip_r_axis_p")
-    beyond = low == low and low > 0 and (p is None or p < alpha)
-    if beyond and r >= PAPER_PER_STIMULUS_R[0]:
-        return "reproduced"
-    return "partly" if beyond else "not reproduced"
-
-
-def _per_stimulus(rec: dict[str, Any]) -> Judged:
-    parts = []
-    for name, label in (("seen-clips", "seen clips"), ("unseen-clips", "unseen clips")):
-        r = rec.get(name)
-        if not isinstance(r, dict) or "clip_r_axis" not in r:
-            continue
-        ci = (r.get("ci95") or {}).get("clip_r_axis")
-        over = " and ".join(r.get("ci95_over") or ["subjects only"])
-        text = f"{label} r = {_f(r['clip_r_axis'])}"
-        if ci:
-            text += f" (95 % interval {_f(ci[0])} to {_f(ci[1])}, resampling {over}"
-            text += f"; p = {_p(r['clip_r_axis_p'])})" if "clip_r_axis_p" in r else ")"
-        base = r.get("baseline_fai")
-        if isinstance(base, dict) and "clip_r_axis" in base:
-            text += f"; frontal alpha asymmetry, untrained, {_f(base['clip_r_axis'])}"
-        parts.append(text)
-    if not parts:
-        return "no per-stimulus r in the record", "not tested", "no test"
-    ours = "; ".join(parts) + f"; sub {rec.get('unseen-clips', {}).get('subjects', '?')}"
-    v = per_stimulus_verdict(rec)
-    unseen = rec.get("unseen-clips") or {}
-    if v != "reproduced" and "clip_r_axis" in unseen:
-        ours += (f". Where ours differs: on unseen clips r = {_f(unseen['clip_r_axis'])}, below the paper's "
-                 f"+{PAPER_PER_STIMULUS_R[0]:.2f} to +{PAPER_PER_STIMULUS_R[1]:.2f}"
-                 if unseen["clip_r_axis"] < PAPER_PER_STIMULUS_R[0] else ". Where ours differs: the interval "
-                 "reaches 0")
-    p = unseen.get("clip_r_axis_p")
-    ci = (unseen.get("ci95") or {}).get("clip_r_axis")
-    return ours, v, (f"p = {_p(p)}" if p is not None else
-                     f"interval {_f(ci[0])} to {_f(ci[1])}" if ci else "no test")
 
 
 #: claim -> function(record) -> (our figures, verdict, the p-value shown beside the verdict)
@@ -382,7 +377,7 @@ CLAIMS: dict[str, Callable[[dict[str, Any]], Judged]] = {
     "saturation": _saturation,
     "residual": _residual,
     "ensemble": _ensemble,
-    "per_stimulus": _per_stimulus,
+    "per_stimulus": per_stimulus,
 }
 
 #: The studies whose results.json become ``docs/data/study_<name>.json``.
@@ -413,8 +408,11 @@ DIFFERENCES = [
     "several tests are made (max-statistic or Holm); the rules are stated with each claim below and are "
     "tested on planted effects and on null data.",
     "**Per-stimulus r.** The paper does not say on which clips its per-stimulus r was measured; ours is "
-    "given on the training clips (seen) and on clips no model saw (unseen), for new people in both, "
-    "beside frontal alpha asymmetry computed on the same subjects and clips without training.",
+    "judged on clips no model saw (unseen), for new people, under the nested cross-validation: every "
+    "setting chosen on each outer fold's other subjects, reported as the mean of the outer folds with "
+    "their spread, beside frontal alpha asymmetry computed on the same subjects and clips without "
+    "training. The training clips' (seen) r is shown for context from a single split (sub 80-99, whose "
+    "readout was chosen on those subjects).",
 ]
 
 
@@ -444,7 +442,7 @@ def write_paper_claims(data_dir: str | Path, out_path: str | Path) -> Path:
     """
     data_dir, out_path = Path(data_dir), Path(out_path)
     rows, details = [], []
-    for name, judge in CLAIMS.items():
+    for name in CLAIMS:
         path = data_dir / f"{SOURCES[name]}.json"
         if not path.is_file():
             rows.append(f"| {CLAIM_TITLES[name]} | {_cell(PAPER[name])} | not run (no `{path.name}`) | not run |")
@@ -454,7 +452,10 @@ def write_paper_claims(data_dir: str | Path, out_path: str | Path) -> Path:
             rows.append(f"| {CLAIM_TITLES[name]} | {_cell(PAPER[name])} | not run (`{path.name}` holds no "
                         "such figures) | not run |")
             continue
-        ours, verdict, p_text = judge(rec)
+        context_path = data_dir / f"{CONTEXT.get(name, '')}.json"
+        context = (json.loads(context_path.read_text(encoding="utf-8"))
+                   if name in CONTEXT and context_path.is_file() else None)
+        ours, verdict, p_text = _judge(name, rec, context)
         prov = rec["provenance"]
         rows.append(f"| {CLAIM_TITLES[name]} | {_cell(PAPER[name])} | {_cell(ours)} | **{verdict}** "
                     f"({_cell(p_text)}) |")
@@ -465,14 +466,18 @@ def write_paper_claims(data_dir: str | Path, out_path: str | Path) -> Path:
             f"- Date (UTC): {prov['date']}; machine: {prov['machine'].get('cpu')}, "
             f"{prov['machine'].get('cores')} cores, GPU {prov['machine'].get('gpu') or 'none'}",
             f"- Data: `docs/data/{path.name}`" + (f"; settings: {_settings_line(rec)}" if rec.get("settings") else ""),
+            *([f"- Context (not judged): `docs/data/{context_path.name}`, command "
+               f"`{context['provenance']['command']}`, date {context['provenance']['date']}"]
+              if context and isinstance(context.get("provenance"), dict) else []),
             f"- Verdict rule: {RULES[name]}",
             "",
         ]
     text = "\n".join([
         "# The paper's claims, measured here",
         "",
-        "Generated by `python -m offline.docs` from `docs/data/study_*.json` and "
-        "`docs/data/unseen_clips.json` (each written by the command named below); do not edit by hand. "
+        "Generated by `python -m offline.docs` from `docs/data/study_*.json`, "
+        "`docs/data/unseen_nested.json` and `docs/data/unseen_clips.json` (each written by the command "
+        "named below); do not edit by hand. "
         "The paper is Radwan et al. 2026; every study runs on FACED with 9 classes. Each verdict "
         "follows the rule stated below it and shows the p-value it rests on.",
         "",
@@ -498,99 +503,6 @@ def verdict(name: str, record: dict[str, Any]) -> str:
     return CLAIMS[name](record)[1]
 
 
-def study_tables(rec: dict[str, Any]) -> list[dict[str, Any]]:
-    """The tables of a study's section in ``docs/results.md``, computed from its record."""
-    name = rec["study"]
-    if name == "probe":
-        across = [["r(encoding, BACC)", rec["r_encoding_bacc"]], ["p", rec["p_value"]],
-                  ["Spearman", rec["spearman_encoding_bacc"]],
-                  ["mean encoding percentile", rec["mean_encoding_percentile"]]]
-        spec = rec.get("specificity")
-        if spec:
-            across += [["r(median random-direction encoding, BACC)", spec["r_random_median"]],
-                       ["median over random directions of r(encoding, BACC)", spec.get("r_random_directions_median")],
-                       ["95th percentile over random directions", spec["r_random_p95"]],
-                       ["rank p of the V-axis among them", spec["p_rank"]],
-                       ["random directions", spec["n_random"]],
-                       ["mean encoding percentile, 95 % interval over classifiers", spec["percentile_ci95"]]]
-        if rec.get("verdict"):
-            across.append(["verdict on the paper's claim", rec["verdict"]])
-        return [{"title": "classifiers", "columns": ["architecture", "epochs", "seed", "BACC", "encoding",
-                                                      "percentile"],
-                 "rows": [[t["arch"], t["epochs"], t["seed"], t["bacc"], t["encoding"],
-                           t["encoding_percentile"]] for t in rec["trials"]]},
-                {"title": "across classifiers", "columns": ["figure", "value"], "rows": across}]
-    if name == "topography":
-        rp, rh = rec.get("region_p") or {}, rec.get("region_p_holm") or {}
-        ordering = rec.get("ordering") or {}
-        tables = [{"title": "mean |r| per region (p: permutations of the class coordinates)",
-                   "columns": ["region", "mean \\|r\\|", "p", "p (Holm)"],
-                   "rows": [[k, rec["regions"][k], rp.get(k), rh.get(k)] for k in REGIONS if k in rec["regions"]]},
-                  {"title": "strongest channel × band", "columns": ["channel", "band", "r", "family-wise p",
-                                                                  "r high arousal", "r other clips", "p (difference)"],
-                   "rows": [[rec["top"]["channel"], rec["top"]["band"], rec["top"]["r"], rec.get("top_p"),
-                             rec["arousal_split"]["high"], rec["arousal_split"]["rest"],
-                             rec.get("arousal_split_p")]]}]
-        if ordering:
-            tables.append({"title": "the paper's ordering and the verdict", "columns": ["figure", "value"],
-                           "rows": [["occipital highest and frontal lowest", ordering["holds"]],
-                                    ["margin", ordering["margin"]], ["p of the margin", ordering["p"]],
-                                    ["share of permutations where it holds", ordering.get("null_holds_share")],
-                                    ["permutations", rec.get("n_permutations")],
-                                    ["verdict", rec.get("verdict")]]})
-        return tables
-    if name == "saturation":
-        from .saturation import saturation_summary, saturation_verdict
-
-        summ = saturation_summary(rec["trials"]) if rec.get("trials") else rec
-        tables = [{"title": "ΔBACC per strategy (paired over seeds; Holm over the strategy × baseline pairs)",
-                   "columns": ["baseline", "strategy", "family", "ΔBACC", "CI low", "CI high", "p", "p (Holm)"],
-                   "rows": [[e["baseline"], e["strategy"], e["family"], e["delta"], e["ci_low"], e["ci_high"],
-                             e["p"], e.get("p_holm")] for e in summ["effects"]]}]
-        if summ["vaxis_minus_control"]:
-            tables.append({"title": "V-axis strategy minus its matched random-direction control",
-                           "columns": ["baseline", "strategy", "control", "Δ", "CI low", "CI high", "p", "p (Holm)"],
-                           "rows": [[c["baseline"], c["strategy"], c["control"], c["delta"], c["ci_low"],
-                                     c["ci_high"], c["p"], c["p_holm"]] for c in summ["vaxis_minus_control"]]})
-        tables.append({"title": "counts", "columns": ["figure", "value"],
-                       "rows": [["strategy × baseline pairs", summ["n_strategies"]],
-                                ["helped (Holm)", summ["n_helped"]], ["hurt (Holm)", summ["n_hurt"]],
-                                ["hurt (uncorrected)", summ["n_hurt_uncorrected"]],
-                                ["hurt beyond the matched control (Holm)", summ["n_specific_harm"]],
-                                ["families without a matched control", ", ".join(summ["families_without_control"])
-                                 or "none"],
-                                ["max |Δ| of controls", summ["max_abs_control_delta"]],
-                                *[[f"{b} baseline BACC", v] for b, v in rec["baseline_bacc"].items()],
-                                ["verdict", saturation_verdict(summ)]]})
-        return tables
-    from .residual import ensemble_test, ensemble_verdict, residual_checks, residual_verdict
-
-    ens = rec["ensemble"]
-    chk = residual_checks(rec["trials"])
-    test = ensemble_test(rec["trials"])
-    rows = [["mean Δ|r| class-mean component (p)", f"{chk['class_mean']['mean']:+.4f} ({chk['class_mean']['p']:.3g})"],
-            ["mean Δ|r| residual vs own within-class rating (p)",
-             f"{chk['residual_rating']['mean']:+.4f} ({chk['residual_rating']['p']:.3g})"],
-            ["mean Δ|r| residual vs class coordinate (0 by construction)", rec["mean_delta_abs_r_residual"]],
-            ["ΔBACC removing the V-axis direction, task-only", rec["delta_bacc_remove_task"]],
-            ["ΔBACC removing the V-axis direction, distilled (p)",
-             f"{chk['remove']['mean']:+.4f} ({chk['remove']['p']:.3g})"],
-            ["verdict (decomposition)", residual_verdict(chk)],
-            ["seed ensemble BACC", ens["seed_bacc"]],
-            ["residual-diverse ensemble BACC", ens["diverse_bacc"]]]
-    for key, label in (("validation", "validation"), ("unseen_clips", "unseen clips")):
-        t = test.get(key)
-        if t:
-            rows.append([f"{label}: ΔBACC diverse − seed (relative; paired p over {t['n']} seeds)",
-                         f"{t['mean']:+.4f} ({100 * t['relative_gain']:+.1f} %; p {t['p']:.3g})"])
-    rows += [["unseen clips: seed ensemble BACC", ens.get("unseen_clips_seed_bacc")],
-             ["unseen clips: residual-diverse ensemble BACC", ens.get("unseen_clips_diverse_bacc")],
-             ["members' residual correlation, seed / diverse",
-              f"{ens['seed_residual_correlation']:.3f} / {ens['diverse_residual_correlation']:.3f}"],
-             ["verdict (ensemble)", ensemble_verdict(test)]]
-    return [{"title": "decomposition and ensembles", "columns": ["figure", "value"], "rows": rows}]
-
-
 def docs_record(results: dict[str, Any]) -> dict[str, Any]:
     """A study's ``results.json`` as a ``docs/data`` record (adds title, description, tables)."""
     name = results.get("study")
@@ -601,8 +513,9 @@ def docs_record(results: dict[str, Any]) -> dict[str, Any]:
     if name == "probe":
         # every classifier's 1000 random-direction encodings stay in results.json; the
         # record keeps what the pages show (the specificity summarizes them)
-        results = {**results, "trials": [{k: v for k, v in t.items() if k != "random_encoding"}
-                                         for t in results.get("trials", [])]}
+        results = {**results, **{key: [{k: v for k, v in t.items() if k != "random_encoding"}
+                                       for t in results.get(key, [])]
+                                      for key in ("trials", "configurations") if key in results}}
     return {
         **results,
         "title": f"Study: {TITLES[name]}",

@@ -384,51 +384,6 @@ def target_coordinates(data: StudyData, aux: AuxLoss) -> np.ndarray:
     return (c - c.mean()) / c.std() * data.coordinates.std() + data.coordinates.mean()
 
 
-def _aux_term(net: Any, aux: AuxLoss, xb: Any, yb: Any, logits: Any, rep: Any,
-              coords: Any, progress: float, posterior: Any) -> Any:
-    """One batch's auxiliary loss (without the task loss)."""
-    import torch
-    import torch.nn.functional as F
-
-    if aux.kind in ("kd", "curriculum", "lora"):
-        loss = F.mse_loss(net.axis_head(net.head_drop(rep)).squeeze(-1), coords[yb])
-        weight = aux.weight * (2.0 * (1.0 - progress) if aux.kind == "curriculum" else 1.0)
-        total = weight * loss
-        if aux.kind == "kd" and aux.soft_weight > 0:
-            d2 = (coords[None, :] - coords[:, None]) ** 2
-            soft = torch.softmax(-d2 / aux.temperature, dim=1)
-            total = total + aux.soft_weight * F.kl_div(F.log_softmax(logits, 1), soft[yb],
-                                                       reduction="batchmean")
-        return total
-    if aux.kind == "kd_weighted":
-        w = torch.as_tensor(aux.class_weights, dtype=rep.dtype, device=rep.device)[yb]
-        err = (net.axis_head(net.head_drop(rep)).squeeze(-1) - coords[yb]) ** 2
-        return aux.weight * (w * err).sum() / w.sum()
-    if aux.kind == "channel":
-        masked = xb * posterior
-        rep_p = net.representation(masked)
-        return aux.weight * F.mse_loss(net.axis_head(net.head_drop(rep_p)).squeeze(-1), coords[yb])
-    if aux.kind == "rsa":
-        zr = F.normalize(rep - rep.mean(0, keepdim=True), dim=1)
-        dist = 1.0 - zr @ zr.T
-        target = (coords[yb][:, None] - coords[yb][None, :]).abs()
-        iu = torch.triu_indices(len(yb), len(yb), 1, device=rep.device)
-        a, b = dist[iu[0], iu[1]], target[iu[0], iu[1]]
-        a, b = a - a.mean(), b - b.mean()
-        corr = (a * b).sum() / (a.norm() * b.norm() + 1e-8)
-        return aux.weight * (1.0 - corr)
-    if aux.kind == "supcon":
-        zr = F.normalize(rep, dim=1)
-        sim = zr @ zr.T / aux.temperature
-        eye = torch.eye(len(yb), device=rep.device, dtype=torch.bool)
-        sim = sim.masked_fill(eye, -1e9)
-        cy = coords[yb]
-        w = torch.exp(-((cy[:, None] - cy[None, :]) ** 2) / 0.1).masked_fill(eye, 0.0)
-        w = w / w.sum(1, keepdim=True).clamp_min(1e-8)
-        return aux.weight * -(w * F.log_softmax(sim, dim=1)).sum(1).mean()
-    raise ValueError(f"no auxiliary term for {aux.kind!r}")  # pragma: no cover
-
-
 def train_model(
     data: StudyData,
     arch: Arch,
@@ -462,117 +417,25 @@ def train_model(
     list of StudyNet (eval mode, CPU)
     """
     import torch
-    import torch.nn.functional as F
 
+    from bci_valence.constants import CLIP_LABELS
     from bci_valence.device import resolve_device
 
-    from .regions import region_channels
+    from ._training_loop import Batches, lora_phase, run_phase
 
     device = resolve_device("auto")
     nets = []
     for k in range(n_members):
         torch.manual_seed(config.seed + 1000 * k)
         nets.append(_build_net(arch).to(device))
-    gen = torch.Generator().manual_seed(config.seed)
-    n_sub, n_clips = data.z_train.shape[:2]
-    # a copy: arrays from Ray's object store are read-only
-    clips = torch.from_numpy(np.array(
-        data.z_train.reshape(n_sub * n_clips, *data.z_train.shape[2:]), dtype=np.float32)).to(device)
-    from bci_valence.constants import CLIP_LABELS
-
-    clip_y = torch.from_numpy(np.tile(np.asarray(CLIP_LABELS), n_sub)).long().to(device)
-    if train_clips is not None:
-        keep = np.isin(np.tile(np.arange(n_clips), n_sub), np.asarray(train_clips))
-        if not keep.any():
-            raise ValueError(f"train_clips {list(train_clips)} selects none of the {n_clips} clips")
-        clips, clip_y = clips[torch.from_numpy(keep)], clip_y[torch.from_numpy(keep)]
+    batches = Batches(data.z_train, np.asarray(CLIP_LABELS), config, device, train_clips)
     coords = torch.tensor(np.array(target_coordinates(data, aux)), dtype=torch.float32, device=device)
-    regions = region_channels()
-    posterior = torch.zeros(1, 1, 32, 1, device=device)
-    posterior[0, 0, regions["parietal"] + regions["occipital"]] = 1.0
-    steps = max(1, len(clips) * N_WINDOWS // config.batch_size)
-    offsets = torch.arange(SEQ_LEN, device=device)
-
-    def batch() -> tuple[Any, Any]:
-        idx = torch.randint(0, len(clips), (config.batch_size,), generator=gen).to(device)
-        start = torch.randint(0, N_WINDOWS, (config.batch_size,), generator=gen).to(device) * SEQ_LEN
-        return clips[idx[:, None], start[:, None] + offsets[None, :]], clip_y[idx]
-
-    def run(params: list[Any], epochs: int, phase_aux: AuxLoss, adapters: list[Any] | None) -> None:
-        opt = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-        total = epochs * steps
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=config.lr, total_steps=total, pct_start=0.1)
-        for net in nets:
-            net.train()
-        for i in range(total):
-            xb, yb = batch()
-            loss = 0.0
-            residuals = []
-            for m, net in enumerate(nets):
-                if adapters is None:
-                    logits, rep = net(xb)
-                else:
-                    rep = net.representation(xb)
-                    rep = rep + adapters[m](rep)
-                    logits = net.head(net.head_drop(rep))
-                loss = loss + F.cross_entropy(logits, yb, label_smoothing=config.label_smoothing)
-                if phase_aux.kind != "none":
-                    loss = loss + _aux_term(net, phase_aux, xb, yb, logits, rep, coords,
-                                            i / max(total - 1, 1), posterior)
-                if diversity > 0:
-                    onehot = F.one_hot(yb, 9).float()
-                    means = (onehot.T @ logits) / onehot.sum(0).clamp_min(1)[:, None]
-                    residuals.append((logits - means[yb]).flatten())
-            if diversity > 0 and len(residuals) > 1:
-                pen = 0.0
-                pairs = 0
-                for a in range(len(residuals)):
-                    for b in range(a + 1, len(residuals)):
-                        ra, rb = residuals[a] - residuals[a].mean(), residuals[b] - residuals[b].mean()
-                        pen = pen + (ra * rb).sum() / (ra.norm() * rb.norm() + 1e-8)
-                        pairs += 1
-                loss = loss + diversity * pen / pairs
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-
     main_aux = AuxLoss() if aux.kind == "lora" else aux
-    run([p for net in nets for p in net.parameters()], config.epochs, main_aux, None)
+    run_phase(nets, [p for net in nets for p in net.parameters()], config.epochs, main_aux, None, batches, coords,
+              diversity)
     if aux.kind == "lora":
-        from torch import nn
-
-        adapters = []
-        for net in nets:
-            for p in net.parameters():
-                p.requires_grad_(False)
-            down = nn.Linear(net.rep_dim, aux.rank, bias=False)
-            up = nn.Linear(aux.rank, net.rep_dim, bias=False)
-            nn.init.zeros_(up.weight)
-            adapters.append(nn.Sequential(down, up).to(device))
-            net.axis_head.requires_grad_(True)
-        params = [p for a in adapters for p in a.parameters()] + [
-            p for net in nets for p in net.axis_head.parameters()]
-        run(params, aux.extra_epochs, aux, adapters)
-        for net, adapter in zip(nets, adapters):
-            _merge_adapter(net, adapter)
-            for p in net.parameters():
-                p.requires_grad_(True)
+        lora_phase(nets, aux, batches, coords, diversity)
     return [net.cpu().eval() for net in nets]
-
-
-def _merge_adapter(net: Any, adapter: Any) -> None:
-    """Fold ``rep + up(down(rep))`` into the network's representation."""
-    import torch
-
-    rep_fn = net.representation
-
-    def representation(x: torch.Tensor) -> torch.Tensor:
-        rep = rep_fn(x)
-        return rep + adapter.to(rep.device)(rep)
-
-    net.representation = representation
-    net.adapter = adapter
 
 
 # ---------------------------------------------------------------------------

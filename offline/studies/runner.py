@@ -436,36 +436,46 @@ def run_trials(
     bar = tqdm(total=len(trials), initial=len(results), desc=folder.study, unit="trial",
                disable=not progress)
     if todo:
-        import ray
-
-        started = False
-        # SIGTERM (a scheduler's stop, ``kill``) stops the study like Ctrl-C: finished
-        # trials are kept and a local Ray instance is shut down
-        previous = (signal.signal(signal.SIGTERM, _interrupt)
-                    if threading.current_thread() is threading.main_thread() else None)
         try:
-            if not ray.is_initialized():
-                _init_ray(options)
-                started = True
-            remote = ray.remote(_execute).options(num_cpus=options.cpus_per_trial,
-                                                  num_gpus=options.gpus_per_trial, max_retries=0)
-            ctx_ref = ray.put(context)
-            fn_ref = ray.put(fn)
-            pending = {remote.remote(fn_ref, t, ctx_ref): t for t in todo}
-            while pending:
-                # a short timeout keeps Ctrl-C prompt while long trials run
-                ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
-                for ref in ready:
-                    trial = pending.pop(ref)
-                    out = ray.get(ref)
-                    write_json(folder.trial_path(trial["id"]), out)
-                    results[trial["id"]] = out
-                    bar.update(1)
+            _run_on_ray(folder, todo, fn, context, options, results, bar)
         finally:
             bar.close()
-            if started:
-                ray.shutdown()
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
     bar.close()
     return [results[t["id"]] for t in trials if t["id"] in results]
+
+
+def _run_on_ray(folder: StudyFolder, todo: Sequence[dict[str, Any]],
+                fn: Callable[[dict[str, Any], Any], dict[str, Any]], context: Any, options: RayOptions,
+                results: dict[str, dict[str, Any]], bar: Any) -> None:
+    """Run ``todo`` on Ray (a local instance unless one is running or ``options.address``
+    names one), writing each trial's result as it finishes and adding it to ``results``."""
+    import ray
+
+    started = False
+    # SIGTERM (a scheduler's stop, ``kill``) stops the study like Ctrl-C: finished
+    # trials are kept and a local Ray instance is shut down
+    previous = (signal.signal(signal.SIGTERM, _interrupt)
+                if threading.current_thread() is threading.main_thread() else None)
+    try:
+        if not ray.is_initialized():
+            _init_ray(options)
+            started = True
+        remote = ray.remote(_execute).options(num_cpus=options.cpus_per_trial,
+                                              num_gpus=options.gpus_per_trial, max_retries=0)
+        ctx_ref = ray.put(context)
+        fn_ref = ray.put(fn)
+        pending = {remote.remote(fn_ref, t, ctx_ref): t for t in todo}
+        while pending:
+            # a short timeout keeps Ctrl-C prompt while long trials run
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+            for ref in ready:
+                trial = pending.pop(ref)
+                out = ray.get(ref)
+                write_json(folder.trial_path(trial["id"]), out)
+                results[trial["id"]] = out
+                bar.update(1)
+    finally:
+        if started:
+            ray.shutdown()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

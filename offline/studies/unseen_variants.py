@@ -291,6 +291,25 @@ def _predict(fitter: Fitter, d: VariantData, z: np.ndarray, train: np.ndarray, v
                             seen=protocol == "seen-clips")
 
 
+def _network_rows(bundle: Any, z_val: np.ndarray, d: VariantData,
+                  figures: Callable[..., dict[str, Any]]) -> list[dict[str, Any]]:
+    """The bundle's own fold models (trained on its protocol subjects): the network's expected
+    V-axis coordinate, and its mean with the projection (each z-scored over the windows)."""
+    from offline.training import PROTOCOLS, predict_folds
+
+    row_net: dict[str, Any] = {"variant": "network, 1 member per fold (the bundle's fold classifiers) "
+                                          "-> expected V-axis coordinate", "family": "network"}
+    row_mix: dict[str, Any] = {"variant": "mean of projection and network valence (z-scored)",
+                               "family": "ensemble"}
+    for protocol in PROTOCOLS:
+        valence, proba = predict_folds(bundle.fold_models(protocol), z_val, d.labels)
+        net = proba @ d.coords
+        row_net[protocol] = figures(net, proba)
+        mix = (valence - valence.mean()) / valence.std() + (net - net.mean()) / net.std()
+        row_mix[protocol] = figures(mix)
+    return [row_net, row_mix]
+
+
 def run_variants(
     faced_root: str | Path,
     train: Sequence[int],
@@ -315,12 +334,7 @@ def run_variants(
     from bci_valence.io import faced as fd
     from bci_valence.io.faced import format_subjects
     from bci_valence.model.bundle import ModelBundle
-    from offline.training import (
-        PROTOCOLS,
-        predict_folds,
-        protocol_metrics,
-        standardize_subjects,
-    )
+    from offline.training import PROTOCOLS, protocol_metrics, standardize_subjects
 
     bundle = ModelBundle.load(bundle_path, device="cpu")
     train, val = list(train), list(val)
@@ -348,20 +362,8 @@ def run_variants(
             row[protocol] = figures(_predict(fitter, d, transformed[transform], tr, va, protocol, seconds))
         row["seconds"] = round(time.perf_counter() - t0, 2)
         rows.append(row)
-    # the bundle's own fold models (trained on its protocol subjects): the network's expected
-    # V-axis coordinate, and its mean with the projection (each z-scored over the windows)
     if bundle.config.protocols:
-        row_net: dict[str, Any] = {"variant": "network, 1 member per fold (the bundle's fold classifiers) "
-                                              "-> expected V-axis coordinate", "family": "network"}
-        row_mix: dict[str, Any] = {"variant": "mean of projection and network valence (z-scored)",
-                                   "family": "ensemble"}
-        for protocol in PROTOCOLS:
-            valence, proba = predict_folds(bundle.fold_models(protocol), z0[va], d.labels)
-            net = proba @ d.coords
-            row_net[protocol] = figures(net, proba)
-            mix = (valence - valence.mean()) / valence.std() + (net - net.mean()) / net.std()
-            row_mix[protocol] = figures(mix)
-        rows += [row_net, row_mix]
+        rows += _network_rows(bundle, z0[va], d, figures)
     key = "valence_auc_subject_clip"
     best = max(rows, key=lambda r: r["unseen-clips"][key])
     for r in rows:

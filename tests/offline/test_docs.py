@@ -243,8 +243,11 @@ def _nested_record() -> dict:
     def fold(i, chosen, auc, fai):
         return {"fold": i, "test_subjects": f"{10 * i - 10}-{10 * i - 1}", "chosen": chosen,
                 "chosen_inner_score": 0.61, "nested": {"valence_auc_subject_clip": auc, "clip_r_ratings": 0.3,
-                                                       "subject_r_ratings": 0.1,
+                                                       "subject_r_ratings": 0.1, "clip_r_axis": 0.45,
+                                                       "clip_r_axis_p": 0.01,
                                                        "ci95": {"valence_auc_subject_clip": [0.5, 0.7]}},
+                "ensemble_choice": {"setting": "top 2 readouts, mean of their z-scored valence"},
+                "ensemble": {"valence_auc_subject_clip": 0.64, "clip_r_axis": 0.5},
                 "shipped": {"valence_auc_subject_clip": 0.6}, "shipped_inner_rank": 4,
                 "fai": {"valence_auc_subject_clip": fai, "clip_r_ratings": -0.1}}
 
@@ -254,7 +257,9 @@ def _nested_record() -> dict:
             "standardisation": f"{mode} seconds",
             "folds": [fold(1, "PLS, 3 components", a, 0.51), fold(2, "ridge, alpha 0.1", b, 0.49)],
             "chosen_counts": {"PLS, 3 components": 1, "ridge, alpha 0.1": 1},
+            "ensemble_counts": {"top 2 readouts, mean of their z-scored valence": 2},
             "summary": {k: {"valence_auc_subject_clip": summ([a, b], [0.55, 0.69]),
+                            "clip_r_axis": {**summ([0.4, 0.5], [0.1, 0.7]), "pooled": 0.47},
                             "clip_r_ratings": summ([0.3, 0.3], [0.1, 0.5]),
                             "subject_r_ratings": summ([0.1, 0.1], [0.0, 0.2])} for k in ("nested", "shipped", "fai")},
         }
@@ -271,6 +276,9 @@ def test_nested_record_gives_the_unseen_clips_headline(data_dir, tmp_path):
     rec = json.loads((data_dir / "unseen_clips.json").read_text())
     rec["readout_chosen_on_evaluated_subjects"] = True
     _write(data_dir, "unseen_clips", rec)
+    _write(data_dir, "eval_unseen", {"bacc": 0.152, "kappa": 0.0468, "clip_r_axis": 0.481, "subjects": "80-99",
+                                      "protocol": "unseen-clips",
+                                      "provenance": _prov("bci-valence evaluate --protocol unseen-clips")})
     readme = tmp_path / "README.md"
     readme.write_text(README_TEXT, encoding="utf-8")
     build(data_dir, tmp_path / "docs", readme, claims=False)
@@ -280,13 +288,23 @@ def test_nested_record_gives_the_unseen_clips_headline(data_dir, tmp_path):
     assert ("| readout chosen on the fold's other subjects | from the other clips | 0.625 (0.05) | 0.613 to 0.637 "
             "| 0.55 to 0.69 |") in results
     assert results.index("from the other clips | 0.625") < results.index("over all seconds | 0.66")
-    assert "| 2 | 10-19 | ridge, alpha 0.1 | 0.61 | 0.637 (0.5 to 0.7) | 0.3 | 0.1 | 0.6 | 4 | 0.49 | -0.1 |" in results
+    assert ("| 2 | 10-19 | ridge, alpha 0.1 | 0.61 | 0.637 (0.5 to 0.7) | 0.45 | 0.01 | 0.3 | 0.1 | top 2 readouts, "
+            "mean of their z-scored valence | 0.64 | 0.5 | 0.6 | 4 | 0.49 | -0.1 |") in results
     assert "Chosen: PLS, 3 components (1 of 2); ridge, alpha 0.1 (1 of 2)." in results
+    assert "Readout ensemble chosen: top 2 readouts, mean of their z-scored valence (2 of 2)." in results
+    # the per-stimulus r against the V-axis coordinate: mean (SD), range, interval, pooled
+    assert "| 0.45 (0.05) | 0.4 to 0.5 | 0.1 to 0.7 | 0.47 |" in results
     assert "| frontal alpha asymmetry (untrained) | 0.625 | 0.66 | -0.035 (-0.06 to -0.01) |" in results
     text = readme.read_text()
     nested_row = next(line for line in text.splitlines() if "nested: 2 outer folds" in line)
     assert "standardisation from the other clips" in nested_row
-    assert "| 0.625 (SD 0.05, folds 0.613–0.637; 95 % interval 0.55 to 0.69); 0.3; 0.625 |" in nested_row
+    assert ("| 0.625 (SD 0.05, folds 0.613–0.637; 95 % interval 0.55 to 0.69); 0.45 (SD 0.05, folds 0.4–0.5; "
+            "95 % interval 0.1 to 0.7; pooled 0.47); 0.3; 0.625 |") in nested_row
+    assert "per-stimulus r vs the V-axis coordinate (the same, and pooled over the folds' subjects)" in nested_row
+    # an unseen-clips evaluation on one split leaves its per-stimulus r to the nested row; a seen one keeps it
+    unseen_eval = next(line for line in text.splitlines() if "| 0.152 / 0.0468" in line)
+    assert "per-stimulus r on unseen clips: the nested row" in unseen_eval and "0.481" not in unseen_eval
+    assert "| 0.409 / 0.334 / 0.666, 0.909 |" in text
     protocol_row = next(line for line in text.splitlines() if "seen clips / unseen clips" in line)
     assert "readout chosen on these same subjects: optimistic; the nested row is the unseen-clips figure" in protocol_row
     assert text.index(nested_row) < text.index(protocol_row)

@@ -11,11 +11,20 @@ import pytest
 
 from bci_valence.constants import CLIP_LABELS, CLIP_VALENCE_GROUP
 from offline.studies.nested_unseen import (
+    KINDS,
     fai_centred,
     fold_features,
     main,
     run_nested,
     standardize_from,
+)
+from offline.studies.readout_ensembles import (
+    ENSEMBLES,
+    choose_ensemble,
+    ensemble_label,
+    ensemble_valence,
+    rank_candidates,
+    to_windows,
 )
 from offline.studies.unseen_variants import VARIANTS, VariantData, predict_held_out
 from offline.training import protocol_test_clips, standardize_subjects
@@ -79,7 +88,23 @@ def test_selection_is_nested_and_finds_the_planted_readout() -> None:
         assert s["ci95"][0] <= s["mean"] <= s["ci95"][1]
         # frontal alpha asymmetry carries nothing here (alpha is noise)
         assert abs(r["summary"]["fai"]["valence_auc_subject_clip"]["mean"] - 0.5) < 0.15
-    assert set(res["difference"]) == {"nested", "fai"}
+    assert set(res["difference"]) == {"nested", "ensemble", "fai"}
+    # the readout ensemble is chosen on the inner folds: every setting scored, the best kept
+    labels = [ensemble_label(k, a) for k, a in ENSEMBLES if k <= 2]
+    assert res["ensembles"] == [ensemble_label(k, a) for k, a in ENSEMBLES]
+    for mode in ("all", "disjoint"):
+        r = res["results"][mode]
+        for f in r["folds"]:
+            choice = f["ensemble_choice"]
+            assert list(choice["inner_scores"]) == labels  # only as many members as candidates
+            assert choice["inner_score"] == max(choice["inner_scores"].values())
+            assert choice["setting"] == ensemble_label(choice["size"], choice["aggregation"])
+            assert choice["members"][0] == f["chosen"] and len(choice["members"]) == choice["size"]
+            assert 0 <= f["ensemble"]["valence_auc_subject_clip"] <= 1
+        assert sum(r["ensemble_counts"].values()) == 3
+        # pooled: the figure over every outer subject's predictions at once
+        s = r["summary"]["nested"]["clip_r_axis"]
+        assert -1 <= s["pooled"] <= 1 and s["pooled"] > 0.5
 
 
 def test_disjoint_standardisation_excludes_the_predicted_clip() -> None:
@@ -146,7 +171,8 @@ def test_command_on_real_subjects(faced_root: Path, tmp_path: Path) -> None:
     for mode in ("all", "disjoint"):
         for f in rec["results"][mode]["folds"]:
             assert f["chosen"] in rec["variants"]
-            for kind in ("nested", "shipped", "fai"):
+            assert f["ensemble_choice"]["setting"] in rec["ensembles"]
+            for kind in KINDS:
                 assert 0 <= f[kind]["valence_auc_subject_clip"] <= 1
                 assert -1 <= f[kind]["clip_r_ratings"] <= 1
     # the docs render it: the summary, the per-fold tables, the headline row
@@ -165,3 +191,53 @@ def test_command_on_real_subjects(faced_root: Path, tmp_path: Path) -> None:
     from offline.docs import fmt
 
     assert f"| {fmt(auc['mean'])} (SD {fmt(auc['sd'])}" in head
+
+
+# ----------------------------------------------------------------------------- readout ensembles
+
+
+def test_to_windows_brings_any_readout_length_to_three() -> None:
+    one_s = np.arange(2 * 28 * 30, dtype=float).reshape(2, 28, 30)
+    assert np.allclose(to_windows(one_s), one_s.reshape(2, 28, 3, 10).mean(axis=3))
+    whole = np.arange(2 * 28, dtype=float).reshape(2, 28, 1)
+    assert np.array_equal(to_windows(whole), np.repeat(whole, 3, axis=2))
+    ten_s = np.ones((2, 28, 3))
+    assert np.array_equal(to_windows(ten_s), ten_s)
+    with pytest.raises(ValueError, match="4 windows"):
+        to_windows(np.ones((2, 28, 4)))
+
+
+def test_ensemble_valence_is_blind_to_each_members_scale() -> None:
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.normal(size=(4, 28, 3)) for _ in range(3))
+    z = [(m - m.mean()) / m.std() for m in (a, b, c)]
+    for agg, combine in (("mean", np.mean), ("median", np.median)):
+        out = ensemble_valence([a, 10 * b + 3, -5 + 0.1 * c], agg)
+        assert np.allclose(out, combine(np.stack(z), axis=0))
+    assert np.allclose(ensemble_valence([a], "median"), z[0])
+    with pytest.raises(ValueError, match="aggregation"):
+        ensemble_valence([a], "max")
+
+
+def test_rank_candidates_best_first_ties_in_list_order() -> None:
+    scores = np.array([0.6, np.nan, 0.7, 0.6, 0.9])
+    assert rank_candidates(scores, [0, 1, 2, 3]) == [2, 0, 3, 1]
+    assert rank_candidates(scores, [3, 0, 4]) == [4, 3, 0]
+
+
+def test_choose_ensemble_keeps_the_best_inner_setting() -> None:
+    rng = np.random.default_rng(1)
+    truth = np.broadcast_to(GROUP[None, :, None].astype(float), (6, 28, 3))
+    # three readouts, each right with its own independent noise: their mean beats any one
+    preds = {(v, i): truth + rng.normal(scale=2.0, size=truth.shape) for v in range(3) for i in range(2)}
+
+    def score(valence: np.ndarray, i: int) -> float:
+        return float(np.corrcoef(valence.ravel(), truth.ravel())[0, 1])
+
+    (size, agg), scores = choose_ensemble([0, 1, 2], preds, 2, score)
+    assert list(scores) == [ensemble_label(k, a) for k, a in ENSEMBLES if k <= 3]
+    assert scores[ensemble_label(size, agg)] == max(scores.values())
+    assert size == 3 and scores[ensemble_label(3, "mean")] > scores[ensemble_label(1, "mean")]
+    # one good readout among pure noise: the best-ranked alone
+    noise = {(v, i): (truth if v == 0 else rng.normal(size=truth.shape)) for v in range(3) for i in range(2)}
+    assert choose_ensemble([0, 1, 2], noise, 2, score)[0] == (1, "mean")

@@ -40,7 +40,7 @@ needs_token_auth = pytest.mark.skipif(not TOKEN_AUTH, reason="this Ray has no to
 
 REPO = Path(__file__).resolve().parents[3]
 RAY = Path(sys.executable).with_name("ray")
-TINY = ["--n", "3", "--epochs", "1", "--n-random", "20", "--train", "0-1", "--val", "80-81",
+TINY = ["--n", "9", "--epochs", "1", "--n-random", "20", "--train", "0-1", "--val", "80-81",
         "--cpus-per-trial", "1", "--no-progress"]
 
 
@@ -151,7 +151,7 @@ def test_probe_study_runs_on_a_default_head(ray_head: Head, faced_root: Path, tm
     assert run.returncode == 0, run.stderr[-3000:]
     printed = json.loads(run.stdout)
     res = json.loads((out / "results.json").read_text())
-    assert printed["n_trials"] == res["n_trials"] == 3 and len(list((out / "trials").glob("*.json"))) == 3
+    assert printed["n_trials"] == res["n_trials"] == 9 and len(list((out / "trials").glob("*.json"))) == 9
     for t in res["trials"]:
         assert 0 <= t["bacc"] <= 1 and -1 <= t["encoding"] <= 1
     # the trials ran on the head: the driver started no Ray instance of its own

@@ -56,17 +56,22 @@ def test_topography_command(faced_root: Path, tmp_path: Path, capsys) -> None:
 
 def test_probe_command_runs_on_ray_and_resumes(faced_root: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "probe"
-    argv = ["study", "probe", "--faced-root", str(faced_root), "--out", str(out), "--n", "4",
+    argv = ["study", "probe", "--faced-root", str(faced_root), "--out", str(out), "--n", "9",
             "--epochs", "1", "--n-random", "200", *TINY]
     assert main(argv) == 0
     printed = _printed(capsys)
     res = json.loads((out / "results.json").read_text())
-    assert len(res["trials"]) == 4 and printed["n_trials"] == 4
+    # 3 configurations x 3 seeds; the correlation is over the configurations' means
+    assert len(res["trials"]) == 9 and printed["n_trials"] == 9 and res["n_configurations"] == 3
     for t in res["trials"]:
         assert 0 <= t["bacc"] <= 1 and -1 <= t["encoding"] <= 1 and 0 <= t["encoding_percentile"] <= 100
-    bacc = [t["bacc"] for t in res["trials"]]
-    enc = [t["encoding"] for t in res["trials"]]
+    assert [c["n_seeds"] for c in res["configurations"]] == [3, 3, 3]
+    bacc = [c["bacc"] for c in res["configurations"]]
+    enc = [c["encoding"] for c in res["configurations"]]
     assert res["r_encoding_bacc"] == pytest.approx(np.corrcoef(enc, bacc)[0, 1])
+    trial_bacc = [t["bacc"] for t in res["trials"]]
+    trial_enc = [t["encoding"] for t in res["trials"]]
+    assert res["per_trial"]["r_encoding_bacc"] == pytest.approx(np.corrcoef(trial_enc, trial_bacc)[0, 1])
     assert 0 <= res["p_value"] <= 1
     assert (out / "scatter.png").is_file()
     stamps = {p.name: p.stat().st_mtime_ns for p in (out / "trials").glob("*.json")}

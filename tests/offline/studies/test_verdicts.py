@@ -246,6 +246,43 @@ def test_per_stimulus_rule():
     assert per_stimulus_verdict(weak) == "partly"
 
 
+def _nested_record(noise: float | None, seed: int = 0, n_folds: int = 3) -> dict:
+    """A nested record whose outer folds are synthetic unseen-clips predictions."""
+    folds = [_unseen_record(noise, seed=seed + o)["unseen-clips"] for o in range(n_folds)]
+    r = np.array([f["clip_r_axis"] for f in folds])
+    summary = {"nested": {"clip_r_axis": {"folds": list(r), "mean": float(r.mean()), "sd": float(r.std(ddof=1)),
+                                          "min": float(r.min()), "max": float(r.max()), "pooled": float(r.mean()),
+                                          "ci95": [float(r.min()) - 0.1, float(r.max()) + 0.05]}},
+               "fai": {"clip_r_axis": {"mean": 0.1}}}
+    return {"kind": "nested_unseen", "subjects": "0-35", "n_subjects": 36, "n_outer": n_folds,
+            "headline_standardisation": "disjoint", "ci95_over": ["subjects", "clips"],
+            "results": {"disjoint": {"folds": [{"fold": o + 1, "nested": f} for o, f in enumerate(folds)],
+                                     "summary": summary}},
+            "provenance": PROV}
+
+
+def test_per_stimulus_rule_on_the_nested_record():
+    rec = _nested_record(noise=1.0)
+    assert per_stimulus_verdict(rec) == "reproduced" == verdict("per_stimulus", rec)
+    ours, _, p_text = CLAIMS["per_stimulus"](rec)
+    assert "nested (3 outer folds over sub 0-35" in ours and "the mean of the folds" in ours
+    assert "pooled over the outer folds' 36 subjects" in ours and p_text.startswith("largest fold p = ")
+    assert per_stimulus_verdict(_nested_record(noise=None, seed=5)) == "not reproduced"
+    weak = _nested_record(noise=4.0, seed=2)
+    weak_r = weak["results"]["disjoint"]["summary"]["nested"]["clip_r_axis"]
+    assert weak_r["mean"] < 0.8
+    # partly only when the interval is above 0 and every fold's permutation p is below 0.05
+    folds_p = [f["nested"]["clip_r_axis_p"] for f in weak["results"]["disjoint"]["folds"]]
+    expected = "partly" if weak_r["ci95"][0] > 0 and max(folds_p) < 0.05 else "not reproduced"
+    assert per_stimulus_verdict(weak) == expected
+    weak["results"]["disjoint"]["folds"][0]["nested"]["clip_r_axis_p"] = 0.2  # one fold beyond chance no more
+    assert per_stimulus_verdict(weak) == "not reproduced"
+    # the seen-clips r of a single split is shown as context, never judged
+    seen = {"seen-clips": {**_unseen_record(noise=None)["unseen-clips"], "subjects": "80-99"}}
+    ours, v, _ = CLAIMS["per_stimulus"](rec, seen)
+    assert "for context, seen clips of sub 80-99" in ours and v == "reproduced"
+
+
 # ----------------------------------------------------------------------------- the page
 
 
@@ -253,7 +290,9 @@ def test_claims_page_rows_show_verdicts_with_p_values(tmp_path: Path):
     records = {
         "study_probe": _probe_record(planted=True),
         "study_topography": _topography_record(planted=False, seed=3),
-        "unseen_clips": _unseen_record(noise=1.0),
+        "unseen_nested": _nested_record(noise=1.0),
+        "unseen_clips": {"seen-clips": {**_unseen_record(noise=1.0)["unseen-clips"], "subjects": "80-99"},
+                         "provenance": PROV},
     }
     for name, rec in records.items():
         (tmp_path / f"{name}.json").write_text(json.dumps(rec))
@@ -264,8 +303,10 @@ def test_claims_page_rows_show_verdicts_with_p_values(tmp_path: Path):
     assert "**reproduced** (rank p = " in by_title["Encoding probe: classifiers rediscover the V-axis"]
     topo = by_title["Topography: where the V-axis lives on the scalp"]
     assert "**not reproduced** (ordering p = " in topo and "Where ours differs" in topo
-    assert "**reproduced** (p = " in by_title["Per-stimulus r of decoded valence"]
-    assert "resampling subjects and clips" in by_title["Per-stimulus r of decoded valence"]
+    per_stim = by_title["Per-stimulus r of decoded valence"]
+    assert "**reproduced** (largest fold p = " in per_stim and "resampling subjects and clips" in per_stim
+    assert "for context, seen clips of sub 80-99" in per_stim
+    assert "Context (not judged): `docs/data/unseen_clips.json`" in page
     # residual and ensemble rows read study_residual.json, saturation its own: not run here
     assert page.count("not run (no `study_residual.json`)") == 2
     assert set(SOURCES) == set(CLAIMS)
