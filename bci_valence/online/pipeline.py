@@ -566,14 +566,3 @@ class Pipeline:
         with self._lock:
             st = self._stream(stream)
             return st.standardizer.to_dict() if st.standardizer is not None else None
-
-
-# --------------------------------------------------------------------------- helpers
-def _unique(names: Sequence[str]) -> list[str]:
-    """Names made unique by suffixing ``#i`` to repeats."""
-    out, seen = [], set()
-    for i, n in enumerate(names):
-        name = n if n not in seen else f"{n}#{i}"
-        seen.add(name)
-        out.append(name)
-    return out

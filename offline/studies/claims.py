@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any
 
 from bci_valence.provenance import portable_paths
 
-from ._per_stimulus import is_nested, per_stimulus, per_stimulus_verdict
+from ._per_stimulus import _f, _p, is_nested, per_stimulus, per_stimulus_verdict
 from ._tables import study_tables
 
 __all__ = ["CLAIMS", "CONTEXT", "SOURCES", "STUDIES", "claim_verdicts", "docs_record", "per_stimulus_verdict",
@@ -156,16 +155,6 @@ RULES = {
 
 #: Largest |ΔBACC| the paper's random-direction controls showed.
 PAPER_CONTROL_LIMIT = 0.003
-
-
-def _f(value: Any, spec: str = "+.3f") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return format(value, spec)
-
-
-def _p(value: Any) -> str:
-    return _f(value, ".2g")
 
 
 Judged = tuple[str, str, str]
