@@ -65,7 +65,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
                    help="V-axis folder from `bci-valence axis build` (default: the shipped axis)")
     p.add_argument("--stages", default="all",
                    help="classifier stages of the final model: 'all', a stage name (that stage and "
-                        "every one before it) or a comma list of baseline,augment,distill,deep,ensemble")
+                        "every one before it), a comma list of baseline,augment,distill,deep,ensemble, "
+                        "or 'auto' (the cumulative stage set with the best validation BACC in the "
+                        "ablation; ties: the shorter; needs --val and the ablation)")
     p.add_argument("--no-ablation", action="store_true",
                    help="train only the final stage set (no per-stage table)")
     p.add_argument("--epochs", type=int, default=None, help="epochs per member")
@@ -88,9 +90,16 @@ def _run_train(args: argparse.Namespace) -> int:
 
     from .training import TrainSettings, parse_stages, run_training
 
+    auto = str(args.stages).strip().lower() == "auto"
+    val = [] if str(args.val).lower() in ("none", "") else parse_subjects(args.val)
+    if auto and (args.no_ablation or not val or args.protocol != "seen-clips"):
+        print("error: --stages auto chooses on the ablation's validation scores: it needs --val "
+              "subjects, no --no-ablation and --protocol seen-clips", file=sys.stderr)
+        return 2
     settings = TrainSettings(
-        stages=parse_stages(args.stages),
+        stages=parse_stages("all" if auto else args.stages),
         ablation=not args.no_ablation,
+        choose_stages=auto,
         seed=args.seed,
         device=args.device,
         threads=args.threads,
@@ -102,7 +111,6 @@ def _run_train(args: argparse.Namespace) -> int:
         settings = replace(settings, epochs=args.epochs)
     if args.members is not None:
         settings = replace(settings, n_ensemble=args.members)
-    val = [] if str(args.val).lower() in ("none", "") else parse_subjects(args.val)
     refit = parse_subjects(args.refit) if args.refit else None
     if args.protocol == "unseen-clips":
         return _run_train_protocols(args, settings, val, refit)

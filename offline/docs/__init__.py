@@ -15,15 +15,16 @@ Usage::
 File names choose the page: ``bench_*`` go to ``docs/benchmarks.md``, everything else
 (``vaxis_validation``, ``eval_*``, ``unseen_*``, ``study_*`` ...) to
 ``docs/results.md``. Known outputs (``bench_features``, ``bench_online``,
-``bench_soak``, ``vaxis_validation``, ``bci-valence evaluate``'s JSON) get tables of
-their own; any other file is shown as a table of its scalar values. A file may steer
+``bench_soak``, ``vaxis_validation``, ``bci-valence evaluate``'s JSON, and
+``evaluate --protocol``'s JSON of a bundle whose stages ``train --stages auto`` chose)
+get tables of their own; any other file is shown as a table of its scalar values. A file may steer
 its own section with optional top-level keys: ``"title"`` (the heading),
 ``"description"`` (a paragraph under it), ``"tables"`` (a list of ``{"title",
 "columns", "rows"}`` shown instead of the scalar table) and ``"headline"`` (``{label:
 value}`` rows added to the README's headline table).
 
-The package's modules: ``_base`` (constants, loading, formatting), ``_sections`` and
-``_nested`` (one renderer per kind of record), ``_pages`` (the two pages), ``_headline``
+The package's modules: ``_base`` (constants, loading, formatting), ``_sections``,
+``_nested`` and ``_selected`` (one renderer per kind of record), ``_pages`` (the two pages), ``_headline``
 (the README's table), ``_build`` (building and recording); this module re-exports their
 public names.
 """

@@ -8,6 +8,7 @@ from typing import Any
 from ._base import COMMAND, FIGURES_END, FIGURES_START, DocsError, _get, anchor, fmt, table
 from ._nested import NESTED_MODES, _interval, _is_nested, _nested_modes
 from ._sections import _aggregation_cells, _is_evaluation, title_of
+from ._selected import _is_selected_inside, chosen_inside, selected_row
 
 
 def _times(value: Any) -> str:
@@ -38,7 +39,7 @@ def _evaluation_rows(records: dict[str, dict[str, Any]], nested: bool) -> list[R
     gives the unseen-clips per-stimulus r, an unseen-clips evaluation's own is left out."""
     rows = []
     for name, r in records.items():
-        if name.startswith("bench_") or not _is_evaluation(r):
+        if name.startswith("bench_") or not _is_evaluation(r) or _is_selected_inside(r):
             continue
         what = f"{title_of(name, r)}: BACC / kappa"
         measured = f"{fmt(r['bacc'])} / {fmt(r['kappa'])}"
@@ -83,8 +84,16 @@ def _nested_row(records: dict[str, dict[str, Any]], name: str) -> Row:
     return what, measured, _link(records, "results.md", name)
 
 
+def _selected_rows(records: dict[str, dict[str, Any]]) -> list[Row]:
+    """Bundles whose stages and readout were chosen inside their training subjects, reported on others."""
+    return [(*selected_row(r), _link(records, "results.md", name))
+            for name, r in records.items() if _is_selected_inside(r)]
+
+
 def _protocol_rows(records: dict[str, dict[str, Any]], nested: bool) -> list[Row]:
-    """Seen-clips / unseen-clips evaluations: BACC and valence AUC of both protocols."""
+    """Seen-clips / unseen-clips evaluations: BACC and valence AUC of both protocols. Where a
+    bundle chosen inside other subjects is reported on the same ones, the row points to it."""
+    inside = {r.get("subjects"): chosen_inside(r) for r in records.values() if _is_selected_inside(r)}
     rows = []
     for name, r in records.items():
         protos = [r[p] for p in ("seen-clips", "unseen-clips") if isinstance(r.get(p), dict) and "bacc" in r[p]]
@@ -97,7 +106,9 @@ def _protocol_rows(records: dict[str, dict[str, Any]], nested: bool) -> list[Row
                 "valence AUC, positive vs negative clips (per subject and clip)")
         if r.get("readout_chosen_on_evaluated_subjects"):
             what += (" (readout chosen on these same subjects: optimistic"
-                     + ("; the nested row is the unseen-clips figure)" if nested else ")"))
+                     + ("; the nested row is the unseen-clips figure" if nested else "")
+                     + (f"; the rows chosen inside sub {inside[seen.get('subjects')]} choose nothing on "
+                        "these subjects" if seen.get("subjects") in inside else "") + ")")
         base = unseen.get("baseline_fai")
         if isinstance(base, dict) and "valence_auc_subject_clip" in base:
             what += "; the same AUC for frontal alpha asymmetry (untrained)"
@@ -185,6 +196,7 @@ def headline_rows(records: dict[str, dict[str, Any]]) -> list[Row]:
     nested = [name for name, r in records.items() if _is_nested(r)]
     rows += _evaluation_rows(records, bool(nested))
     rows += [_nested_row(records, name) for name in nested]
+    rows += _selected_rows(records)
     rows += _protocol_rows(records, bool(nested))
     verdicts = _claim_verdicts(records)
     if verdicts:

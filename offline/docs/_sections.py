@@ -7,6 +7,7 @@ from typing import Any
 
 from ._base import DocsError, _flatten, _get, fmt, table
 from ._nested import _is_nested, section_nested
+from ._selected import _is_selected_inside, section_selected, selected_title
 
 Section = Callable[[str, dict[str, Any]], list[str]]
 MAX_GENERIC_ROWS = 80
@@ -315,6 +316,8 @@ def aggregation_lines(rec: dict[str, Any]) -> list[str]:
 def _section_for(name: str, rec: dict[str, Any]) -> Section:
     if _is_nested(rec):
         return section_nested
+    if _is_selected_inside(rec):
+        return section_selected
     if "tables" in rec:
         return section_generic
     if name == "bench_features" or rec.get("benchmark") == "features":
@@ -348,6 +351,8 @@ def title_of(name: str, rec: dict[str, Any]) -> str:
         return rec["title"].strip()
     if name in TITLES:
         return TITLES[name]
+    if _is_selected_inside(rec):
+        return selected_title(rec)
     if _is_evaluation(rec):
         return f"Evaluation on FACED subjects {rec.get('subjects', '')} ({name})".replace("  ", " ")
     return name.replace("_", " ").capitalize()

@@ -66,7 +66,7 @@ from .protocols import (
     valence_scale,
 )
 from .protocol_training import run_protocol_training
-from .recipe import format_ablation, run_training
+from .recipe import choose_stage_set, format_ablation, run_training
 from .settings import STAGES, FoldSettings, TrainSettings, parse_stages
 from .windows import (
     CLIP_SECONDS,
@@ -88,6 +88,7 @@ __all__ = [
     "Readout",
     "TrainSettings",
     "binary_auc",
+    "choose_stage_set",
     "classification_metrics",
     "classifier_settings_for",
     "clip_folds",

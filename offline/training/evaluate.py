@@ -17,7 +17,7 @@ from .windows import N_WINDOWS, make_windows, standardize_subjects
 
 log = logging.getLogger(__name__)
 
-__all__ = ["evaluate_bundle"]
+__all__ = ["bundle_selection", "evaluate_bundle"]
 
 
 def in_sample_subjects(trained: str | None, subjects: Sequence[int]) -> list[int]:
@@ -28,6 +28,36 @@ def in_sample_subjects(trained: str | None, subjects: Sequence[int]) -> list[int
         return sorted(set(parse_subjects(trained)) & set(subjects))
     except ValueError:  # an unreadable record: nothing known to overlap
         return []
+
+
+def bundle_selection(bundle: Any) -> dict[str, Any]:
+    """How a bundle's main models were chosen, from its ``bundle.json``: the subjects that
+    trained and validated the choices, the final classifier stages (with the stage choice's
+    candidates when ``--stages auto`` chose them), the readout and what chose it, the
+    subjects the shipped models were refit on, and the protocol models' training subjects
+    and stages (``protocol_models``, when the bundle has them)."""
+    training, projection = bundle.config.training or {}, bundle.config.projection or {}
+    out = {
+        "selection_train_subjects": training.get("selection_train_subjects"),
+        "validation_subjects": training.get("validation_subjects"),
+        "train_subjects": training.get("train_subjects"),
+        "stages": training.get("stages"),
+        "readout": {k: projection.get(k) for k in ("method", "alpha", "n_components") if projection.get(k) is not None},
+        "readout_chosen_by": projection.get("chosen_by"),
+    }
+    if training.get("stage_selection"):
+        out["stage_selection"] = training["stage_selection"]
+    protocols = bundle.config.protocols or {}
+    if protocols:
+        out["protocol_models"] = {p: {"train_subjects": c.get("train_subjects"), "stages": _get_stages(c)}
+                                  for p, c in protocols.items()}
+    return out
+
+
+def _get_stages(protocol_config: dict[str, Any]) -> list[str] | None:
+    """The classifier stages of a protocol's fold models, as the bundle records them."""
+    stages = (protocol_config.get("training") or {}).get("stages")
+    return list(stages) if stages else None
 
 
 def _classifier_figures(

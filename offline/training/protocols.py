@@ -28,7 +28,7 @@ from bci_valence.io.faced import format_subjects
 from bci_valence.model.fold_models import PROTOCOLS, FoldModel
 
 from .classifier import strip_aux_head, train_classifier
-from .evaluate import in_sample_subjects
+from .evaluate import bundle_selection, in_sample_subjects
 from .metrics import frontal_alpha_asymmetry, protocol_metrics, valence_figures
 from .projection import Readout
 from .settings import FoldSettings
@@ -460,7 +460,8 @@ def evaluate_protocol(
         intervals and p-value for frontal alpha asymmetry, the untrained incumbent:
         :func:`fai_figures`), ``n_folds``, ``subjects``, ``n_subjects``, ``models`` (which
         models ran, trained on which subjects), ``in_sample_subjects`` (evaluated
-        subjects those models were trained on, None when all are held out), ``bundle``.
+        subjects those models were trained on, None when all are held out), ``bundle``,
+        ``selection`` (how the main models were chosen: :func:`bundle_selection`).
     """
     from bci_valence.constants import CLIP_LABELS, CLIP_VALENCE_GROUP
     from bci_valence.io import faced as fd
@@ -489,5 +490,6 @@ def evaluate_protocol(
         "models": models,
         "in_sample_subjects": format_subjects(overlap) if overlap else None,
         "bundle": str(bundle.path) if bundle.path is not None else None,
+        "selection": bundle_selection(bundle),
         **extra,
     }

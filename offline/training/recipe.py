@@ -29,7 +29,7 @@ from .protocols import projection_candidates, select_projection
 from .settings import STAGES, TrainSettings
 from .windows import N_WINDOWS, make_windows, standardize_subjects
 
-__all__ = ["format_ablation", "run_training"]
+__all__ = ["choose_stage_set", "format_ablation", "run_training"]
 
 
 def format_ablation(rows: Sequence[dict[str, Any]]) -> str:
@@ -44,6 +44,46 @@ def format_ablation(rows: Sequence[dict[str, Any]]) -> str:
             f"{r['weighted_f1']:.4f} | {r['train_seconds']:.0f} |"
         )
     return "\n".join(lines)
+
+
+def choose_stage_set(rows: Sequence[dict[str, Any]]) -> int:
+    """Index of the ablation row whose stage set scores the highest validation BACC.
+
+    Ties go to the shorter stage set (fewer stages), then to the earlier row.
+
+    Raises
+    ------
+    ValueError
+        When there is no row to choose from.
+    """
+    if not rows:
+        raise ValueError("no stage set to choose from: the choice needs the ablation on validation subjects")
+    return min(range(len(rows)), key=lambda i: (-float(rows[i]["bacc"]), len(rows[i]["stages"]), i))
+
+
+def _stage_choice(rows: Sequence[dict[str, Any]], train: Sequence[int], val: Sequence[int]) -> dict[str, Any]:
+    """The training metadata's ``stage_selection``: candidates' validation scores and the choice."""
+    chosen = rows[choose_stage_set(rows)]
+    return {
+        "chosen": list(chosen["stages"]),
+        "chosen_by": (f"highest validation BACC on sub {format_subjects(val)} among the cumulative "
+                      f"stage sets (ties: the shorter), models trained on sub {format_subjects(train)}"),
+        "candidates": [{"stages": list(r["stages"]), **{k: r[k] for k in ("bacc", "kappa", "weighted_f1")}}
+                       for r in rows],
+    }
+
+
+def _apply_stage_choice(
+    settings: TrainSettings, rows: Sequence[dict[str, Any]], subjects: _Subjects, summary: dict[str, Any],
+    console: Any,
+) -> TrainSettings:
+    """With ``settings.choose_stages``: record the choice in ``summary["stage_selection"]`` and
+    return the settings with the chosen stages (else ``settings`` as they are)."""
+    if not settings.choose_stages:
+        return settings
+    summary["stage_selection"] = _stage_choice(rows, subjects.train, subjects.val)
+    console(f"stages chosen on validation: {', '.join(summary['stage_selection']['chosen'])}")
+    return replace(settings, stages=tuple(summary["stage_selection"]["chosen"]))
 
 
 @dataclass(frozen=True)
@@ -72,12 +112,15 @@ def _load_subjects(
     Raises
     ------
     ValueError
-        When a subject is both a training and a validation subject.
+        When a subject is both a training and a validation subject, or the stages are
+        to be chosen without validation subjects.
     """
     from bci_valence.io import faced as fd
 
     train = list(train_subjects)
     val = list(val_subjects or [])
+    if settings.choose_stages and not val:
+        raise ValueError("choosing the stages needs validation subjects (the ablation is measured on them)")
     overlap = sorted(set(train) & set(val))
     if overlap:
         raise ValueError(f"train and validation subjects overlap: sub {format_subjects(overlap)}")
@@ -169,9 +212,11 @@ def _train_classifiers(
 ) -> tuple[list[dict[str, Any]], list[Any], dict[str, Any]]:
     """Train the ablation's stage sets and the final one; the ensemble members of the final one.
 
-    The final ensemble's valence correlations join its metrics, and the ablation table
-    goes to ``console``. When ``ensemble`` is added to the previous stage set with seed
-    ensembles, the previous stage's model is reused as the first member.
+    With ``settings.choose_stages`` the final one is the stage set
+    :func:`choose_stage_set` picks from the ablation rows. The final ensemble's valence
+    correlations join its metrics, and the ablation table goes to ``console``. When
+    ``ensemble`` is added to the previous stage set with seed ensembles, the previous
+    stage's model is reused as the first member.
 
     Returns
     -------
@@ -183,9 +228,11 @@ def _train_classifiers(
         The final stage set's validation metrics.
     """
     final_stages = tuple(settings.stages)
+    choose = settings.choose_stages and val_windows is not None
     rows: list[dict[str, Any]] = []
     members: list[Any] = []
     final_metrics: dict[str, Any] = {}
+    trained: dict[tuple[str, ...], tuple[list[Any], dict[str, Any]]] = {}
     prev: tuple[Any, ...] | None = None
     for p in _stage_sets(settings, val_windows is not None):
         name, stage_label = _stage_names(p)
@@ -204,8 +251,12 @@ def _train_classifiers(
                 f"wF1={metrics['weighted_f1']:.4f} ({metrics['n_members']} member(s), "
                 f"{metrics['train_seconds']:.0f} s)"
             )
+        if choose:
+            trained[tuple(p)] = (members_p, metrics)
         if tuple(p) == final_stages:
             members, final_metrics = members_p, metrics
+    if choose and rows:
+        members, final_metrics = trained[tuple(rows[choose_stage_set(rows)]["stages"])]
     if val_windows is not None and members:
         final_metrics.update(_ensemble_valence_metrics(members, val_windows, coordinates, labels, settings.device))
     if rows:
@@ -294,17 +345,25 @@ def _projection_config(proj: dict[str, Any], readout: Readout, settings: TrainSe
 
 def _training_config(
     subjects: _Subjects, trained_on: Sequence[int], settings: TrainSettings, summary: dict[str, Any],
+    recorded: TrainSettings | None = None,
 ) -> dict[str, Any]:
-    """The bundle's ``training`` description: data, subjects, stages, settings, times, device."""
+    """The bundle's ``training`` description: data, subjects, stages, settings, times, device.
+
+    ``settings`` carry the final stages; ``recorded`` (default ``settings``) are the
+    settings as given, written so that the run can be repeated (with ``choose_stages``
+    their ``stages`` are the candidates' stages, not the chosen ones).
+    """
     import torch
 
+    recorded = recorded or settings
     return {
         "dataset": "FACED DE features (official release)",
         "train_subjects": format_subjects(trained_on),
         "selection_train_subjects": format_subjects(subjects.train),
         "validation_subjects": format_subjects(subjects.val) if subjects.val else None,
         "stages": list(settings.stages),
-        "settings": settings.to_dict(),
+        **({"stage_selection": summary["stage_selection"]} if "stage_selection" in summary else {}),
+        "settings": recorded.to_dict(),
         "recipe_seconds": summary["recipe_seconds"],
         "refit_seconds": summary.get("refit_seconds"),
         "total_seconds": summary["total_seconds"],
@@ -364,7 +423,7 @@ def run_training(
     out : path
         Bundle folder to write.
     settings : TrainSettings or None
-        None: the defaults.
+        None: the defaults (``choose_stages``: chosen as :func:`choose_stage_set` says).
     axis_dir : path or None
         V-axis artifact folder (None = the shipped default).
     refit_subjects : sequence of int or None
@@ -384,7 +443,6 @@ def run_training(
     from bci_valence.model.bundle import ModelBundle
 
     settings = settings or TrainSettings()
-
     t_start = time.perf_counter()
     torch.set_num_threads(max(1, int(settings.threads)))
     coords_map, axis_info = load_axis_coordinates(axis_dir)
@@ -401,6 +459,7 @@ def run_training(
     val_windows = make_windows(z_va, labels) if z_va is not None else None
     rows, members, final_metrics = _train_classifiers(z_tr, labels, coordinates, settings, val_windows, console)
     summary["ablation"] = rows
+    recorded, settings = settings, _apply_stage_choice(settings, rows, subjects, summary, console)
     summary["recipe_seconds"] = round(time.perf_counter() - t_start, 1)
 
     trained_on: Sequence[int] = subjects.train
@@ -417,7 +476,7 @@ def run_training(
 
     config = _bundle_config(
         coords_map, axis_info, _projection_config(proj, readout, settings, bool(selection)), settings,
-        len(members), _training_config(subjects, trained_on, settings, summary), metrics)
+        len(members), _training_config(subjects, trained_on, settings, summary, recorded), metrics)
     path = ModelBundle(config, projection, members).save(out)
     summary["bundle"] = str(path)
     console(f"bundle written to {path} ({summary['total_seconds']:.0f} s in all)")

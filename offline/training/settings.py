@@ -75,6 +75,10 @@ class TrainSettings:
         every listed stage applies).
     ablation : bool
         Also train and report every cumulative prefix of the recipe on validation.
+    choose_stages : bool
+        Choose the final stage set among the ablation's cumulative prefixes of
+        ``stages``: the one with the highest validation BACC (ties: the shorter). Needs
+        validation subjects and ``ablation``.
     epochs : int
         Passes over the training windows per member.
     batch_size, lr, weight_decay, label_smoothing : training hyper-parameters
@@ -139,6 +143,7 @@ class TrainSettings:
 
     stages: tuple[str, ...] = STAGES
     ablation: bool = True
+    choose_stages: bool = False
     epochs: int = 40
     batch_size: int = 128
     lr: float = 1e-3
@@ -177,6 +182,8 @@ class TrainSettings:
             raise ValueError(f"ensemble_mode must be 'seeds' or 'snapshots', got {self.ensemble_mode!r}")
         if self.epochs < 1 or self.n_ensemble < 1 or self.batch_size < 1:
             raise ValueError("epochs, n_ensemble and batch_size must be >= 1")
+        if self.choose_stages and not self.ablation:
+            raise ValueError("choose_stages needs the ablation (the candidates are its stage sets)")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form."""

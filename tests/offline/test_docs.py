@@ -310,6 +310,66 @@ def test_nested_record_gives_the_unseen_clips_headline(data_dir, tmp_path):
     assert text.index(nested_row) < text.index(protocol_row)
 
 
+def _selected_record() -> dict:
+    """``bci-valence evaluate --protocol seen-clips`` of a bundle trained with ``--stages auto``."""
+    candidates = [{"stages": ["baseline"], "bacc": 0.39, "kappa": 0.31, "weighted_f1": 0.39},
+                  {"stages": ["baseline", "augment"], "bacc": 0.41, "kappa": 0.33, "weighted_f1": 0.4}]
+    return {
+        "protocol": "seen-clips", "bacc": 0.412, "kappa": 0.338, "valence_auc_subject_clip": 0.655,
+        "clip_r_axis": 0.5, "ci95": {"bacc": [0.35, 0.46], "kappa": [0.27, 0.39],
+                                     "valence_auc_subject_clip": [0.52, 0.77]},
+        "ci95_over": ["subjects", "clips"], "baseline_fai": {"valence_auc_subject_clip": 0.551,
+                                                             "ci95": {"valence_auc_subject_clip": [0.45, 0.64]}},
+        "subjects": "80-99", "models": "main models, trained on sub 0-79", "in_sample_subjects": None,
+        "selection": {"selection_train_subjects": "0-59", "validation_subjects": "60-79", "train_subjects": "0-79",
+                      "stages": ["baseline", "augment"], "readout": {"method": "pls", "n_components": 5},
+                      "readout_chosen_by": "validation valence_auc_subject_clip under unseen-clips (3 clip folds)",
+                      "stage_selection": {"chosen": ["baseline", "augment"], "candidates": candidates,
+                                          "chosen_by": "highest validation BACC on sub 60-79 among the cumulative "
+                                                       "stage sets (ties: the shorter), models trained on sub 0-59"}},
+        "provenance": _prov("bci-valence evaluate --bundle runs/nested-recipe --protocol seen-clips"),
+    }  # fmt: skip
+
+
+def test_stages_chosen_inside_the_training_subjects_get_a_section_and_a_headline_row(data_dir, tmp_path):
+    _write(data_dir, "eval_nested_recipe", _selected_record())
+    rec = json.loads((data_dir / "unseen_clips.json").read_text())
+    rec["readout_chosen_on_evaluated_subjects"] = True
+    _write(data_dir, "unseen_clips", rec)
+    readme = tmp_path / "README.md"
+    readme.write_text(README_TEXT, encoding="utf-8")
+    build(data_dir, tmp_path / "docs", readme, claims=False)
+    results = (tmp_path / "docs" / "results.md").read_text()
+    title = "Classifier and readout chosen inside sub 0-79, reported on sub 80-99"
+    assert f"## {title}\n" in results
+    assert "Nothing in this run was chosen or trained on sub 80-99." in results
+    assert "| baseline, augment | 0.41 | 0.33 | 0.4 | chosen |" in results
+    assert "| 9-class balanced accuracy (chance 0.111) | 0.412 | 0.35 to 0.46 |" in results
+    assert ("| valence AUC, positive vs negative clips, per subject × clip | 0.655 | 0.52 to 0.77 | 0.551 "
+            "| 0.45 to 0.64 |") in results
+    text = readme.read_text()
+    row = next(line for line in text.splitlines() if line.startswith(f"| {title}"))
+    assert "stages chosen: baseline, augment" in row
+    assert "| 0.412 (0.35 to 0.46) / 0.338 (0.27 to 0.39); 0.655 (0.52 to 0.77) |" in row
+    assert f"(docs/results.md#{anchor(title)})" in row
+    protocol_row = next(line for line in text.splitlines() if "seen clips / unseen clips" in line)
+    assert "the rows chosen inside sub 0-79 choose nothing on these subjects" in protocol_row
+    # not also listed as a plain evaluation
+    assert "Evaluation on FACED subjects 80-99 (eval_nested_recipe)" not in text
+    # the unseen-clips protocol of the same choices: its own section, its fold models named
+    unseen = {**_selected_record(), "protocol": "unseen-clips",
+              "models": "unseen-clips fold models (3), trained on sub 0-59"}
+    unseen["selection"] = {**unseen["selection"], "protocol_models": {
+        "unseen-clips": {"train_subjects": "0-59", "stages": ["baseline", "augment", "distill"]}}}
+    _write(data_dir, "eval_nested_recipe_unseen", unseen)
+    build(data_dir, tmp_path / "docs", readme, claims=False)
+    results = (tmp_path / "docs" / "results.md").read_text()
+    assert f"## {title}, on clips the models never saw\n" in results
+    assert "The fold models' classifiers have the fold settings' stages (baseline, augment, distill)" in results
+    row = next(line for line in readme.read_text().splitlines() if line.startswith(f"| {title}, on clips"))
+    assert "unseen-clips fold models (3), trained on sub 0-59, each clip predicted by a model that never saw it" in row
+
+
 def test_aggregation_renders_as_a_grid_and_a_headline_row():
     from offline.docs import aggregation_lines, headline_rows
 

@@ -294,6 +294,11 @@ def test_evaluate_protocol_cli_on_the_default_bundle(faced_root, capsys):
         assert 0 < rec["clip_r_ratings_p"] <= 1
         assert rec["window_noise_sd"] > 0
     assert out["unseen-clips"]["n_folds"] == 3 and out["seen-clips"]["n_folds"] == 1
+    # how the bundle's main models were chosen travels with the figures
+    selection = out["unseen-clips"]["selection"]
+    assert selection["validation_subjects"] == "80-99" and selection["readout"]["method"] == "pls"
+    assert "stage_selection" not in selection  # the shipped stages were fixed, not chosen
+    assert selection["protocol_models"]["unseen-clips"]["stages"] == ["baseline", "augment", "distill"]
 
 
 @pytest.mark.slow

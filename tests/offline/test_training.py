@@ -109,6 +109,60 @@ def test_ablation_rows(faced_root, tmp_path):
     assert cfg.classifier["depth"] == 2  # deep doubles depth 1
 
 
+def test_choose_stage_set_takes_the_best_validation_bacc_and_the_shorter_on_ties():
+    rows = [{"stages": list(T.STAGES[: i + 1]), "bacc": b} for i, b in enumerate((0.20, 0.25, 0.22, 0.25, 0.24))]
+    assert T.choose_stage_set(rows) == 1  # 0.25 twice: the shorter set
+    rows[3]["bacc"] = 0.26
+    assert T.choose_stage_set(rows) == 3
+    assert T.choose_stage_set(rows[:1]) == 0
+    with pytest.raises(ValueError, match="no stage set"):
+        T.choose_stage_set([])
+
+
+def test_auto_stages_choose_on_validation_and_are_recorded(faced_root, tmp_path):
+    s = _tiny_settings(epochs=1, n_ensemble=2, classifier=ClassifierSettings(d_model=8, depth=1),
+                       choose_stages=True)
+    lines: list[str] = []
+    summary = T.run_training(faced_root, TRAIN[:3], VAL[:1], tmp_path / "a", s,
+                             refit_subjects=TRAIN[:4], console=lines.append)
+    rows = summary["ablation"]
+    chosen = rows[T.choose_stage_set(rows)]["stages"]
+    cfg = ModelBundle.load(summary["bundle"]).config
+    selection = cfg.training["stage_selection"]
+    assert selection["chosen"] == chosen == cfg.training["stages"]
+    assert [c["stages"] for c in selection["candidates"]] == [r["stages"] for r in rows]
+    assert [c["bacc"] for c in selection["candidates"]] == [r["bacc"] for r in rows]
+    assert "highest validation BACC on sub 80" in selection["chosen_by"]
+    assert "trained on sub 0-2" in selection["chosen_by"]
+    # the settings as given (the candidates), the refit and its members follow the choice
+    assert cfg.training["settings"]["choose_stages"] is True
+    assert cfg.training["settings"]["stages"] == list(T.STAGES)
+    assert cfg.training["train_subjects"] == "0-3"
+    assert cfg.n_members == (2 if "ensemble" in chosen else 1)
+    assert cfg.metrics["classifier"]["bacc"] == rows[T.choose_stage_set(rows)]["bacc"]
+    # the protocol evaluation carries the choice with its figures
+    bundle = ModelBundle.load(summary["bundle"], device="cpu")
+    res = T.evaluate_protocol(bundle, faced_root, VAL[:1], "seen-clips", n_permutations=9, n_bootstrap=5,
+                              progress=False)
+    assert res["selection"]["stage_selection"] == selection
+    assert res["selection"]["selection_train_subjects"] == "0-2" and res["selection"]["validation_subjects"] == "80"
+
+
+def test_auto_stages_need_the_ablation_on_validation(faced_root, tmp_path, capsys):
+    from bci_valence.cli import main
+
+    with pytest.raises(ValueError, match="choose_stages needs the ablation"):
+        T.TrainSettings(choose_stages=True, ablation=False)
+    with pytest.raises(ValueError, match="needs validation subjects"):
+        T.run_training(faced_root, [0], [], tmp_path / "c", _tiny_settings(choose_stages=True))
+    for extra in (["--val", "none"], ["--no-ablation"]):
+        rc = main(["train", "--faced-root", str(faced_root), "--train", "0-1", "--stages", "auto",
+                   "--out", str(tmp_path / "b"), "--no-progress", *extra])
+        assert rc == 2
+        assert "--stages auto" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
+
+
 def test_training_is_deterministic(faced_root, tmp_path):
     s = _tiny_settings(epochs=2, n_ensemble=1, ablation=False, stages=("baseline", "augment"))
     a = T.run_training(faced_root, TRAIN[:4], VAL[:2], tmp_path / "a", s, console=lambda *_: None)
