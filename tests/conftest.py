@@ -5,12 +5,20 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import signal
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# A test run started in the background by a non-interactive shell (`pytest … &` in a
+# script) inherits Ctrl-C ignored, and so would every command the tests start: the Ctrl-C
+# tests need it to do what it does at a terminal. A handler set here also resets to the
+# default in the commands they start.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BCI_VALENCE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
