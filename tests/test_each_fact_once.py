@@ -33,13 +33,13 @@ def test_no_literal_sampling_rate_outside_the_constants():
 
 
 def test_the_hop_becomes_samples_only_in_the_window_timing():
-    """Seconds between windows times a rate is computed in ``signal/timing.py`` only:
-    everything else asks a :class:`~bci_valence.signal.timing.WindowTiming`."""
+    """Seconds between windows times a rate is computed in ``signal/window_timing.py``
+    only: everything else asks a :class:`~bci_valence.signal.window_timing.WindowTiming`."""
     product = re.compile(r"hop\w*\s*\*\s*[\w.]*(sfreq|rate)|(sfreq|rate)\w*\s*\*\s*[\w.]*hop_s\b")
     found = [
         f"{p.relative_to(REPO_ROOT)}:{n}"
         for p in sorted((REPO_ROOT / "bci_valence").rglob("*.py"))
-        if p.name != "timing.py"
+        if p.name != "window_timing.py"
         for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
         if product.search(line.split("#", 1)[0])
     ]
@@ -53,7 +53,7 @@ def test_the_hop_range_is_the_constant_everywhere():
 
     from bci_valence.constants import HOP_RANGE_S
     from bci_valence.online.settings import PipelineSettings
-    from bci_valence.signal.timing import WindowTiming
+    from bci_valence.signal.window_timing import WindowTiming
 
     low, high = HOP_RANGE_S
     for hop in (low, high):

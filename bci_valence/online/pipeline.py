@@ -44,7 +44,8 @@ import numpy as np
 from ..model.protocol import ValenceModel
 from ..signal.montage import MontageMapping
 from ..signal.quality import BAD_FLAGS, QualityFlag
-from ..signal.timing import StreamClock, WindowTiming
+from ..signal.timing import StreamClock
+from ..signal.window_timing import WindowTiming
 from ..streams.base import Source
 
 from .markers import normalize_markers
@@ -113,6 +114,8 @@ class Pipeline:
         self.has_classifier = bool(bundle.has_classifier)
         self._features = WindowFeatures(cfg, self.settings.compute, self.device, self.settings.hop_s)
         self.feature_shape = self._features.shape
+        # the raw DE the classifier's sequence reaches back to, in windows
+        self._history_len = int(math.ceil(self.window_timing.windows_in(self.sequence_len * self.sequence_spacing + 2)))
         self._auto_names = names is None
         if names is None:
             names = [s.name or f"stream{i}" for i, s in enumerate(sources)]
@@ -411,8 +414,7 @@ class Pipeline:
         st.de_history.append((win.segment, win.end, np.full_like(de, np.nan) if blank else de))
         if not blank:
             st.z_history.append((win.segment, win.end, z))
-        horizon = int(math.ceil(self.window_timing.windows_in(self.sequence_len * self.sequence_spacing + 2)))
-        while len(st.de_history) > horizon:
+        while len(st.de_history) > self._history_len:
             st.de_history.popleft()
         while len(st.z_history) > max(self.valence_average, 1):
             st.z_history.popleft()
@@ -539,7 +541,7 @@ class Pipeline:
                 flagged=dict(st.flag_counts),
                 samples=int(proc.raw.pushed) if proc is not None else 0,
                 sfreq=proc.sfreq if proc is not None else None,
-                window_s=(self.window_timing.n_input / self.window_timing.sfreq) if proc is not None else None,
+                window_s=self.window_timing.input_s if proc is not None else None,
                 calibration_progress=self._progress(st),
                 calibration_s=float(self.settings.calibration.seconds),
                 calibrated=st.calibrated or self.settings.calibration.seconds <= 0,

@@ -20,7 +20,8 @@ from ..signal.preprocessing import (
 )
 from ..signal.montage import ChannelMappingError, map_channels
 from ..signal.quality import QualityFlag, assess_window, undersampled
-from ..signal.timing import ClockHealth, StreamClock, TimedRun, WindowTiming
+from ..signal.timing import ClockHealth, StreamClock, TimedRun
+from ..signal.window_timing import WindowTiming
 from .settings import PipelineSettings
 from .steps import DueWindow
 
@@ -386,7 +387,6 @@ class StreamProcessor:
             arrival=self._arrival_of(end),
             held_fraction=held / max(1, r_full1 - r_full0),
             montage=self._mapping_keys.setdefault(bad, len(self._mapping_keys)),
-            index=self._win_count,
             window_timing=self._timing,
         )
 

@@ -404,7 +404,7 @@ class SegmentOutputs:
             hop_s=hop,
             window_s=timing.window_s,
             average=average,
-            lag_s=timing.n_input / timing.sfreq / 2 + (average - 1) * hop / 2,
+            lag_s=timing.input_s / 2 + (average - 1) * hop / 2,
             baseline=self.settings.baseline,
         )
 

@@ -85,7 +85,7 @@ def describe_session(pipeline: Any) -> dict[str, Any]:
         JSON-able: ``valence``, ``reliability_on_new_content``
         (:meth:`~bci_valence.online.reliability.ValenceReliability.as_dict`), ``bundle``
         (classes, axis, creation), ``settings`` (the ``PipelineSettings``), ``window_timing``
-        (:meth:`~bci_valence.signal.timing.WindowTiming.to_dict`), ``provenance``.
+        (:meth:`~bci_valence.signal.window_timing.WindowTiming.to_dict`), ``provenance``.
     """
     config = pipeline.bundle.config
     return {

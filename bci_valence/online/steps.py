@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..signal.quality import QualityFlag
-from ..signal.timing import ClockHealth, WindowTiming
+from ..signal.timing import ClockHealth
+from ..signal.window_timing import WindowTiming
 
 log = logging.getLogger(__name__)
 
@@ -122,9 +123,6 @@ class DueWindow:
         finite value (``NONFINITE`` windows); above
         :data:`~bci_valence.online.processor.MAX_HELD_FRACTION` the window gets no
         valence.
-    index : int
-        The window's number in its segment (window ``index`` ends at
-        ``window_timing.window_end(index)`` samples after the segment's start).
     window_timing : WindowTiming | None
         The stream's window timing (rate, hop in samples, window, context).
     """
@@ -137,5 +135,4 @@ class DueWindow:
     arrival: float
     held_fraction: float = 0.0
     montage: int = 0
-    index: int = 0
     window_timing: WindowTiming | None = None

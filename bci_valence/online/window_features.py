@@ -12,7 +12,7 @@ from ..model.bundle import check_bundle_feature
 from ..signal.de import BandFilterBank, variance_to_de
 from ..signal.filter_design import FeatureSettings
 from ..signal.streaming_de import StreamingBandVariance
-from ..signal.timing import WindowTiming
+from ..signal.window_timing import WindowTiming
 from .settings import ComputeSettings
 from .steps import DueWindow
 
@@ -35,7 +35,7 @@ class WindowFeatures:
     device : torch.device
         Resolved once by the pipeline.
     hop_s : float
-        Seconds between windows: the :class:`~bci_valence.signal.timing.WindowTiming`
+        Seconds between windows: the :class:`~bci_valence.signal.window_timing.WindowTiming`
         every stream's processor shares is made here, once.
     """
 

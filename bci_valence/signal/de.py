@@ -29,7 +29,7 @@ from .filter_design import (
     fast_length,
 )
 from .features import FeatureExtractor, build_feature
-from .timing import WindowTiming
+from .window_timing import WindowTiming
 
 _LOG_2PIE = math.log(2.0 * math.pi * math.e)
 
@@ -160,7 +160,7 @@ class BandFilterBank:
         """Where windows ``hop_s`` apart end on a stream at this bank's rate.
 
         The one place a hop in seconds becomes samples for this bank's windows (see
-        :class:`~bci_valence.signal.timing.WindowTiming`).
+        :class:`~bci_valence.signal.window_timing.WindowTiming`).
         """
         return WindowTiming(
             sfreq=float(self.settings.sfreq),

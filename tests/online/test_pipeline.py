@@ -397,7 +397,7 @@ def test_a_unit_the_stream_states_wins_over_the_units_setting(caplog):
     """``units`` speaks only for a stream that states nothing: a stream in volts stays volts."""
     from bci_valence.constants import FACED_CHANNELS
     from bci_valence.online.processor import StreamProcessor
-    from bci_valence.signal.timing import WindowTiming
+    from bci_valence.signal.window_timing import WindowTiming
 
     settings = PipelineSettings(stream=StreamSettings(units="uV"))
     timing = WindowTiming(250.0, settings.hop_s, 250, 824)

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bci_valence.signal.timing import WindowTiming
+from bci_valence.signal.window_timing import WindowTiming
 
 
 def test_a_fractional_hop_stays_exact_and_four_hops_make_a_second():
